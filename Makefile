@@ -1,0 +1,36 @@
+# The two commands of the quickstart: `make demo` and `make test`.
+# Only Python 3.11 needs to be present: uv is bootstrapped from PyPI if missing.
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+SHELL := /bin/bash
+
+.PHONY: demo test test-postgres test-browser lint typecheck bootstrap install assets bench
+
+bootstrap:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user "uv>=0.5" || $(PYTHON) -m pip install --quiet "uv>=0.5"
+
+install: bootstrap
+	$(UV) sync --frozen
+
+assets:
+	@if [ ! -d node_modules/nhsuk-frontend ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+
+demo: install assets
+	$(UV) run --frozen careweave demo
+
+test: install assets
+	$(UV) run --frozen ruff check src tests bench
+	$(UV) run --frozen mypy
+	$(UV) run --frozen pytest -q
+
+test-postgres: install assets
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(UV) run --frozen pytest -q
+
+lint: install
+	$(UV) run --frozen ruff check src tests bench
+
+typecheck: install
+	$(UV) run --frozen mypy
+
+bench: install
+	$(UV) run --frozen python -m bench

@@ -1,0 +1,110 @@
+"""Django settings, read from the environment.
+
+Defaults give the embedded demo (SQLite beside the working directory). Production sets
+DATABASE_URL, SECRET_KEY and DEBUG=false; a production run without SECRET_KEY fails loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent  # src/careweave
+
+
+def env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ImproperlyConfigured(f"Set the {name} environment variable (see dotenv-sample).")
+    return value
+
+
+DEBUG = env("DEBUG", "false").lower() in {"1", "true", "yes"}
+_IN_DEV = DEBUG or os.environ.get("CAREWEAVE_DEMO") == "1" or "PYTEST_VERSION" in os.environ
+SECRET_KEY = env("SECRET_KEY", "careweave-insecure-development-key" if _IN_DEV else None)
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{Path.cwd() / 'careweave.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the web server read while an import writes; a busy timeout instead of 'database is locked'.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": env("SQLITE_TEST_NAME", "")} if os.environ.get("SQLITE_TEST_NAME") else {}
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "careweave.record",
+    "careweave.governance",
+    "careweave.fhir",
+    "careweave.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "careweave.config.urls"
+WSGI_APPLICATION = "careweave.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "web" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "careweave.config.jinja2_env.environment"},
+    },
+]
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(8 * 60 * 60)))  # a working day
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [p for p in [BASE_DIR.parent.parent / "node_modules" / "nhsuk-frontend" / "dist"] if p.exists()]
+STATIC_ROOT = Path(env("STATIC_ROOT", str(Path.cwd() / ".static")))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Logs carry ids and counts, never names, NHS numbers or free text (see DEVELOPERS.md).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+}
