@@ -1,0 +1,90 @@
+"""The interface every population engine implements.
+
+An engine runs a compiled :class:`~careweave.population.features.FeatureSpecification` over an
+:class:`~careweave.population.extract_schema.Extract` and hands back Arrow tables with the stable
+schemas the specification declares. Engines differ only in where the SQL steps run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol
+
+import pyarrow as pa
+
+from careweave.population.extract_schema import Extract
+from careweave.population.features import FeatureSpecification, PatternAssigner
+
+
+class PopulationEngine(Protocol):
+    """A context manager that evaluates feature specifications and pattern queries."""
+
+    name: str
+
+    def evaluate(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str]
+    ) -> dict[str, pa.Table]:
+        """Run the specification; return the requested outputs (``features``, ``register``)."""
+        ...
+
+    def pattern_counts(self, features: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:
+        """Distinct indicator patterns with the number of people in each (column ``people``)."""
+        ...
+
+    def assign(
+        self, features: pa.Table, indicator_columns: Sequence[str], assign_patterns: PatternAssigner
+    ) -> pa.Table:
+        """Per-person assignment: the assigner's answer for each pattern joined back to people."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> PopulationEngine: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
+OUTPUTS = ("features", "register")
+
+
+def check_outputs(outputs: Sequence[str]) -> None:
+    unknown = set(outputs) - set(OUTPUTS)
+    if unknown:
+        raise ValueError(f"unknown output(s) {sorted(unknown)}; expected some of {OUTPUTS}")
+
+
+def check_indicators(features: pa.Table, indicator_columns: Sequence[str]) -> None:
+    """Indicator columns must exist, be distinct and hold no nulls (patterns are joined on them)."""
+    if len(set(indicator_columns)) != len(indicator_columns):
+        raise ValueError("indicator columns are repeated")
+    for name in indicator_columns:
+        if name not in features.column_names:
+            raise ValueError(f"features have no indicator column {name!r}")
+        if features.column(name).null_count:
+            raise ValueError(f"indicator column {name!r} holds nulls")
+    if "person_id" not in features.column_names:
+        raise ValueError("features have no person_id column")
+
+
+def check_assignment(patterns: pa.Table, assigned: pa.Table, indicator_columns: Sequence[str]) -> list[str]:
+    """The assigner must return every pattern once, with its indicator columns unchanged.
+
+    Returns the added (assignment) column names.
+    """
+    for name in indicator_columns:
+        if name not in assigned.column_names:
+            raise ValueError(f"assigned patterns lost indicator column {name!r}")
+    added = [n for n in assigned.column_names if n not in indicator_columns and n != "people"]
+    if not added:
+        raise ValueError("the assigner added no columns")
+    if "person_id" in added:
+        raise ValueError("the assigner must not return a person_id column")
+    if assigned.num_rows != patterns.num_rows:
+        raise ValueError(f"the assigner returned {assigned.num_rows} rows for {patterns.num_rows} patterns")
+    return added

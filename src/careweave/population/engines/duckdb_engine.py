@@ -1,0 +1,147 @@
+"""DuckDB in-process engine: the default.
+
+Extract tables are registered as Arrow tables, or scanned straight from Parquet when the extract was
+opened from a directory (so a 1M-person extract is never held in memory). Materialized steps become
+temporary tables; the rest are views that DuckDB plans together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from types import TracebackType
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from careweave.population.engines.base import check_assignment, check_indicators, check_outputs
+from careweave.population.extract_schema import Extract
+from careweave.population.features import (
+    DUCKDB_DIALECT,
+    PATTERN_COUNT_COLUMN,
+    FeatureSpecification,
+    PatternAssigner,
+    compile_steps,
+    shape_features,
+    shape_patterns,
+    shape_register,
+)
+
+
+def _quote(identifier: str) -> str:
+    return DUCKDB_DIALECT.quote(identifier)
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class DuckDBEngine:
+    """Runs feature specifications in an in-memory DuckDB database.
+
+    ``CAREWEAVE_DUCKDB_THREADS`` and ``CAREWEAVE_DUCKDB_MEMORY_LIMIT`` (e.g. ``3GB``) tune it.
+    """
+
+    name = "duckdb"
+
+    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self._connection = duckdb.connect(":memory:")
+        threads = threads or int(os.environ.get("CAREWEAVE_DUCKDB_THREADS", "0")) or None
+        memory_limit = memory_limit or os.environ.get("CAREWEAVE_DUCKDB_MEMORY_LIMIT")
+        if threads:
+            self._connection.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self._connection.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
+        self._connection.execute("SET preserve_insertion_order = false")
+        self._registered: list[str] = []
+
+    # context management -------------------------------------------------------------------------
+
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    # inputs -------------------------------------------------------------------------------------
+
+    def _register(self, name: str, table: pa.Table | ds.Dataset) -> None:
+        if isinstance(table, ds.FileSystemDataset) and table.files and _is_local(table):
+            files = ", ".join(_sql_string(f) for f in table.files)
+            self._connection.execute(
+                f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT * FROM read_parquet([{files}])"
+            )
+        else:
+            self._connection.register(name, table)
+        self._registered.append(name)
+
+    def _load(self, extract: Extract, spec: FeatureSpecification) -> list[tuple[str, str, bool]]:
+        compiled = compile_steps(spec, DUCKDB_DIALECT)
+        for name, table in extract.tables().items():
+            self._register(name, table)
+        for name, table in compiled.lookups.items():
+            self._connection.register(name, table)
+        return [(s.name, s.sql, s.materialize) for s in compiled.steps]
+
+    # evaluation ---------------------------------------------------------------------------------
+
+    def evaluate(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str]
+    ) -> dict[str, pa.Table]:
+        check_outputs(outputs)
+        for name, sql, materialize in self._load(extract, spec):
+            kind = "TABLE" if materialize else "VIEW"
+            self._connection.execute(f"CREATE OR REPLACE TEMP {kind} {_quote(name)} AS {sql}")
+        result: dict[str, pa.Table] = {}
+        if "features" in outputs:
+            table = self._connection.sql("SELECT * FROM features").to_arrow_table()
+            result["features"] = shape_features(table, spec.feature_schema())
+        if "register" in outputs:
+            table = self._connection.sql("SELECT * FROM register").to_arrow_table()
+            result["register"] = shape_register(table)
+        return result
+
+    def pattern_counts(self, features: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:
+        check_indicators(features, indicator_columns)
+        self._connection.register("pattern_features", features.select(list(indicator_columns)))
+        columns = ", ".join(_quote(c) for c in indicator_columns)
+        group = f"GROUP BY {columns}" if indicator_columns else ""
+        select = f"{columns}, " if indicator_columns else ""
+        table = self._connection.sql(
+            f"SELECT {select}COUNT(*) AS {PATTERN_COUNT_COLUMN} FROM pattern_features {group}"
+        ).to_arrow_table()
+        self._connection.unregister("pattern_features")
+        return shape_patterns(table, indicator_columns)
+
+    def assign(
+        self, features: pa.Table, indicator_columns: Sequence[str], assign_patterns: PatternAssigner
+    ) -> pa.Table:
+        patterns = self.pattern_counts(features, indicator_columns)
+        assigned = assign_patterns(patterns.select(list(indicator_columns)))
+        added = check_assignment(patterns, assigned, indicator_columns)
+        self._connection.register("assign_people", features.select(["person_id", *indicator_columns]))
+        self._connection.register("assign_patterns", assigned.select([*indicator_columns, *added]))
+        on = " AND ".join(f"p.{_quote(c)} = a.{_quote(c)}" for c in indicator_columns) or "TRUE"
+        selected = ", ".join(f"a.{_quote(c)}" for c in added)
+        table = self._connection.sql(
+            f"SELECT p.person_id, {selected} FROM assign_people p JOIN assign_patterns a ON {on} "
+            "ORDER BY p.person_id"
+        ).to_arrow_table()
+        self._connection.unregister("assign_people")
+        self._connection.unregister("assign_patterns")
+        if table.num_rows != features.num_rows:
+            raise ValueError("some people's patterns were not assigned")
+        return table
+
+
+def _is_local(dataset: ds.FileSystemDataset) -> bool:
+    return type(dataset.filesystem).__name__ == "LocalFileSystem"
