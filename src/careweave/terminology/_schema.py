@@ -1,0 +1,254 @@
+"""Schema checks shared by the terminology loaders.
+
+Every data file is a mapping with a review header (``authored_by``, ``checked_by``, ``date_reviewed``,
+``date_next_review``), a ``references`` table of full citations, and a list of entries whose
+``sources`` name keys of that table. Codes are written ``"<code> |<display>|"`` under a system alias.
+Any problem raises ``TerminologyError(file, path, message)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .models import DMD, LOINC, RXNORM, SNOMED, Code, ReviewRecord
+
+SYSTEM_ALIASES: dict[str, str] = {"snomed": SNOMED, "dmd": DMD, "rxnorm": RXNORM, "loinc": LOINC}
+_CODE_PATTERN = re.compile(r"^\s*(?P<code>[0-9A-Za-z.\-]+)\s*(?:\|(?P<display>[^|]*)\|)?\s*$")
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+_SCTID_PATTERN = re.compile(r"^[1-9][0-9]{5,17}$")
+HEADER_KEYS = ("schema", "version", "authored_by", "checked_by", "date_reviewed", "date_next_review")
+
+
+class TerminologyError(ValueError):
+    """A terminology data file breaks its schema. ``path`` is the location inside the file."""
+
+    def __init__(self, file: str | Path, path: str, message: str) -> None:
+        self.file = str(file)
+        self.path = path
+        self.message = message
+        super().__init__(f"{Path(file).name}: {path}: {message}")
+
+
+class Document:
+    """A parsed data file plus the context needed to report errors against it."""
+
+    def __init__(self, file: Path, expected_schema: str) -> None:
+        self.file = file
+        try:
+            raw_bytes = file.read_bytes()
+        except OSError as error:
+            raise TerminologyError(file, "<file>", f"cannot read: {error}") from error
+        self.content_hash = hashlib.sha256(raw_bytes).hexdigest()[:12]
+        try:
+            loaded = yaml.safe_load(raw_bytes)
+        except yaml.YAMLError as error:
+            raise TerminologyError(file, "<file>", f"not valid YAML: {error}") from error
+        self.root = self.mapping(loaded, "<root>")
+        schema = self.string(self.root, "schema", "<root>")
+        if schema != expected_schema:
+            raise TerminologyError(file, "schema", f"expected {expected_schema!r}, found {schema!r}")
+        self.review = self._review()
+        self.references = self._references()
+
+    @property
+    def version(self) -> str:
+        return f"{self.review.file_version}+{self.content_hash}"
+
+    def error(self, path: str, message: str) -> TerminologyError:
+        return TerminologyError(self.file, path, message)
+
+    # -- structural checks -------------------------------------------------------------------------
+
+    def mapping(self, value: object, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(path, f"expected a mapping, found {type(value).__name__}")
+        return value
+
+    def keys(
+        self, entry: Mapping[str, Any], path: str, required: Sequence[str], optional: Sequence[str] = ()
+    ) -> None:
+        missing = [key for key in required if key not in entry]
+        if missing:
+            raise self.error(path, f"missing required field(s): {', '.join(missing)}")
+        unknown = sorted(set(entry) - set(required) - set(optional))
+        if unknown:
+            raise self.error(path, f"unknown field(s): {', '.join(map(str, unknown))}")
+
+    def string(self, entry: Mapping[str, Any], key: str, path: str, *, nullable: bool = False) -> str:
+        value = entry.get(key)
+        if value is None and nullable:
+            return ""
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(f"{path}.{key}", "expected a non-empty string")
+        return value.strip()
+
+    def optional_string(self, entry: Mapping[str, Any], key: str, path: str) -> str | None:
+        if entry.get(key) is None:
+            return None
+        return self.string(entry, key, path)
+
+    def identifier(self, entry: Mapping[str, Any], key: str, path: str) -> str:
+        value = self.string(entry, key, path)
+        if not _ID_PATTERN.match(value):
+            raise self.error(f"{path}.{key}", f"{value!r} is not a snake_case identifier")
+        return value
+
+    def integer(self, entry: Mapping[str, Any], key: str, path: str, *, minimum: int = 0) -> int:
+        value = entry.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise self.error(f"{path}.{key}", f"expected an integer >= {minimum}, found {value!r}")
+        return value
+
+    def optional_integer(
+        self, entry: Mapping[str, Any], key: str, path: str, *, minimum: int = 0
+    ) -> int | None:
+        if entry.get(key) is None:
+            return None
+        return self.integer(entry, key, path, minimum=minimum)
+
+    def boolean(self, entry: Mapping[str, Any], key: str, path: str) -> bool:
+        value = entry.get(key)
+        if not isinstance(value, bool):
+            raise self.error(f"{path}.{key}", f"expected true or false, found {value!r}")
+        return value
+
+    def string_list(
+        self, entry: Mapping[str, Any], key: str, path: str, *, allow_empty: bool = True
+    ) -> tuple[str, ...]:
+        value = entry.get(key, [])
+        if value is None:
+            value = []
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise self.error(f"{path}.{key}", "expected a list of non-empty strings")
+        if not value and not allow_empty:
+            raise self.error(f"{path}.{key}", "must not be empty")
+        if len(set(value)) != len(value):
+            duplicates = sorted({item for item in value if value.count(item) > 1})
+            raise self.error(f"{path}.{key}", f"duplicate value(s): {', '.join(duplicates)}")
+        return tuple(item.strip() for item in value)
+
+    def entries(self, key: str) -> list[tuple[str, dict[str, Any]]]:
+        """The list under ``key`` in the root, each with its error path, ids unique."""
+        value = self.root.get(key)
+        if not isinstance(value, list) or not value:
+            raise self.error(key, "expected a non-empty list")
+        result: list[tuple[str, dict[str, Any]]] = []
+        seen: set[str] = set()
+        for index, item in enumerate(value):
+            entry = self.mapping(item, f"{key}[{index}]")
+            label = entry.get("id") or entry.get("condition_id")
+            path = f"{key}[{index}]" + (f"({label})" if isinstance(label, str) else "")
+            if "id" in entry:
+                if entry["id"] in seen:
+                    raise self.error(path, f"duplicate id {entry['id']!r}")
+                seen.add(str(entry["id"]))
+            result.append((path, entry))
+        return result
+
+    # -- citations and codes -----------------------------------------------------------------------
+
+    def sources(self, entry: Mapping[str, Any], path: str, key: str = "sources") -> tuple[str, ...]:
+        """Resolve citation keys to full citations; a rule without a citation is a defect."""
+        if key not in entry:
+            raise self.error(path, f"missing required field(s): {key} (every entry must cite its source)")
+        keys = self.string_list(entry, key, path, allow_empty=False)
+        unknown = [item for item in keys if item not in self.references]
+        if unknown:
+            raise self.error(f"{path}.{key}", f"unknown reference(s): {', '.join(unknown)}")
+        return tuple(self.references[item] for item in keys)
+
+    def codes(
+        self,
+        entry: Mapping[str, Any],
+        path: str,
+        key: str = "codes",
+        *,
+        seen: dict[Code, str] | None = None,
+        allow_empty: bool = False,
+    ) -> frozenset[Code]:
+        """Codes written as ``{system_alias: ["<code> |<display>|", ...]}``; duplicates are errors.
+
+        ``seen`` tracks codes across the entries of a file where a code may belong to one entry only.
+        """
+        value = entry.get(key)
+        if value is None and allow_empty:
+            return frozenset()
+        by_system = self.mapping(value, f"{path}.{key}")
+        codes: set[Code] = set()
+        for alias, items in by_system.items():
+            system = SYSTEM_ALIASES.get(alias)
+            if system is None:
+                known = ", ".join(SYSTEM_ALIASES)
+                raise self.error(f"{path}.{key}.{alias}", f"unknown code system (expected one of {known})")
+            if not isinstance(items, list):
+                raise self.error(f"{path}.{key}.{alias}", "expected a list of codes")
+            for index, item in enumerate(items):
+                item_path = f"{path}.{key}.{alias}[{index}]"
+                text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+                match = _CODE_PATTERN.match(text) if isinstance(text, str) else None
+                if match is None:
+                    raise self.error(item_path, f"expected '<code> |<display>|', found {item!r}")
+                code = match.group("code")
+                if system == SNOMED and not _SCTID_PATTERN.match(code):
+                    raise self.error(item_path, f"{code!r} is not a SNOMED CT identifier")
+                pair = (system, code)
+                if pair in codes:
+                    raise self.error(item_path, f"duplicate code {code} ({alias})")
+                if seen is not None:
+                    owner = seen.get(pair)
+                    if owner is not None and owner != path:
+                        raise self.error(
+                            item_path, f"duplicate code {code} ({alias}): already listed at {owner}"
+                        )
+                    seen[pair] = path
+                codes.add(pair)
+        if not codes and not allow_empty:
+            raise self.error(f"{path}.{key}", "must list at least one code")
+        return frozenset(codes)
+
+    # -- header ------------------------------------------------------------------------------------
+
+    def _review(self) -> ReviewRecord:
+        for key in HEADER_KEYS:
+            if key not in self.root:
+                raise self.error(key, "missing required header field (every file records its review)")
+        for key in ("date_reviewed", "date_next_review"):
+            value = self.root[key]
+            if not isinstance(value, dt.date):
+                try:
+                    dt.date.fromisoformat(str(value))
+                except ValueError:
+                    raise self.error(key, f"expected an ISO date, found {value!r}") from None
+        return ReviewRecord(
+            file=self.file.name,
+            file_version=self.string(self.root, "version", "<root>"),
+            authored_by=self.string(self.root, "authored_by", "<root>"),
+            checked_by=self.string(self.root, "checked_by", "<root>"),
+            date_reviewed=self.string(self.root, "date_reviewed", "<root>"),
+            date_next_review=self.string(self.root, "date_next_review", "<root>"),
+        )
+
+    def _references(self) -> dict[str, str]:
+        references = self.mapping(self.root.get("references"), "references")
+        if not references:
+            raise self.error("references", "must list at least one reference")
+        result: dict[str, str] = {}
+        for key, citation in references.items():
+            if not isinstance(citation, str) or not citation.strip():
+                raise self.error(f"references.{key}", "expected a full citation string")
+            result[str(key)] = citation.strip()
+        return result
+
+    def check_root_keys(self, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+        self.keys(self.root, "<root>", (*HEADER_KEYS, "references", *required), ("description", *optional))
