@@ -23,13 +23,15 @@ def env(name: str, default: str | None = None) -> str:
 
 
 DEBUG = env("DEBUG", "false").lower() in {"1", "true", "yes"}
-_IN_DEV = DEBUG or os.environ.get("CAREWEAVE_DEMO") == "1" or "PYTEST_VERSION" in os.environ
-SECRET_KEY = env("SECRET_KEY", "careweave-insecure-development-key" if _IN_DEV else None)
+# CAREWEAVE_ENV=production makes SECRET_KEY and DATABASE_URL mandatory; the embedded demo needs neither.
+PRODUCTION = env("CAREWEAVE_ENV", "development") == "production"
+SECRET_KEY = env("SECRET_KEY", None if PRODUCTION else "careweave-insecure-development-key")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{Path.cwd() / 'careweave.sqlite3'}"), conn_max_age=60
+        env("DATABASE_URL", None if PRODUCTION else f"sqlite:///{Path.cwd() / 'careweave.sqlite3'}"),
+        conn_max_age=60,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -39,7 +41,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"]["TEST"] = {"NAME": env("SQLITE_TEST_NAME", "")} if os.environ.get("SQLITE_TEST_NAME") else {}
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -96,7 +97,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [p for p in [BASE_DIR.parent.parent / "node_modules" / "nhsuk-frontend" / "dist"] if p.exists()]
+NODE_MODULES = (
+    BASE_DIR.parent.parent / "node_modules"
+)  # `make assets` (npm ci) fills it from package-lock.json
+# Served as /static/careweave.css, /static/nhsuk/... (NHS.UK frontend CSS, JS, icons) and /static/htmx/...
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "web" / "static"]
+if (NODE_MODULES / "nhsuk-frontend" / "dist").exists():
+    STATICFILES_DIRS.append(NODE_MODULES / "nhsuk-frontend" / "dist")
+if (NODE_MODULES / "htmx.org" / "dist").exists():
+    STATICFILES_DIRS.append(("htmx", NODE_MODULES / "htmx.org" / "dist"))
 STATIC_ROOT = Path(env("STATIC_ROOT", str(Path.cwd() / ".static")))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,6 +1,9 @@
 from django.urls import include, path
 
+from careweave.fhir import api
+
 urlpatterns = [
-    path("fhir", include("careweave.fhir.urls")),
+    path("fhir", api.root, name="fhir-root"),
+    path("fhir/", include("careweave.fhir.urls")),
     path("", include("careweave.web.urls")),
 ]

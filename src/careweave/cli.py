@@ -1,0 +1,228 @@
+"""The `careweave` command. Every command honours DATABASE_URL (default: ./careweave.sqlite3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="CareWeave: joined-up care for people living with multiple long-term conditions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+lca_app = typer.Typer(help="Latent class analysis for analysts.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(lca_app, name="lca")
+console = Console(stderr=True)
+
+
+def setup_django(migrate: bool = True) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careweave.config.settings")
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(help="FHIR files or folders: .json, .ndjson and their .gz")],
+    source: Annotated[
+        str | None, typer.Option(help="Source system URI, when resources carry no meta.source")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Import FHIR R4 data. Exits 0 only if everything was imported."""
+    setup_django()
+    from careweave.fhir.files import expand, import_paths
+    from careweave.fhir.importer import Importer
+    from careweave.governance.audit import record_system_event
+
+    importer = Importer(source_system=source)
+    started = time.perf_counter()
+    files = expand(paths)
+    if as_json or not sys.stderr.isatty():
+        import_paths(importer, paths)
+    else:
+        with _progress() as progress:
+            task = progress.add_task("Importing", total=len(files))
+            import_paths(importer, paths, progress=lambda _p: progress.advance(task))
+    seconds = time.perf_counter() - started
+    summary = importer.summary
+    record_system_event(
+        "import",
+        "cli",
+        detail=f"{summary.files} files, {summary.total('created')} created, {len(summary.errors)} errors",
+    )
+    if as_json:
+        typer.echo(json.dumps({**summary.as_json(), "seconds": round(seconds, 3)}, indent=2))
+    else:
+        _print_import_summary(summary, seconds)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+def _print_import_summary(summary: Any, seconds: float) -> None:
+    table = Table(title=f"Import summary ({summary.files} files, {seconds:.1f} s)")
+    for column in ("resource type", "created", "updated", "unchanged", "skipped", "deleted"):
+        table.add_column(column, justify="right" if column != "resource type" else "left")
+    for kind, counts in sorted(summary.counts.items()):
+        table.add_row(
+            kind, *(str(counts.get(o, 0)) for o in ("created", "updated", "unchanged", "skipped", "deleted"))
+        )
+    out = Console()
+    out.print(table)
+    if summary.warnings:
+        out.print(f"[yellow]{len(summary.warnings)} warnings[/yellow] (use --json to list them)")
+    if summary.errors:
+        out.print(f"[red]{summary.units_refused} file(s) refused; nothing from them was written:[/red]")
+        for issue in summary.errors[:50]:
+            out.print(f"  [red]error[/red] {issue.as_fhir()['diagnostics']}")
+
+
+@app.command()
+def synth(
+    people: Annotated[int, typer.Option(help="Number of people")],
+    out: Annotated[Path, typer.Option(help="Output folder for the NDJSON files")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same population)")] = 1,
+    practices: Annotated[int | None, typer.Option(help="Number of general practices")] = None,
+) -> None:
+    """Generate a synthetic MLTC population as FHIR R4 NDJSON."""
+    from careweave.synth import generate
+
+    with _progress() as progress:
+        task = progress.add_task("Generating people", total=people)
+        summary = generate(
+            people, seed, out, practices=practices, progress=lambda n: progress.update(task, completed=n)
+        )
+    console.print(
+        f"Wrote {sum(summary.resources.values()):,} resources for {summary.people:,} people to {out} in {summary.seconds:.1f} s"
+    )
+
+
+@token_app.command("create")
+def token_create(
+    username: str, label: Annotated[str, typer.Option(help="What the token is for")] = "cli"
+) -> None:
+    """Print a new API token for USERNAME (shown once; only its hash is stored)."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+
+    from careweave.governance.models import ApiToken
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        console.print(f"[red]No user called {username}[/red]")
+        raise typer.Exit(1)
+    typer.echo(ApiToken.issue(user, label))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    threads: Annotated[int, typer.Option(help="Worker threads")] = 8,
+) -> None:
+    """Serve the web app and the FHIR API."""
+    setup_django()
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.wsgi import get_wsgi_application
+    from waitress import serve as waitress_serve
+
+    console.print(f"CareWeave on http://{host}:{port}/  (FHIR API at http://{host}:{port}/fhir)")
+    waitress_serve(
+        StaticFilesHandler(get_wsgi_application()), host=host, port=port, threads=threads, ident="careweave"
+    )
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option(help="Size of the synthetic population")] = 3000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 42,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the database and stop")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the demo accounts as JSON")] = False,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Build the demo database (synthetic population, accounts, tokens) and serve it."""
+    os.environ.setdefault("CAREWEAVE_DEMO", "1")
+    setup_django()
+    from careweave.demo import build_demo
+
+    accounts = build_demo(people=people, seed=seed, console=console)
+    if as_json:
+        typer.echo(json.dumps(accounts, indent=2))
+    else:
+        table = Table(title="Demo accounts (sign in at /login/)")
+        for column in ("username", "password", "role", "organisation", "API token"):
+            table.add_column(column)
+        for account in accounts:
+            table.add_row(
+                account["username"],
+                account["password"],
+                account["role"],
+                account["organisation"] or "",
+                account["api_token"],
+            )
+        Console().print(table)
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+@lca_app.command("fit")
+def lca_fit(
+    file: Annotated[Path, typer.Argument(help="CSV: one row per person, columns are categorical indicators")],
+    classes: Annotated[str, typer.Option(help="Number of classes, or 'auto' to choose by BIC")] = "auto",
+    starts: Annotated[int, typer.Option(help="Random starts")] = 10,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the fit as JSON")] = False,
+) -> None:
+    """Fit a latent class model to your own CSV."""
+    from careweave.population.lca import fit_csv
+
+    try:
+        k: int | str = "auto" if classes == "auto" else int(classes)
+        if isinstance(k, int) and k < 1:
+            raise ValueError("--classes must be at least 1")
+        result = fit_csv(file, classes=k, starts=starts, seed=seed)  # type: ignore[arg-type]
+    except (ValueError, OSError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=float))
+    else:
+        console.print(
+            f"log-likelihood {result['loglik']:.2f}, BIC {result['bic']:.2f}, entropy {result['entropy']:.3f}"
+        )
+        console.print(f"class sizes: {result['class_sizes']}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Access is decided here and only here.
+
+A user may see a person's record when they have a legitimate relationship with that person:
+- the person is registered at the user's organisation, or has had contact with it (an encounter,
+  an appointment, a referral to or from it), or
+- the user is a member of the person's care team, or
+- the user has opened break-glass access for that person, with a reason, within its time limit.
+Analysts never see identifiable records (aggregates only). Integration clients act for the systems
+that feed the record and may read and write all of it; every such access is still audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from careweave.governance.audit import record_access
+from careweave.governance.models import CLINICAL_ROLES, BreakGlass, CareTeamMember, Role
+from careweave.record import models as rm
+
+BREAK_GLASS_DURATION = timedelta(hours=4)
+
+
+def role_of(user: Any) -> str | None:
+    profile = getattr(user, "staff_profile", None)
+    return profile.role if profile is not None else None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    break_glass: bool = False
+
+
+def people_in_care(user: Any) -> QuerySet[rm.Person]:
+    """The people this user has a legitimate relationship with (not counting break-glass)."""
+    role = role_of(user)
+    if role == Role.INTEGRATOR:
+        return rm.Person.objects.all()
+    if role not in CLINICAL_ROLES:
+        return rm.Person.objects.none()
+    org = user.staff_profile.organisation_id
+    person = OuterRef("pk")
+    relationship = Exists(CareTeamMember.objects.filter(person=person, user=user))
+    relationship |= Exists(BreakGlass.objects.filter(person=person, user=user, expires_at__gt=timezone.now()))
+    if org is not None:
+        relationship |= Q(registered_practice_id=org)
+        relationship |= Exists(rm.Encounter.objects.filter(person=person, organisation_id=org))
+        relationship |= Exists(rm.Appointment.objects.filter(person=person, organisation_id=org))
+        relationship |= Exists(
+            rm.Referral.objects.filter(Q(to_organisation_id=org) | Q(from_organisation_id=org), person=person)
+        )
+    return rm.Person.objects.filter(relationship)
+
+
+def decide(user: Any, person: rm.Person) -> Decision:
+    role = role_of(user)
+    if role is None:
+        return Decision(False, "no role: this account is not set up for patient records")
+    if role == Role.ANALYST:
+        return Decision(False, "analysts see aggregate figures only, never a person's record")
+    if role == Role.ADMINISTRATOR:
+        return Decision(False, "administrators manage accounts and audit, not clinical records")
+    if role == Role.INTEGRATOR:
+        return Decision(True, "integration client")
+    if people_in_care(user).filter(pk=person.pk).exists():
+        glass = BreakGlass.objects.filter(person=person, user=user, expires_at__gt=timezone.now()).exists()
+        return Decision(True, "break-glass" if glass else "legitimate relationship", break_glass=glass)
+    return Decision(
+        False,
+        "this person is not in your organisation's or care team's care; use break-glass with a reason if you must",
+    )
+
+
+def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str = "web") -> BreakGlass:
+    """Emergency access outside the user's care: needs a stated reason; logged and listed for review."""
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ValueError("give a reason of at least 10 characters for break-glass access")
+    if role_of(user) not in CLINICAL_ROLES:
+        raise PermissionError("only clinical staff can use break-glass access")
+    glass = BreakGlass.objects.create(
+        user=user, person=person, reason=reason, expires_at=timezone.now() + BREAK_GLASS_DURATION
+    )
+    record_access(
+        actor=user,
+        action="break-glass",
+        resource_type="Patient",
+        resource_id=person.resource.logical_id,
+        person_id=person.pk,
+        purpose="emergency",
+        break_glass=True,
+        reason=reason,
+        channel=channel,
+    )
+    return glass

@@ -1,0 +1,305 @@
+"""The shared care record.
+
+Two layers (see docs/adr/0001-resource-store-and-record-projection.md):
+
+- `StoredResource`: every FHIR resource we were sent, as stored (references rewritten to our own
+  ids), with its provenance (source system and the id it had there), version and content hash.
+  This is what the FHIR API serves and what makes imports idempotent.
+- The record projection: typed rows (`Person`, `Condition`, `Medication`...) that the application
+  queries. Each points back to the resource it came from, so every item has provenance.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Sector(models.TextChoices):
+    GENERAL_PRACTICE = "general-practice", "General practice"
+    COMMUNITY = "community", "Community health"
+    ACUTE = "acute", "Acute hospital"
+    MENTAL_HEALTH = "mental-health", "Mental health"
+    SOCIAL_CARE = "social-care", "Social care"
+    VOLUNTARY = "voluntary", "Voluntary and community"
+    PRIVATE = "private", "Private provider"
+    PHARMACY = "pharmacy", "Pharmacy"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class StoredResource(models.Model):
+    resource_type = models.CharField(max_length=64)
+    logical_id = models.CharField(max_length=64)
+    source_system = models.CharField(max_length=255)
+    source_id = models.CharField(max_length=255)
+    version = models.PositiveIntegerField(default=1)
+    content_hash = models.CharField(max_length=64)
+    superseded_hashes = models.TextField(
+        blank=True,
+        default="",
+        help_text="Hashes of earlier versions: a stale copy sent again is not a change.",
+    )
+    body = models.TextField(help_text="The resource as JSON text, references rewritten to our ids.")
+    person = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.CASCADE, related_name="resources"
+    )
+    last_updated = models.DateTimeField()
+    modelled = models.BooleanField(
+        default=True, help_text="False when kept raw (a type the record does not model)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource_type", "logical_id"], name="resource_type_logical_id_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["source_system", "resource_type", "source_id"], name="resource_source_identity_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "resource_type"])]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.logical_id}"
+
+
+class SourceAlias(models.Model):
+    """Another source's identity for a resource we already hold (matched on a business identifier,
+    e.g. the same NHS number sent by the hospital and by the practice)."""
+
+    resource = models.ForeignKey(StoredResource, on_delete=models.CASCADE, related_name="aliases")
+    source_system = models.CharField(max_length=255)
+    resource_type = models.CharField(max_length=64)
+    source_id = models.CharField(max_length=255)
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "resource_type", "source_id"], name="alias_unique"
+            )
+        ]
+
+
+class ResourceIdentifier(models.Model):
+    """Business identifiers (system|value) of stored resources, for conditional create/update and search."""
+
+    resource = models.ForeignKey(StoredResource, on_delete=models.CASCADE, related_name="identifiers")
+    resource_type = models.CharField(max_length=64)
+    system = models.CharField(max_length=255)
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        indexes = [models.Index(fields=["resource_type", "value", "system"])]
+
+
+class Organisation(models.Model):
+    resource = models.OneToOneField(StoredResource, on_delete=models.CASCADE, related_name="organisation")
+    name = models.CharField(max_length=255, blank=True)
+    ods_code = models.CharField(max_length=32, blank=True, db_index=True)
+    sector = models.CharField(max_length=32, choices=Sector.choices, default=Sector.UNKNOWN)
+
+    def __str__(self) -> str:
+        return self.name or self.resource.logical_id
+
+
+class Practitioner(models.Model):
+    resource = models.OneToOneField(StoredResource, on_delete=models.CASCADE, related_name="practitioner")
+    name = models.CharField(max_length=255, blank=True)
+    identifier = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or self.resource.logical_id
+
+
+class PractitionerRole(models.Model):
+    resource = models.OneToOneField(
+        StoredResource, on_delete=models.CASCADE, related_name="practitioner_role"
+    )
+    practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.SET_NULL)
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL)
+    role_code = models.CharField(max_length=64, blank=True)
+    role_display = models.CharField(max_length=255, blank=True)
+
+
+class DigitalAccess(models.TextChoices):
+    ONLINE = "online", "Online"
+    PHONE_ONLY = "phone-only", "Phone only"
+    NONE = "none", "No digital access"
+    UNKNOWN = "", "Not recorded"
+
+
+class Person(models.Model):
+    resource = models.OneToOneField(StoredResource, on_delete=models.CASCADE, related_name="person_record")
+    nhs_number = models.CharField(max_length=10, null=True, blank=True, unique=True)
+    other_identifiers = models.JSONField(default=list, blank=True)
+    given_name = models.CharField(max_length=255, blank=True)
+    family_name = models.CharField(max_length=255, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=16, blank=True)
+    ethnicity_code = models.CharField(max_length=16, blank=True)
+    ethnicity_display = models.CharField(max_length=255, blank=True)
+    address_text = models.CharField(max_length=512, blank=True)
+    postcode = models.CharField(max_length=16, blank=True)
+    lsoa = models.CharField(max_length=16, blank=True)
+    imd_decile = models.PositiveSmallIntegerField(null=True, blank=True)
+    registered_practice = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="registered_people"
+    )
+    preferred_language = models.CharField(max_length=32, blank=True)
+    interpreter_required = models.BooleanField(null=True, blank=True)
+    accessible_information_needs = models.JSONField(default=list, blank=True)
+    digital_access = models.CharField(max_length=16, choices=DigitalAccess.choices, blank=True)
+    national_data_opt_out = models.BooleanField(default=False)
+    deceased = models.BooleanField(default=False)
+    deceased_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["family_name", "given_name"]), models.Index(fields=["birth_date"])]
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip() or "(no name recorded)"
+
+    def __str__(self) -> str:
+        return f"Person {self.pk}"  # never a name: str() ends up in logs
+
+
+class PersonItem(models.Model):
+    """Common shape of every clinical or social item in a person's record."""
+
+    resource = models.OneToOneField(StoredResource, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class Condition(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="conditions")
+    system = models.CharField(max_length=255, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    display = models.CharField(max_length=512, blank=True)
+    clinical_status = models.CharField(max_length=32, blank=True)
+    verification_status = models.CharField(max_length=32, blank=True)
+    onset = models.DateField(null=True, blank=True)
+    abatement = models.DateField(null=True, blank=True)
+    recorded_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["code", "system"])]
+
+
+class Medication(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="medications")
+    kind = models.CharField(max_length=32)  # MedicationRequest | MedicationStatement
+    system = models.CharField(max_length=255, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    display = models.CharField(max_length=512, blank=True)
+    dose_text = models.CharField(max_length=512, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    course = models.CharField(max_length=32, blank=True)
+    authored_on = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    prescriber = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        indexes = [models.Index(fields=["code", "system"])]
+
+
+class Observation(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="observations")
+    resource = models.ForeignKey(
+        StoredResource, on_delete=models.CASCADE, related_name="+"
+    )  # panels give several rows
+    component_of = models.CharField(
+        max_length=64, blank=True, help_text="Panel code when this row is a component."
+    )
+    category = models.CharField(max_length=64, blank=True)
+    system = models.CharField(max_length=255, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    display = models.CharField(max_length=512, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    effective = models.DateTimeField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=64, blank=True)
+    value_text = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "code"]), models.Index(fields=["code", "system"])]
+
+
+class Encounter(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="encounters")
+    status = models.CharField(max_length=32, blank=True)
+    class_code = models.CharField(max_length=16, blank=True)
+    type_code = models.CharField(max_length=64, blank=True)
+    type_display = models.CharField(max_length=512, blank=True)
+    priority = models.CharField(max_length=16, blank=True)
+    unplanned = models.BooleanField(default=False)
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL)
+    practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "start"])]
+
+
+class Appointment(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="appointments")
+    status = models.CharField(max_length=32, blank=True)
+    description = models.CharField(max_length=512, blank=True)
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.SET_NULL)
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL)
+
+
+class Referral(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="referrals")
+    status = models.CharField(max_length=32, blank=True)
+    priority = models.CharField(max_length=32, blank=True)
+    code_display = models.CharField(max_length=512, blank=True)
+    reason_code = models.CharField(max_length=64, blank=True)
+    reason_display = models.CharField(max_length=512, blank=True)
+    authored_on = models.DateField(null=True, blank=True)
+    from_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals_sent"
+    )
+    from_practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.SET_NULL)
+    to_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals_received"
+    )
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+
+class SocialCircumstance(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="social_circumstances")
+    resource = models.ForeignKey(StoredResource, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=64)
+    system = models.CharField(max_length=255, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    display = models.CharField(max_length=512, blank=True)
+    recorded = models.DateField(null=True, blank=True)
+
+
+class RelatedPerson(PersonItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="related_people")
+    name = models.CharField(max_length=255, blank=True)
+    relationship_code = models.CharField(max_length=64, blank=True)
+    relationship_display = models.CharField(max_length=255, blank=True)
+    is_carer = models.BooleanField(default=False)
+    is_next_of_kin = models.BooleanField(default=False)
+    telecom = models.CharField(max_length=255, blank=True)
+
+
+PERSON_ITEM_MODELS: tuple[type[models.Model], ...] = (
+    Condition,
+    Medication,
+    Observation,
+    Encounter,
+    Appointment,
+    Referral,
+    SocialCircumstance,
+    RelatedPerson,
+)
