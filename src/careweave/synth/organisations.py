@@ -160,18 +160,24 @@ def build_economy(
             o.practitioners.setdefault(role, []).append(pid)
 
     practice_list: list[Practice] = []
+    centres = [0.5 + 10.0 * (k + rng.random()) / n_practices for k in range(n_practices)]
+    rng.shuffle(centres)
     for i in range(n_practices):
         p: Practice = org(
             "gp", i, f"Y{9000 + i:05d}", f"{rng.choice(STREETS).split()[0]} {rng.choice(['Surgery', 'Medical Centre', 'Health Centre', 'Medical Practice'])}",
             "general-practice", Practice,
         )
-        # Each practice draws its LSOAs around a centre decile, so practices differ in deprivation
-        # while the whole population stays close to uniform across deciles.
-        centre = rng.uniform(0.5, 10.5)
+        # Each practice draws its LSOAs around a centre decile, so practices differ in deprivation;
+        # centres are stratified across deciles so the whole population stays close to uniform
+        # across deciles (as England is, by construction of IMD deciles), even with 2 practices.
+        centre = centres[i]
         p.districts = [rng.randint(1, 30) for _ in range(3)]
         for j in range(30):
             p.lsoas.append(f"E01{(seed * 7919 + i * 31 + j) % 1000000:06d}")
-            p.lsoa_deciles.append(min(10, max(1, round(centre + rng.gauss(0.0, 1.8)))))
+            if rng.random() < 0.3:  # every practice also serves a few LSOAs unlike its centre
+                p.lsoa_deciles.append(rng.randint(1, 10))
+            else:
+                p.lsoa_deciles.append(min(10, max(1, round(centre + rng.gauss(0.0, 1.5)))))
         list_size = max(1, people // n_practices)
         staff(p, "gp", max(2, list_size // 1800))
         staff(p, "practice_nurse", max(1, list_size // 4000))

@@ -218,8 +218,8 @@ class RecordBuilder:
         age = int(c.age[i])
         birth = int(c.birth_days_ago[i])
         died = int(c.died_days_ago[i])
-        end = max(died, 0)  # most recent day with activity (days ago)
-        start = max(end + 1, min(self.history_days, birth))
+        end = died + 1 if died >= 0 else 0  # most recent day with activity (days ago); none on the day of death
+        start = max(end, min(self.history_days, birth))
         practice = self.economy.practices[int(c.practice[i])]
         practice_ref = self.practice_refs[int(c.practice[i])]
         decile = int(c.decile[i])
