@@ -1,0 +1,382 @@
+"""Shape record data for the templates: formatting and ordering live here, not in views or templates."""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from careweave.governance.models import AuditEntry, BreakGlass
+from careweave.record import models as rm
+from careweave.terminology.loaders import load_condition_library
+
+ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
+OPEN_REFERRAL_STATUSES = frozenset({"draft", "active", "on-hold"})
+NOT_RECORDED = "Not recorded"
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+# The measurements shown on the record summary, by LOINC (FHIR, Synthea) and SNOMED CT (UK GP systems).
+KEY_MEASUREMENTS: dict[str, tuple[str, frozenset[tuple[str, str]]]] = {
+    "systolic": ("Systolic blood pressure", frozenset({(LOINC, "8480-6"), (SNOMED, "271649006"), (SNOMED, "72313002")})),
+    "diastolic": ("Diastolic blood pressure", frozenset({(LOINC, "8462-4"), (SNOMED, "271650006"), (SNOMED, "1091811000000102")})),
+    "hba1c": ("HbA1c", frozenset({(LOINC, "4548-4"), (LOINC, "17856-6"), (SNOMED, "999791000000106")})),
+    "egfr": (
+        "eGFR",
+        frozenset(
+            {(LOINC, "33914-3"), (LOINC, "62238-1"), (LOINC, "69405-9"), (LOINC, "98979-8"),
+             (SNOMED, "1011481000000105"), (SNOMED, "1020291000000106")}
+        ),
+    ),
+    "weight": ("Weight", frozenset({(LOINC, "29463-7"), (SNOMED, "27113001")})),
+}
+
+
+def format_nhs_number(value: str | None) -> str:
+    """NHS numbers are shown 3-3-4 with spaces (NHS design system), e.g. 943 476 5919."""
+    if not value:
+        return NOT_RECORDED
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else value
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return NOT_RECORDED
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def age_in_years(birth: date | None, on: date | None = None) -> int | None:
+    if birth is None:
+        return None
+    on = on or timezone.localdate()
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def describe_wait(since: date | None, today: date | None = None) -> str:
+    """How long a referral has been waiting, in weeks as referral-to-treatment waits are counted."""
+    if since is None:
+        return NOT_RECORDED
+    days = ((today or timezone.localdate()) - since).days
+    if days < 14:
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{days // 7} weeks"
+
+
+@functools.cache
+def _condition_library() -> Any:
+    return load_condition_library()
+
+
+def long_term_condition_ids(conditions: Iterable[rm.Condition]) -> set[str]:
+    """Library long-term conditions (Barnett, Cambridge Multimorbidity Score) among active coded conditions.
+
+    A display count from diagnosis codes only; the MLTC register in `population/` applies the full
+    rules (diagnosis windows, medicine routes)."""
+    library = _condition_library()
+    found: set[str] = set()
+    for condition in conditions:
+        if condition.clinical_status in ACTIVE_CLINICAL_STATUSES:
+            found.update(library.conditions_for_code(condition.system, condition.code))
+    return found
+
+
+# -- the list of people ----------------------------------------------------------------------------
+
+
+def search_people(people: QuerySet[rm.Person], query: str) -> QuerySet[rm.Person]:
+    """Filter by NHS number (spaces ignored) or by every word of the name."""
+    query = query.strip()
+    if not query:
+        return people
+    digits = query.replace(" ", "").replace("-", "")
+    if digits.isdigit():
+        return people.filter(nhs_number__startswith=digits)
+    for word in query.split():
+        people = people.filter(Q(given_name__icontains=word) | Q(family_name__icontains=word))
+    return people
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    pk: int
+    name: str
+    nhs_number: str
+    age: str
+    practice: str
+    long_term_conditions: int
+
+
+def person_rows(people: Iterable[rm.Person]) -> list[PersonRow]:
+    people = list(people)
+    by_person: dict[int, list[rm.Condition]] = defaultdict(list)
+    for condition in rm.Condition.objects.filter(
+        person__in=people, clinical_status__in=ACTIVE_CLINICAL_STATUSES
+    ).only("person_id", "system", "code", "clinical_status"):
+        by_person[condition.person_id].append(condition)
+    return [
+        PersonRow(
+            pk=person.pk,
+            name=person.display_name,
+            nhs_number=format_nhs_number(person.nhs_number),
+            age=_age_text(person),
+            practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
+            long_term_conditions=len(long_term_condition_ids(by_person[person.pk])),
+        )
+        for person in people
+    ]
+
+
+def pager(page: Any, query: str) -> dict[str, Any] | None:
+    """Parameters for the NHS.UK numbered pagination: first, last and pages near the current one."""
+    paginator = page.paginator
+    if paginator.num_pages < 2:
+        return None
+
+    def href(number: int) -> str:
+        return "?" + urlencode({"q": query, "page": number} if query else {"page": number})
+
+    items: list[dict[str, Any]] = []
+    for number in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
+        if number == paginator.ELLIPSIS:
+            items.append({"ellipsis": True})
+        else:
+            items.append({"number": number, "href": href(number), "current": number == page.number})
+    return {
+        "previous": {"href": href(page.number - 1)} if page.has_previous() else None,
+        "next": {"href": href(page.number + 1)} if page.has_next() else None,
+        "items": items,
+    }
+
+
+def _age_text(person: rm.Person) -> str:
+    if person.deceased:
+        return "Died" + (f" {format_date(person.deceased_date)}" if person.deceased_date else "")
+    age = age_in_years(person.birth_date)
+    return NOT_RECORDED if age is None else str(age)
+
+
+# -- one person's record ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    label: str
+    value: str
+    date: str
+
+
+@dataclass
+class PersonRecord:
+    person: rm.Person
+    name: str
+    nhs_number: str
+    birth: str
+    sex: str
+    practice: str
+    language: str
+    interpreter: str
+    accessible_information: list[str]
+    digital_access: str
+    conditions: list[dict[str, Any]] = field(default_factory=list)
+    medicines: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+    encounters: list[dict[str, Any]] = field(default_factory=list)
+    referrals: list[dict[str, Any]] = field(default_factory=list)
+    social_circumstances: list[dict[str, Any]] = field(default_factory=list)
+    related_people: list[dict[str, Any]] = field(default_factory=list)
+    long_term_condition_count: int = 0
+
+
+MAX_TIMELINE = 100
+
+
+def _yes_no(value: bool | None) -> str:
+    return NOT_RECORDED if value is None else ("Yes" if value else "No")
+
+
+def _accessible_needs(needs: Any) -> list[str]:
+    out = []
+    for need in needs or []:
+        if isinstance(need, dict):
+            need = need.get("display") or need.get("text") or need.get("code") or ""
+        if str(need).strip():
+            out.append(str(need))
+    return out
+
+
+def person_record(person: rm.Person) -> PersonRecord:
+    birth = format_date(person.birth_date)
+    if person.birth_date and not person.deceased:
+        birth += f" (age {age_in_years(person.birth_date)})"
+    record = PersonRecord(
+        person=person,
+        name=person.display_name,
+        nhs_number=format_nhs_number(person.nhs_number),
+        birth=birth,
+        sex=person.sex.capitalize() if person.sex else NOT_RECORDED,
+        practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
+        language=person.preferred_language or NOT_RECORDED,
+        interpreter=_yes_no(person.interpreter_required),
+        accessible_information=_accessible_needs(person.accessible_information_needs),
+        digital_access=person.get_digital_access_display() if person.digital_access else NOT_RECORDED,
+    )
+    conditions = list(person.conditions.all())
+    record.long_term_condition_count = len(long_term_condition_ids(conditions))
+    conditions.sort(key=lambda c: (c.clinical_status not in ACTIVE_CLINICAL_STATUSES, -(c.onset or date.min).toordinal()))
+    record.conditions = [
+        {
+            "name": c.display or c.code or NOT_RECORDED,
+            "status": (c.clinical_status or "unknown").capitalize(),
+            "active": c.clinical_status in ACTIVE_CLINICAL_STATUSES,
+            "onset": format_date(c.onset),
+        }
+        for c in conditions
+    ]
+    record.medicines = [
+        {"name": m.display or m.code or NOT_RECORDED, "dose": m.dose_text or NOT_RECORDED,
+         "course": m.course.capitalize() if m.course else "", "since": format_date(m.authored_on)}
+        for m in person.medications.filter(status="active").order_by("display")
+    ]
+    record.measurements = _latest_measurements(person)
+    record.encounters = [
+        {
+            "date": format_date(e.start),
+            "organisation": e.organisation.name if e.organisation else NOT_RECORDED,
+            "sector": e.organisation.get_sector_display() if e.organisation else rm.Sector.UNKNOWN.label,
+            "type": e.type_display or e.class_code or NOT_RECORDED,
+            "unplanned": e.unplanned,
+        }
+        for e in person.encounters.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE]
+    ]
+    record.referrals = [
+        {
+            "service": r.code_display or r.reason_display or NOT_RECORDED,
+            "to": r.to_organisation.name if r.to_organisation else NOT_RECORDED,
+            "status": (r.status or "unknown").capitalize(),
+            "priority": (r.priority or "").capitalize(),
+            "referred": format_date(r.authored_on),
+            "waiting": describe_wait(r.authored_on) if r.status in OPEN_REFERRAL_STATUSES else "Not waiting",
+        }
+        for r in person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk")
+    ]
+    record.social_circumstances = [
+        {"kind": s.kind.replace("-", " ").capitalize(), "detail": s.display or s.code, "recorded": format_date(s.recorded)}
+        for s in person.social_circumstances.order_by("-recorded", "-pk")
+    ]
+    record.related_people = [
+        {
+            "name": p.name or NOT_RECORDED,
+            "relationship": p.relationship_display or p.relationship_code or NOT_RECORDED,
+            "carer": p.is_carer,
+            "next_of_kin": p.is_next_of_kin,
+            "contact": p.telecom,
+        }
+        for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")
+    ]
+    return record
+
+
+def _latest_measurements(person: rm.Person) -> list[Measurement]:
+    wanted = {code for _label, codes in KEY_MEASUREMENTS.values() for _system, code in codes}
+    latest: dict[str, rm.Observation] = {}
+    for obs in person.observations.filter(code__in=wanted).exclude(effective=None).order_by("-effective"):
+        for key, (_label, codes) in KEY_MEASUREMENTS.items():
+            if key not in latest and (obs.system, obs.code) in codes and (obs.value is not None or obs.value_text):
+                latest[key] = obs
+    out = []
+    systolic, diastolic = latest.pop("systolic", None), latest.pop("diastolic", None)
+    if systolic or diastolic:
+        reading = systolic or diastolic
+        value = f"{_number(systolic)}/{_number(diastolic)} mmHg"
+        out.append(Measurement("Blood pressure", value, format_date(reading.effective if reading else None)))
+    for key, obs in latest.items():
+        label = KEY_MEASUREMENTS[key][0]
+        value = f"{_number(obs)} {obs.unit}".strip() if obs.value is not None else obs.value_text
+        out.append(Measurement(label, value, format_date(obs.effective)))
+    return out
+
+
+def _number(obs: rm.Observation | None) -> str:
+    if obs is None or obs.value is None:
+        return "?"
+    return f"{obs.value:.0f}" if float(obs.value).is_integer() else f"{obs.value:.1f}"
+
+
+# -- audit -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    when: str
+    user: str
+    role: str
+    action: str
+    purpose: str
+    break_glass: bool
+    outcome: str
+    reason: str
+
+
+def _user_label(user: Any) -> tuple[str, str]:
+    if user is None:
+        return "System", ""
+    profile = getattr(user, "staff_profile", None)
+    return user.get_username(), profile.get_role_display() if profile else "No role"
+
+
+def _when(value: datetime) -> str:
+    return f"{format_date(value)} {timezone.localtime(value):%H:%M}"
+
+
+def audit_rows(person: rm.Person, limit: int = 500) -> list[AuditRow]:
+    entries = (
+        AuditEntry.objects.filter(person=person)
+        .select_related("actor", "actor__staff_profile")
+        .order_by("-recorded_at", "-pk")[:limit]
+    )
+    rows = []
+    for entry in entries:
+        user, role = _user_label(entry.actor) if entry.actor_id else (entry.system_actor or "System", "")
+        rows.append(
+            AuditRow(
+                when=_when(entry.recorded_at),
+                user=user,
+                role=role,
+                action=entry.action,
+                purpose=entry.purpose,
+                break_glass=entry.break_glass,
+                outcome=entry.outcome,
+                reason=entry.reason,
+            )
+        )
+    return rows
+
+
+def break_glass_awaiting_review() -> list[dict[str, Any]]:
+    rows = []
+    for glass in BreakGlass.objects.filter(reviewed_at=None).select_related(
+        "user", "user__staff_profile", "person"
+    ).order_by("-started_at"):
+        user, role = _user_label(glass.user)
+        rows.append(
+            {
+                "started": _when(glass.started_at),
+                "user": user,
+                "role": role,
+                "person_pk": glass.person_id,
+                "nhs_number": format_nhs_number(glass.person.nhs_number),
+                "reason": glass.reason,
+                "expires": _when(glass.expires_at),
+            }
+        )
+    return rows

@@ -1,0 +1,199 @@
+"""The clinician workspace, first slice: sign in, the people in my care, one person's record, audit.
+
+Views are thin: access is decided by `careweave.governance.access`, every record view is audited
+through `careweave.governance.audit`, and `presenters` shapes the data for the templates.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from careweave.governance.access import decide, open_break_glass, people_in_care, role_of
+from careweave.governance.audit import record_access
+from careweave.governance.models import CLINICAL_ROLES, Role
+from careweave.record import models as rm
+from careweave.web import presenters
+from careweave.web.signin import LOCKOUT_PERIOD, attempt_sign_in
+
+logger = logging.getLogger(__name__)
+
+PEOPLE_PER_PAGE = 25
+
+REFUSALS = {
+    Role.ANALYST: (
+        "Analysts see aggregate figures only",
+        "Your role gives you counts, registers and patterns across the population, never an individual's record.",
+    ),
+    Role.ADMINISTRATOR: (
+        "Administrators do not see clinical records",
+        "Your role manages accounts and reviews the audit log. Use the audit pages instead.",
+    ),
+}
+NO_CLINICAL_ROLE = (
+    "Your account cannot see people's records",
+    "Only clinical staff see people's records here. Ask your administrator if your role is wrong.",
+)
+
+
+def forbidden(request: HttpRequest) -> HttpResponse:
+    heading, explanation = REFUSALS.get(role_of(request.user), NO_CLINICAL_ROLE)
+    return render(request, "web/forbidden.html", {"heading": heading, "explanation": explanation}, status=403)
+
+
+def clinical_staff_only(view: Any) -> Any:
+    """Signed in, and a clinical role: the workspace lists and shows identifiable records."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if role_of(request.user) not in CLINICAL_ROLES:
+            return forbidden(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _home_for(user: Any) -> str:
+    return "/audit/" if role_of(user) == Role.ADMINISTRATOR else "/people/"
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("web:login")
+    return redirect(_home_for(request.user))
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = ""
+    error = ""
+    username = ""
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()
+        result = attempt_sign_in(request, username=username, password=request.POST.get("password", ""))
+        if result.ok:
+            login(request, result.user)
+            logger.info("sign-in user_id=%s", result.user.pk)
+            return redirect(next_url or _home_for(result.user))
+        minutes = int(LOCKOUT_PERIOD.total_seconds() // 60)
+        error = (
+            f"This account is locked after too many failed attempts. Try again in {minutes} minutes or ask your administrator."
+            if result.locked
+            else "Enter a correct username and password"
+        )
+        logger.info("sign-in failed locked=%s", result.locked)
+    context = {"error": error, "username": username, "next": next_url}
+    return render(request, "web/login.html", context, status=200 if not error else 400)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You have signed out")
+    return redirect("web:login")
+
+
+@require_GET
+@clinical_staff_only
+def people(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    found = presenters.search_people(
+        people_in_care(request.user).select_related("registered_practice"), query
+    ).order_by("family_name", "given_name", "pk")
+    page = Paginator(found, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    # Count only: a search is not a view of anyone's record, and the query may contain a name.
+    logger.info("people list user_id=%s results=%s", request.user.pk, page.paginator.count)
+    context = {
+        "query": query,
+        "page": page,
+        "rows": presenters.person_rows(page.object_list),
+        "pager": presenters.pager(page, query),
+    }
+    return render(request, "web/people.html", context)
+
+
+@require_GET
+@clinical_staff_only
+def person(request: HttpRequest, person_pk: int) -> HttpResponse:
+    subject = get_object_or_404(rm.Person.objects.select_related("registered_practice", "resource"), pk=person_pk)
+    decision = decide(request.user, subject)
+    record_access(
+        actor=request.user,
+        action="read",
+        resource_type="Patient",
+        resource_id=subject.resource.logical_id,
+        person_id=subject.pk,
+        purpose="direct-care",
+        break_glass=decision.break_glass,
+        outcome="success" if decision.allowed else "refused",
+        channel="web",
+    )
+    if not decision.allowed:
+        return _refused(request, subject, decision.reason)
+    return render(request, "web/person.html", {"record": presenters.person_record(subject), "decision": decision})
+
+
+def _refused(request: HttpRequest, subject: rm.Person, reason: str, error: str = "", given: str = "") -> HttpResponse:
+    context = {"person_pk": subject.pk, "reason": reason, "error": error, "given": given}
+    return render(request, "web/refused.html", context, status=403)
+
+
+@require_POST
+@clinical_staff_only
+def break_glass(request: HttpRequest, person_pk: int) -> HttpResponse:
+    subject = get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
+    if decide(request.user, subject).allowed:
+        return redirect("web:person", person_pk=subject.pk)
+    given = request.POST.get("reason", "")
+    try:
+        open_break_glass(user=request.user, person=subject, reason=given)
+    except ValueError as problem:
+        return _refused(request, subject, "", error=str(problem).capitalize(), given=given)
+    logger.warning("break-glass opened user_id=%s person_id=%s", request.user.pk, subject.pk)
+    return redirect("web:person", person_pk=subject.pk)
+
+
+@require_GET
+@login_required
+def audit(request: HttpRequest) -> HttpResponse:
+    if role_of(request.user) != Role.ADMINISTRATOR:
+        return render(
+            request,
+            "web/forbidden.html",
+            {"heading": "Only administrators see the audit log", "explanation": "Ask an administrator to review access."},
+            status=403,
+        )
+    person_param = request.GET.get("person", "").strip()
+    subject = None
+    error = ""
+    if person_param:
+        if person_param.isdigit():
+            subject = rm.Person.objects.filter(pk=int(person_param)).first()
+        if subject is None:
+            error = "Enter the record number of a person in the record"
+        else:  # reading who saw a record is itself an access worth recording
+            record_access(actor=request.user, action="audit-read", resource_type="AuditEvent",
+                          person_id=subject.pk, purpose="audit", channel="web")
+    context = {
+        "person_param": person_param,
+        "subject": subject,
+        "subject_nhs_number": presenters.format_nhs_number(subject.nhs_number) if subject else "",
+        "rows": presenters.audit_rows(subject) if subject else [],
+        "awaiting_review": presenters.break_glass_awaiting_review(),
+        "error": error,
+    }
+    return render(request, "web/audit.html", context)

@@ -1,0 +1,121 @@
+"""A small world built with the ORM: two practices, a hospital, people registered at each, and staff."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from careweave.governance.models import Role, StaffProfile
+from careweave.record import models as rm
+
+PASSWORD = "correct-horse-battery-staple"
+_ids = itertools.count(1)
+
+
+def stored(resource_type: str, person: rm.Person | None = None) -> rm.StoredResource:
+    n = next(_ids)
+    return rm.StoredResource.objects.create(
+        resource_type=resource_type,
+        logical_id=f"{resource_type.lower()}-{n}",
+        source_system="https://test.careweave.example/source",
+        source_id=f"{resource_type}-{n}",
+        content_hash=f"{n:064x}",
+        body="{}",
+        person=person,
+        last_updated=timezone.now(),
+    )
+
+
+def organisation(name: str, sector: str, ods_code: str) -> rm.Organisation:
+    return rm.Organisation.objects.create(resource=stored("Organization"), name=name, sector=sector, ods_code=ods_code)
+
+
+def person(given: str, family: str, nhs_number: str | None, practice: rm.Organisation | None, **fields: Any) -> rm.Person:
+    fields.setdefault("birth_date", date(1950, 6, 15))
+    return rm.Person.objects.create(
+        resource=stored("Patient"),
+        given_name=given,
+        family_name=family,
+        nhs_number=nhs_number,
+        registered_practice=practice,
+        **fields,
+    )
+
+
+def staff(username: str, role: str, org: rm.Organisation | None) -> Any:
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    StaffProfile.objects.create(user=user, role=role, organisation=org)
+    return user
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def world(db: Any) -> dict[str, Any]:
+    practice_a = organisation("Riverside Surgery", rm.Sector.GENERAL_PRACTICE, "A11111")
+    practice_b = organisation("Hilltop Medical Centre", rm.Sector.GENERAL_PRACTICE, "B22222")
+    hospital = organisation("County General Hospital", rm.Sector.ACUTE, "RXX")
+    council = organisation("Shire County Council Adult Social Care", rm.Sector.SOCIAL_CARE, "SC1")
+
+    alice = person("Alice", "Zephyrine", "9434765919", practice_a, sex="female", preferred_language="Welsh",
+                   interpreter_required=True, accessible_information_needs=[{"display": "Requires large print"}],
+                   digital_access=rm.DigitalAccess.PHONE_ONLY)
+    bob = person("Bob", "Quillfeather", "9434765888", practice_b, sex="male")
+
+    def item(model: type, who: rm.Person, resource_type: str, **fields: Any) -> Any:
+        return model.objects.create(resource=stored(resource_type, who), person=who, **fields)
+
+    sct = "http://snomed.info/sct"
+    item(rm.Condition, alice, "Condition", system=sct, code="44054006", display="Type 2 diabetes mellitus",
+         clinical_status="active", onset=date(2012, 3, 1))
+    item(rm.Condition, alice, "Condition", system=sct, code="38341003", display="Hypertensive disorder",
+         clinical_status="active", onset=date(2008, 1, 10))
+    item(rm.Condition, alice, "Condition", system=sct, code="195662009", display="Acute viral pharyngitis",
+         clinical_status="resolved", onset=date(2020, 2, 2))
+    item(rm.Medication, alice, "MedicationRequest", kind="MedicationRequest", display="Metformin 500mg tablets",
+         dose_text="One tablet twice a day", status="active", authored_on=date(2012, 4, 1))
+    item(rm.Medication, alice, "MedicationRequest", kind="MedicationRequest", display="Amoxicillin 500mg capsules",
+         dose_text="Three times a day", status="completed")
+    when = timezone.make_aware(datetime(2025, 1, 20, 10, 0))
+    bp = stored("Observation", alice)
+    loinc = "http://loinc.org"
+    rm.Observation.objects.create(resource=bp, person=alice, system=loinc, code="85354-9", effective=when)
+    rm.Observation.objects.create(resource=bp, person=alice, system=loinc, code="8480-6", component_of="85354-9",
+                                  effective=when, value=142, unit="mm[Hg]")
+    rm.Observation.objects.create(resource=bp, person=alice, system=loinc, code="8462-4", component_of="85354-9",
+                                  effective=when, value=88, unit="mm[Hg]")
+    item(rm.Observation, alice, "Observation", system=loinc, code="4548-4", effective=when, value=58, unit="mmol/mol")
+    item(rm.Observation, alice, "Observation", system=loinc, code="4548-4", effective=when - timedelta(days=200),
+         value=71, unit="mmol/mol")
+    item(rm.Encounter, alice, "Encounter", organisation=practice_a, type_display="Diabetes review",
+         start=when - timedelta(days=30))
+    item(rm.Encounter, alice, "Encounter", organisation=hospital, type_display="Emergency admission",
+         unplanned=True, start=when)
+    item(rm.Referral, alice, "ServiceRequest", status="active", code_display="Diabetic eye screening",
+         to_organisation=hospital, from_organisation=practice_a, authored_on=timezone.localdate() - timedelta(days=70))
+    item(rm.SocialCircumstance, alice, "Observation", kind="housing", display="Lives alone", recorded=date(2024, 5, 1))
+    item(rm.RelatedPerson, alice, "RelatedPerson", name="Carys Zephyrine", relationship_display="Daughter",
+         is_carer=True, telecom="07700 900123")
+
+    return {
+        "practice_a": practice_a,
+        "practice_b": practice_b,
+        "hospital": hospital,
+        "council": council,
+        "alice": alice,
+        "bob": bob,
+        "gp_a": staff("gp.riverside", Role.GP, practice_a),
+        "gp_b": staff("gp.hilltop", Role.GP, practice_b),
+        "analyst": staff("analyst", Role.ANALYST, None),
+        "admin": staff("admin", Role.ADMINISTRATOR, None),
+    }

@@ -1,0 +1,72 @@
+"""The list of people in my care: scoped to my organisation, searchable, paginated, refused to analysts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from careweave.web.presenters import format_nhs_number
+from tests.web.conftest import person, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_gp_sees_people_registered_at_their_practice_and_not_others(world: dict[str, Any]) -> None:
+    page = signed_in(world["gp_a"]).get("/people/").content.decode()
+    assert "Alice Zephyrine" in page
+    assert "Quillfeather" not in page
+
+    page = signed_in(world["gp_b"]).get("/people/").content.decode()
+    assert "Bob Quillfeather" in page
+    assert "Zephyrine" not in page
+
+
+def test_the_list_shows_nhs_number_age_practice_and_long_term_conditions(world: dict[str, Any]) -> None:
+    page = signed_in(world["gp_a"]).get("/people/").content.decode()
+    assert "943 476 5919" in page
+    assert "Riverside Surgery" in page
+    assert "<caption" in page
+    # Diabetes and hypertension are active long-term conditions; the resolved sore throat is neither.
+    row = page[page.index("Alice Zephyrine"):]
+    row = row[: row.index("</tr>")]
+    assert '<td class="nhsuk-table__cell nhsuk-table__cell--numeric">2</td>' in row
+
+
+def test_search_by_name_and_by_nhs_number(world: dict[str, Any]) -> None:
+    client = signed_in(world["gp_a"])
+    person("Alan", "Other", "9434765926", world["practice_a"])
+    page = client.get("/people/", {"q": "zephyr"}).content.decode()
+    assert "Alice Zephyrine" in page and "Alan Other" not in page
+    page = client.get("/people/", {"q": "943 476 5926"}).content.decode()
+    assert "Alan Other" in page and "Alice Zephyrine" not in page
+    # Searching cannot reach people outside my care.
+    page = client.get("/people/", {"q": "Quillfeather"}).content.decode()
+    assert "Bob" not in page and "0 people match" in page
+
+
+def test_the_list_is_paginated_25_to_a_page(world: dict[str, Any]) -> None:
+    for n in range(30):
+        person(f"Person{n:02d}", "Paged", None, world["practice_a"])
+    client = signed_in(world["gp_a"])
+    first = client.get("/people/").content.decode()
+    second = client.get("/people/", {"page": 2}).content.decode()
+    record_link = re.compile(r'href="/people/\d+/"')
+    assert len(record_link.findall(first)) == 25
+    assert len(record_link.findall(second)) == 31 - 25
+    assert "page 1 of 2" in first and 'href="?page=2"' in first
+
+
+@pytest.mark.parametrize("role_user, text", [("analyst", "aggregate"), ("admin", "audit")])
+def test_analysts_and_administrators_are_refused(world: dict[str, Any], role_user: str, text: str) -> None:
+    response = signed_in(world[role_user]).get("/people/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert text in page
+    assert "Zephyrine" not in page and "Quillfeather" not in page
+
+
+def test_nhs_numbers_are_shown_3_3_4() -> None:
+    assert format_nhs_number("9434765919") == "943 476 5919"
+    assert format_nhs_number(None) == "Not recorded"
