@@ -151,6 +151,13 @@ def test_synthetic_generator_codes_map() -> None:
         "13746004": "schizophrenia_bipolar", "400047006": "peripheral_vascular_disease",
         "49049000": "parkinsons_disease", "64859006": "osteoporosis", "110359009": "learning_disability",
         "82423001": "painful_condition",
+        "46635009": "diabetes",
+        "24526004": "inflammatory_bowel_disease",
+        "254837009": "cancer",
+        "399068003": "cancer",
+        "363406005": "cancer",
+        "93880001": "cancer",
+        "90560007": "gout",
     }  # fmt: skip
     for code, condition_id in expected.items():
         assert condition_id in library.conditions_for_code(SNOMED, code), code
@@ -222,6 +229,9 @@ def test_medicine_classes_match_by_code_or_ingredient() -> None:
     assert classes["statins"].matches(rxnorm, "316672", "Simvistatin 10 MG")
     assert classes["ppi_h2_antagonists"].matches(None, None, "Omeprazole 20mg gastro-resistant capsules")
     assert not classes["ppi_h2_antagonists"].matches(None, None, "Paracetamol 500mg tablets")
+    assert classes["ppi_h2_antagonists"].matches("https://dmd.nhs.uk", "317291008", None)
+    assert classes["opioids"].matches(None, None, "co-codamol 30mg/500mg tablets")
+    assert not classes["antiplatelets"].matches(None, None, "Aspirin 300mg dispersible tablets")
     referenced = {
         name
         for condition in load_condition_library().conditions
