@@ -22,7 +22,16 @@ from careweave.synth.parameters import PopulationDataError, load_parameters, par
 
 REFERENCE = dt.date(2026, 10, 1)
 PEOPLE = 8_000
-SECTORS = {"general-practice", "community", "acute", "mental-health", "social-care", "voluntary", "private", "pharmacy"}
+SECTORS = {
+    "general-practice",
+    "community",
+    "acute",
+    "mental-health",
+    "social-care",
+    "voluntary",
+    "private",
+    "pharmacy",
+}
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -57,10 +66,12 @@ def age_on(birth: str) -> int:
 def test_same_seed_gives_byte_identical_files_and_other_seeds_differ(tmp_path: Path) -> None:
     a = generate(1500, 11, tmp_path / "a")
     b = generate(1500, 11, tmp_path / "b")
-    c = generate(1500, 12, tmp_path / "c")
-    for fa, fb, fc in zip(a.files, b.files, c.files, strict=True):
+    generate(1500, 12, tmp_path / "c")
+    for fa, fb in zip(a.files, b.files, strict=True):
         assert fa.read_bytes() == fb.read_bytes(), fa.name
-    assert (tmp_path / "a" / "Patient.ndjson").read_bytes() != (tmp_path / "c" / "Patient.ndjson").read_bytes()
+    assert (tmp_path / "a" / "Patient.ndjson").read_bytes() != (
+        tmp_path / "c" / "Patient.ndjson"
+    ).read_bytes()
     assert a.resources == b.resources
 
 
@@ -77,15 +88,24 @@ def test_nhs_numbers_are_valid_unique_and_in_the_test_range(out: dict[str, list[
 
 def test_resources_validate_against_fhir_r4b(out: dict[str, list[dict[str, Any]]]) -> None:
     module_of = {
-        "Organization": "organization", "Practitioner": "practitioner", "PractitionerRole": "practitionerrole",
-        "Patient": "patient", "RelatedPerson": "relatedperson", "Condition": "condition",
-        "MedicationRequest": "medicationrequest", "Observation": "observation", "Encounter": "encounter",
-        "Appointment": "appointment", "ServiceRequest": "servicerequest",
+        "Organization": "organization",
+        "Practitioner": "practitioner",
+        "PractitionerRole": "practitionerrole",
+        "Patient": "patient",
+        "RelatedPerson": "relatedperson",
+        "Condition": "condition",
+        "MedicationRequest": "medicationrequest",
+        "Observation": "observation",
+        "Encounter": "encounter",
+        "Appointment": "appointment",
+        "ServiceRequest": "servicerequest",
     }
     rnd = random.Random(0)
     for resource_type, resources in out.items():
         assert resources, f"no {resource_type} written"
-        model = getattr(importlib.import_module(f"fhir.resources.R4B.{module_of[resource_type]}"), resource_type)
+        model = getattr(
+            importlib.import_module(f"fhir.resources.R4B.{module_of[resource_type]}"), resource_type
+        )
         sample = resources[:50] + rnd.sample(resources, min(150, len(resources)))
         for resource in sample:
             assert resource["resourceType"] == resource_type
@@ -110,7 +130,14 @@ def test_references_resolve(out: dict[str, list[dict[str, Any]]]) -> None:
             for v in node:
                 walk(v)
 
-    for resource_type in ("Encounter", "ServiceRequest", "MedicationRequest", "Appointment", "RelatedPerson", "PractitionerRole"):
+    for resource_type in (
+        "Encounter",
+        "ServiceRequest",
+        "MedicationRequest",
+        "Appointment",
+        "RelatedPerson",
+        "PractitionerRole",
+    ):
         walk(out[resource_type])
     missing = [r for r in refs if r not in known]
     assert refs and not missing, missing[:5]
@@ -166,14 +193,18 @@ def test_prevalence_in_the_written_records(out: dict[str, list[dict[str, Any]]])
             expected += (trait.female if p["gender"] == "female" else trait.male)[b]
         observed = sum(trait.snomed in has[pid] for pid in patients)
         if expected >= 150:
-            assert abs(observed - expected) < 0.2 * expected + 3 * np.sqrt(expected), (trait.key, observed, expected)
+            assert abs(observed - expected) < 0.2 * expected + 3 * np.sqrt(expected), (
+                trait.key,
+                observed,
+                expected,
+            )
 
 
-def test_known_pairs_co_occur_above_independence_within_age_and_sex(out: dict[str, list[dict[str, Any]]]) -> None:
+def test_known_pairs_co_occur_above_independence_within_age_and_sex(
+    out: dict[str, list[dict[str, Any]]],
+) -> None:
     patients = out["Patient"]
-    stratum = {
-        p["id"]: (min(age_on(p["birthDate"]) // 10, 9), p["gender"]) for p in patients
-    }
+    stratum = {p["id"]: (min(age_on(p["birthDate"]) // 10, 9), p["gender"]) for p in patients}
     has: dict[str, set[str]] = collections.defaultdict(set)
     for c in out["Condition"]:
         has[c["subject"]["reference"].split("/")[1]].add(c["code"]["coding"][0]["code"])
@@ -229,7 +260,10 @@ def test_referrals_include_loops_rejections_and_long_waits(out: dict[str, list[d
 def test_sectors_contacts_and_appointments(out: dict[str, list[dict[str, Any]]]) -> None:
     sector_of = {o["id"]: o["type"][0]["coding"][0]["code"] for o in out["Organization"]}
     assert set(sector_of.values()) == SECTORS
-    assert all(o["identifier"][0]["system"] == "https://fhir.nhs.uk/Id/ods-organization-code" for o in out["Organization"])
+    assert all(
+        o["identifier"][0]["system"] == "https://fhir.nhs.uk/Id/ods-organization-code"
+        for o in out["Organization"]
+    )
     encounter_sectors = {sector_of[e["serviceProvider"]["reference"].split("/")[1]] for e in out["Encounter"]}
     assert encounter_sectors == SECTORS
     classes = collections.Counter(e["class"]["code"] for e in out["Encounter"])
@@ -241,7 +275,9 @@ def test_sectors_contacts_and_appointments(out: dict[str, list[dict[str, Any]]])
     assert 0.01 < appointment_status["noshow"] / sum(appointment_status.values()) < 0.1
 
 
-def test_unplanned_care_is_commoner_when_older_multimorbid_or_deprived(out: dict[str, list[dict[str, Any]]]) -> None:
+def test_unplanned_care_is_commoner_when_older_multimorbid_or_deprived(
+    out: dict[str, list[dict[str, Any]]],
+) -> None:
     patients = {p["id"]: p for p in out["Patient"]}
     n_conditions = collections.Counter(c["subject"]["reference"].split("/")[1] for c in out["Condition"])
     unplanned: collections.Counter[str] = collections.Counter()
@@ -256,15 +292,29 @@ def test_unplanned_care_is_commoner_when_older_multimorbid_or_deprived(out: dict
         return next(int(e["valueInteger"]) for e in p["extension"] if e["url"].endswith("imd-decile"))
 
     adults = [p for p in patients.values() if 18 <= age_on(p["birthDate"]) < 65]
-    assert rate([p["id"] for p in adults if decile(p) <= 3]) > rate([p["id"] for p in adults if decile(p) >= 8])
-    assert rate([i for i, p in patients.items() if age_on(p["birthDate"]) >= 75]) > rate([p["id"] for p in adults])
-    assert rate([i for i in patients if n_conditions[i] >= 3]) > 2 * rate([i for i in patients if n_conditions[i] == 0])
+    assert rate([p["id"] for p in adults if decile(p) <= 3]) > rate(
+        [p["id"] for p in adults if decile(p) >= 8]
+    )
+    assert rate([i for i, p in patients.items() if age_on(p["birthDate"]) >= 75]) > rate(
+        [p["id"] for p in adults]
+    )
+    assert rate([i for i in patients if n_conditions[i] >= 3]) > 2 * rate(
+        [i for i in patients if n_conditions[i] == 0]
+    )
 
 
 def test_social_circumstances_carers_and_deaths(out: dict[str, list[dict[str, Any]]]) -> None:
     social = [o for o in out["Observation"] if o["category"][0]["coding"][0]["code"] == "social-history"]
     codes = {o["code"]["coding"][0]["code"] for o in social}
-    assert {"105529008", "160689007", "224484003", "201481000000104", "81877007", "160932005", "422650009"} <= codes
+    assert {
+        "105529008",
+        "160689007",
+        "224484003",
+        "201481000000104",
+        "81877007",
+        "160932005",
+        "422650009",
+    } <= codes
     carers = [r for r in out["RelatedPerson"] if r["relationship"][0]["coding"][0]["code"] == "133932002"]
     assert carers
     dead = {p["id"]: p["deceasedDateTime"] for p in out["Patient"] if "deceasedDateTime" in p}

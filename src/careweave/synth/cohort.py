@@ -33,7 +33,9 @@ class Cohort:
         return int(self.age.size)
 
 
-def sample_cohort(params: Parameters, economy: Economy, rng: np.random.Generator, start: int, n: int) -> Cohort:
+def sample_cohort(
+    params: Parameters, economy: Economy, rng: np.random.Generator, start: int, n: int
+) -> Cohort:
     # Age and sex from the ONS 5-year band structure; uniform within a band (90+ spread to 99).
     weights = np.concatenate([params.band_male, params.band_female])
     cell = rng.choice(weights.size, size=n, p=weights / weights.sum())
@@ -60,7 +62,11 @@ def sample_cohort(params: Parameters, economy: Economy, rng: np.random.Generator
     prevalence_band = np.searchsorted(np.array(params.prevalence_bands), age, side="right") - 1
     sex = female.astype(np.int64)
     intercept = params.intercepts[:, prevalence_band, sex].T  # [person, trait]
-    logit = intercept + factors @ params.loadings_matrix().T + step[:, None] * params.deprivation_vector()[None, :]
+    logit = (
+        intercept
+        + factors @ params.loadings_matrix().T
+        + step[:, None] * params.deprivation_vector()[None, :]
+    )
     traits = rng.random(logit.shape) < 1.0 / (1.0 + np.exp(-logit))
     keys = [t.key for t in params.traits]
     # Type 1 and type 2 diabetes are mutually exclusive diagnoses.

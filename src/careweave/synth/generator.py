@@ -63,14 +63,17 @@ def generate(
     began = time.perf_counter()
     params = load_parameters()
     source = f"urn:careweave:synth:{seed}"
-    economy = build_economy(seed=seed, people=people, practices=practices, source=source, rng=random.Random(seed))
+    economy = build_economy(
+        seed=seed, people=people, practices=practices, source=source, rng=random.Random(seed)
+    )
     builder = RecordBuilder(params=params, economy=economy, seed=seed, reference_date=reference_date)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(RESOURCE_TYPES, 0)
     paths = [out_dir / f"{t}.ndjson" for t in RESOURCE_TYPES]
     with ExitStack() as stack:
         files: dict[str, BinaryIO] = {
-            t: stack.enter_context(open(p, "wb", buffering=1 << 20)) for t, p in zip(RESOURCE_TYPES, paths, strict=True)
+            t: stack.enter_context(open(p, "wb", buffering=1 << 20))
+            for t, p in zip(RESOURCE_TYPES, paths, strict=True)
         }
 
         def write(resource_type: str, lines: list[bytes]) -> None:
@@ -86,9 +89,9 @@ def generate(
             n = min(CHUNK_PEOPLE, people - first)
             rng = np.random.default_rng([seed, chunk])
             cohort = sample_cohort(params, economy, rng, first, n)
-            batch = builder.build(cohort, nhs_numbers(first, n), rng)
-            for resource_type, lines in batch.lines.items():
-                write(resource_type, lines)
+            batch = builder.build(cohort, nhs_numbers(first, n), rng, sinks=files)
+            for resource_type, count in batch.counts.items():
+                counts[resource_type] += count
             if progress is not None:
                 progress(first + n)
     return SynthSummary(

@@ -26,7 +26,9 @@ def check_digit(first_nine: str) -> int | None:
 
 
 def is_valid(nhs_number: str) -> bool:
-    return len(nhs_number) == 10 and nhs_number.isdigit() and check_digit(nhs_number[:9]) == int(nhs_number[9])
+    return (
+        len(nhs_number) == 10 and nhs_number.isdigit() and check_digit(nhs_number[:9]) == int(nhs_number[9])
+    )
 
 
 @lru_cache(maxsize=4)
@@ -44,7 +46,8 @@ def _block(prefix: int) -> NDArray[np.int64]:
     ok = check != 10
     numbers = (prefix * 1_000_000 + suffix[ok]) * 10 + check[ok]
     order = np.random.default_rng(prefix).permutation(numbers.size)
-    return numbers[order]
+    shuffled: NDArray[np.int64] = numbers[order]
+    return shuffled
 
 
 def nhs_numbers(start: int, count: int) -> list[str]:

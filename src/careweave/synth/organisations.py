@@ -95,7 +95,9 @@ def build_economy(
     roles: list[dict[str, Any]] = []
     used_numbers: set[str] = set()
 
-    def org(kind: str, index: int, ods: str, name: str, sector: str, cls: type[Organisation] = Organisation) -> Any:
+    def org(
+        kind: str, index: int, ods: str, name: str, sector: str, cls: type[Organisation] = Organisation
+    ) -> Any:
         oid = f"s{seed}-org-{kind}{index}"
         o = cls(id=oid, ods=ods, name=name, sector=sector)
         organizations.append(
@@ -164,8 +166,12 @@ def build_economy(
     rng.shuffle(centres)
     for i in range(n_practices):
         p: Practice = org(
-            "gp", i, f"Y{9000 + i:05d}", f"{rng.choice(STREETS).split()[0]} {rng.choice(['Surgery', 'Medical Centre', 'Health Centre', 'Medical Practice'])}",
-            "general-practice", Practice,
+            "gp",
+            i,
+            f"Y{9000 + i:05d}",
+            f"{rng.choice(STREETS).split()[0]} {rng.choice(['Surgery', 'Medical Centre', 'Health Centre', 'Medical Practice'])}",
+            "general-practice",
+            Practice,
         )
         # Each practice draws its LSOAs around a centre decile, so practices differ in deprivation;
         # centres are stratified across deciles so the whole population stays close to uniform
@@ -188,14 +194,22 @@ def build_economy(
     scale = max(1, people // 100000)
     acute = []
     for i in range(max(1, -(-people // 500000))):
-        a = org("acute", i, f"RZ{i}", f"{town} {'Teaching Hospitals' if i == 0 else 'General Hospital'} NHS Trust", "acute")
+        a = org(
+            "acute",
+            i,
+            f"RZ{i}",
+            f"{town} {'Teaching Hospitals' if i == 0 else 'General Hospital'} NHS Trust",
+            "acute",
+        )
         staff(a, "consultant", 12 * scale)
         staff(a, "pharmacist", 2)
         acute.append(a)
     community = org("community", 0, "RZC", f"{town} Community Health Services NHS Trust", "community")
     staff(community, "community_nurse", 6 * scale)
     staff(community, "physiotherapist", 2 * scale)
-    mental_health = org("mh", 0, "RZM", f"{town} and District Mental Health NHS Foundation Trust", "mental-health")
+    mental_health = org(
+        "mh", 0, "RZM", f"{town} and District Mental Health NHS Foundation Trust", "mental-health"
+    )
     staff(mental_health, "psychiatrist", 3 * scale)
     staff(mental_health, "mental_health_nurse", 5 * scale)
     social_care = org("la", 0, f"E0{seed % 10}Z", f"{town} City Council Adult Social Care", "social-care")

@@ -100,7 +100,9 @@ def _check_sources(block: dict[str, Any], where: str, references: dict[str, str]
             raise PopulationDataError(f"{where}: source '{name}' is not a known reference")
 
 
-def _trait(block: dict[str, Any], where: str, factors: tuple[str, ...], n_bands: int, refs: dict[str, str]) -> Trait:
+def _trait(
+    block: dict[str, Any], where: str, factors: tuple[str, ...], n_bands: int, refs: dict[str, str]
+) -> Trait:
     _check_sources(block, where, refs)
     key = str(_require(block, "key", where))
     snomed = str(_require(block, "snomed", where))
@@ -117,7 +119,8 @@ def _trait(block: dict[str, Any], where: str, factors: tuple[str, ...], n_bands:
     if unknown:
         raise PopulationDataError(f"{where}: unknown latent factors {sorted(unknown)}")
     medicines = tuple(
-        Medicine(str(m["dmd"]), str(m["display"]), str(m["dose"]), float(m["p"])) for m in block.get("medicines") or []
+        Medicine(str(m["dmd"]), str(m["display"]), str(m["dose"]), float(m["p"]))
+        for m in block.get("medicines") or []
     )
     for m in medicines:
         if not m.dmd.isdigit():
@@ -136,7 +139,9 @@ def _trait(block: dict[str, Any], where: str, factors: tuple[str, ...], n_bands:
     )
 
 
-def factor_sample(params_cholesky: FloatArray, shift: FloatArray, draws: int) -> tuple[FloatArray, FloatArray]:
+def factor_sample(
+    params_cholesky: FloatArray, shift: FloatArray, draws: int
+) -> tuple[FloatArray, FloatArray]:
     """A fixed sample of (factors, deprivation step) used for calibration.
 
     Deciles are stratified exactly (equal numbers per decile) and normals come from a fixed
@@ -189,7 +194,7 @@ def parse(raw: dict[str, Any]) -> Parameters:
     corr = np.array(latent["correlation"], dtype=np.float64)
     if corr.shape != (len(factors), len(factors)) or not np.allclose(corr, corr.T):
         raise PopulationDataError("latent_factors: correlation must be a symmetric square matrix")
-    cholesky = np.linalg.cholesky(corr)
+    cholesky: FloatArray = np.asarray(np.linalg.cholesky(corr), dtype=np.float64)
     shift = np.array(latent["deprivation_shift_per_decile"], dtype=np.float64)
 
     bands = tuple(int(v) for v in raw["prevalence_bands"])

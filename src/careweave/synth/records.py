@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -112,21 +112,55 @@ REFERRAL_TO: dict[str, tuple[str, str, str]] = {
     "memory_service": ("183528001", "Referral to psychiatrist for the elderly mentally ill", "mental-health"),
     "learning_disability": ("306294000", "Referral to psychiatrist for mental handicap", "mental-health"),
     "pain": ("306109009", "Referral to pain management service", "community"),
-    "weight_management": ("771491000000104", "Referral to local authority weight management programme", "social-care"),
+    "weight_management": (
+        "771491000000104",
+        "Referral to local authority weight management programme",
+        "social-care",
+    ),
     "social_prescribing": ("871731000000106", "Referral to social prescribing service", "voluntary"),
     "social_services": ("306238000", "Referral to Social Services", "social-care"),
     "private_physiotherapy": ("416999007", "Private referral to physiotherapist", "private"),
 }
 # Monitoring kinds -> how an Observation is coded.
-UNITS = {"hba1c": "mmol/mol", "egfr": "mL/min/{1.73_m2}", "acr": "mg/mmol", "weight": "kg", "bmi": "kg/m2", "cholesterol": "mmol/L"}
+UNITS = {
+    "hba1c": "mmol/mol",
+    "egfr": "mL/min/{1.73_m2}",
+    "acr": "mg/mmol",
+    "weight": "kg",
+    "bmi": "kg/m2",
+    "cholesterol": "mmol/L",
+}
 VITALS = {"bp", "weight", "bmi"}
+FLUSH_BYTES = 4 << 20
+TIMES = [f"T{m // 60:02d}:{m % 60:02d}:00Z" for m in range(1440)]  # minute of day -> time part
 
 
 @dataclass
 class Batch:
-    """Serialised resources for one chunk, by resource type."""
+    """Serialised NDJSON for one chunk, by resource type.
 
-    lines: dict[str, list[bytes]] = field(default_factory=lambda: {t: [] for t in RESOURCE_TYPES})
+    Lines are appended to one bytearray per type: orjson returns each document in a generously
+    sized buffer, so keeping millions of small `bytes` objects alive would cost ~4 KB apiece.
+    """
+
+    sinks: dict[str, BinaryIO] | None = None  # if given, full buffers are flushed here (bounded memory)
+    buffers: dict[str, bytearray] = field(default_factory=lambda: {t: bytearray() for t in RESOURCE_TYPES})
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESOURCE_TYPES, 0))
+
+    def add(self, resource_type: str, resource: dict[str, Any]) -> None:
+        buffer = self.buffers[resource_type]
+        buffer += orjson.dumps(resource)
+        buffer += b"\n"
+        self.counts[resource_type] += 1
+        if self.sinks is not None and len(buffer) >= FLUSH_BYTES:
+            self.sinks[resource_type].write(buffer)
+            buffer.clear()
+
+    def flush(self) -> None:
+        if self.sinks is not None:
+            for resource_type, buffer in self.buffers.items():
+                self.sinks[resource_type].write(buffer)
+                buffer.clear()
 
 
 class RecordBuilder:
@@ -158,7 +192,9 @@ class RecordBuilder:
         self.condition_code = [
             {"coding": [{"system": SCT, "code": t.snomed, "display": t.display}]} for t in params.conditions
         ]
-        self.social_code = [{"coding": [{"system": SCT, "code": t.snomed, "display": t.display}]} for t in params.social]
+        self.social_code = [
+            {"coding": [{"system": SCT, "code": t.snomed, "display": t.display}]} for t in params.social
+        ]
         self.medicine_code: dict[str, dict[str, Any]] = {}
         for t in params.conditions:
             for m in t.medicines:
@@ -172,7 +208,6 @@ class RecordBuilder:
             {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}]},
             {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}]},
         )
-        self.dumps: Callable[[Any], bytes] = orjson.dumps
 
     # -- dates ---------------------------------------------------------------------------------
     def day(self, days_ago: int) -> str:
@@ -183,34 +218,50 @@ class RecordBuilder:
         return s
 
     def when(self, days_ago: int, minute: int) -> str:
-        return f"{self.day(days_ago)}T{minute // 60:02d}:{minute % 60:02d}:00Z"
+        return self.day(days_ago) + TIMES[minute]
 
     # -- the chunk -----------------------------------------------------------------------------
-    def build(self, cohort: Cohort, nhs_numbers: list[str], rng: np.random.Generator) -> Batch:
-        batch = Batch()
+    def build(
+        self,
+        cohort: Cohort,
+        nhs_numbers: list[str],
+        rng: np.random.Generator,
+        sinks: dict[str, BinaryIO] | None = None,
+    ) -> Batch:
+        batch = Batch(sinks=sinks)
         n = len(cohort)
         util = self.util
         n_cond = cohort.traits[:, : self.n_conditions].sum(axis=1)
-        alive_days = np.minimum(self.history_days, cohort.birth_days_ago) - np.maximum(cohort.died_days_ago, 0)
+        alive_days = np.minimum(self.history_days, cohort.birth_days_ago) - np.maximum(
+            cohort.died_days_ago, 0
+        )
         years = np.maximum(alive_days, 0) / 365.0
         over_50 = np.maximum(cohort.age - 50, 0) / 10.0
         deprivation = 5.5 - cohort.decile
         # Counts are drawn vectorised; details per person below.
-        gp_rate = util["gp_base_per_year"] + util["gp_per_condition"] * n_cond + util["gp_per_decade_over_50"] * over_50
+        gp_rate = (
+            util["gp_base_per_year"]
+            + util["gp_per_condition"] * n_cond
+            + util["gp_per_decade_over_50"] * over_50
+        )
         n_gp = rng.poisson(gp_rate * years)
         unplanned_mult = np.maximum(0.2, 1.0 + util["deprivation_unplanned_per_decile"] * deprivation)
-        ae_rate = (util["ae_base_per_year"] + util["ae_per_condition"] * n_cond + 0.03 * over_50) * unplanned_mult
+        ae_rate = (
+            util["ae_base_per_year"] + util["ae_per_condition"] * n_cond + 0.03 * over_50
+        ) * unplanned_mult
         n_ae = rng.poisson(ae_rate * years)
         n_elective = rng.poisson(util["elective_admission_per_year"] * (1 + 0.3 * n_cond) * years)
         for i in range(n):
             self.person(batch, cohort, i, nhs_numbers[i], int(n_gp[i]), int(n_ae[i]), int(n_elective[i]))
+        batch.flush()
         return batch
 
-    def person(self, batch: Batch, c: Cohort, i: int, nhs_number: str, n_gp: int, n_ae: int, n_elective: int) -> None:
+    def person(
+        self, batch: Batch, c: Cohort, i: int, nhs_number: str, n_gp: int, n_ae: int, n_elective: int
+    ) -> None:
         g = c.start + i
         rnd = random.Random((self.seed << 32) | g)
-        out = batch.lines
-        dumps = self.dumps
+        out = batch
         meta = self.meta
         pid = f"s{self.seed}-p{g}"
         subject = {"reference": f"Patient/{pid}"}
@@ -218,7 +269,9 @@ class RecordBuilder:
         age = int(c.age[i])
         birth = int(c.birth_days_ago[i])
         died = int(c.died_days_ago[i])
-        end = died + 1 if died >= 0 else 0  # most recent day with activity (days ago); none on the day of death
+        end = (
+            died + 1 if died >= 0 else 0
+        )  # most recent day with activity (days ago); none on the day of death
         start = max(end, min(self.history_days, birth))
         practice = self.economy.practices[int(c.practice[i])]
         practice_ref = self.practice_refs[int(c.practice[i])]
@@ -246,7 +299,14 @@ class RecordBuilder:
         elif rnd.random() < 0.08:
             digital = "phone-only"
         extensions: list[dict[str, Any]] = [
-            {"url": EXT_ETHNIC, "valueCodeableConcept": {"coding": [{"system": ETHNIC_CS, "code": self.params.ethnicity_codes[int(c.ethnicity[i])]}]}},
+            {
+                "url": EXT_ETHNIC,
+                "valueCodeableConcept": {
+                    "coding": [
+                        {"system": ETHNIC_CS, "code": self.params.ethnicity_codes[int(c.ethnicity[i])]}
+                    ]
+                },
+            },
             {"url": EXT_LSOA, "valueString": practice.lsoas[int(c.lsoa[i])]},
             {"url": EXT_IMD, "valueInteger": decile},
             {"url": EXT_DIGITAL, "valueCode": digital},
@@ -282,7 +342,14 @@ class RecordBuilder:
             ],
             "communication": [
                 {
-                    "language": {"coding": [{"system": "urn:ietf:bcp:47", "code": rnd.choice(OTHER_LANGUAGES) if language_other else "en-GB"}]},
+                    "language": {
+                        "coding": [
+                            {
+                                "system": "urn:ietf:bcp:47",
+                                "code": rnd.choice(OTHER_LANGUAGES) if language_other else "en-GB",
+                            }
+                        ]
+                    },
                     "preferred": True,
                 }
             ],
@@ -291,7 +358,7 @@ class RecordBuilder:
         }
         if died >= 0:
             patient["deceasedDateTime"] = self.when(died, rnd.randint(0, 1439))
-        out["Patient"].append(dumps(patient))
+        out.add("Patient", (patient))
 
         # -- Conditions and medicines --------------------------------------------------------
         condition_refs: dict[str, dict[str, str]] = {}
@@ -306,8 +373,9 @@ class RecordBuilder:
             onset = int(min(max(birth - 365, end + 30), max(end + 30, years_since * 365)))
             onset = min(onset, birth)
             onset_day = self.day(onset)
-            out["Condition"].append(
-                dumps(
+            out.add(
+                "Condition",
+                (
                     {
                         "resourceType": "Condition",
                         "id": cid,
@@ -320,7 +388,7 @@ class RecordBuilder:
                         "onsetDateTime": onset_day,
                         "recordedDate": onset_day,
                     }
-                )
+                ),
             )
             ref = {"reference": f"Condition/{cid}"}
             condition_refs[trait.key] = ref
@@ -331,8 +399,9 @@ class RecordBuilder:
                 n_meds += 1
                 on_statin = on_statin or "statin" in m.display
                 authored = min(onset, end + rnd.randint(0, 56))
-                out["MedicationRequest"].append(
-                    dumps(
+                out.add(
+                    "MedicationRequest",
+                    (
                         {
                             "resourceType": "MedicationRequest",
                             "id": next_id("m"),
@@ -347,7 +416,7 @@ class RecordBuilder:
                             "reasonReference": [ref],
                             "dosageInstruction": [{"text": m.dose}],
                         }
-                    )
+                    ),
                 )
 
         # -- Social circumstances and carers -------------------------------------------------
@@ -357,8 +426,9 @@ class RecordBuilder:
             if trait.key == "has_carer":
                 self.related_person(out, rnd, next_id("rp"), subject, CAREGIVER, family, female, age)
                 continue
-            out["Observation"].append(
-                dumps(
+            out.add(
+                "Observation",
+                (
                     {
                         "resourceType": "Observation",
                         "id": next_id("s"),
@@ -369,7 +439,7 @@ class RecordBuilder:
                         "subject": subject,
                         "effectiveDateTime": self.day(day_in_window()),
                     }
-                )
+                ),
             )
         if age >= 65 and rnd.random() < 0.5:
             self.related_person(out, rnd, next_id("rp"), subject, NEXT_OF_KIN, family, female, age)
@@ -396,70 +466,222 @@ class RecordBuilder:
             cls = "HH" if housebound and rnd.random() < 0.4 else ("VR" if rnd.random() < 0.35 else "AMB")
             who = rnd.choice(gps) if unplanned or rnd.random() < 0.6 else rnd.choice(nurses)
             minute = rnd.randrange(480, 1080, 10)
-            if cls == "HH":
-                kind = "home_visit"
-            else:
-                kind = "problem" if unplanned else "review"
+            kind = "home_visit" if cls == "HH" else ("problem" if unplanned else "review")
             reason = [rnd.choice(cond_list)] if (cond_list and not unplanned) else None
-            self.contact(out, next_id, subject, practice, who, cls, "UR" if unplanned else "R", kind, day, minute, slot, reason, book=True)
+            self.contact(
+                out,
+                next_id,
+                subject,
+                practice,
+                who,
+                cls,
+                "UR" if unplanned else "R",
+                kind,
+                day,
+                minute,
+                slot,
+                reason,
+                book=True,
+            )
             if rnd.random() < dna_rate and not unplanned:
-                self.appointment(out, next_id, subject, who, "noshow", day_in_window(), rnd.randrange(480, 1080, 10), slot)
+                self.appointment(
+                    out, next_id, subject, who, "noshow", day_in_window(), rnd.randrange(480, 1080, 10), slot
+                )
         if died < 0 and n_cond and rnd.random() < 0.6:
             # A review already booked in the coming weeks.
-            self.appointment(out, next_id, subject, rnd.choice(nurses), "booked", -rnd.randint(1, 60), rnd.randrange(480, 1080, 10), slot)
+            self.appointment(
+                out,
+                next_id,
+                subject,
+                rnd.choice(nurses),
+                "booked",
+                -rnd.randint(1, 60),
+                rnd.randrange(480, 1080, 10),
+                slot,
+            )
 
         acute = self.economy.acute[int(c.practice[i]) % len(self.economy.acute)]
         consultants = acute.practitioners["consultant"]
         for _ in range(n_ae):
             day = day_in_window()
             minute = rnd.randrange(0, 1440)
-            self.contact(out, next_id, subject, acute, rnd.choice(consultants), "EMER", "EM", "emergency", day, minute, rnd.randint(60, 480), None)
+            self.contact(
+                out,
+                next_id,
+                subject,
+                acute,
+                rnd.choice(consultants),
+                "EMER",
+                "EM",
+                "emergency",
+                day,
+                minute,
+                rnd.randint(60, 480),
+                None,
+            )
             if rnd.random() < float(self.util["admission_share_of_ae"]) * (1 + 0.1 * n_cond):
                 stay = max(1, int(rnd.expovariate(1 / (3.0 + 0.5 * n_cond))))
-                self.contact(out, next_id, subject, acute, rnd.choice(consultants), "IMP", "EM", "emergency_admission", day, minute, stay * 1440, None, until=max(end, day - stay))
+                self.contact(
+                    out,
+                    next_id,
+                    subject,
+                    acute,
+                    rnd.choice(consultants),
+                    "IMP",
+                    "EM",
+                    "emergency_admission",
+                    day,
+                    minute,
+                    stay * 1440,
+                    None,
+                    until=max(end, day - stay),
+                )
         for _ in range(n_elective):
             day = day_in_window()
             stay = rnd.randint(0, 3)
-            self.contact(out, next_id, subject, acute, rnd.choice(consultants), "IMP", "EL", "elective_admission", day, 480, max(stay, 1) * 1440 if stay else 480, None, until=max(end, day - stay))
+            self.contact(
+                out,
+                next_id,
+                subject,
+                acute,
+                rnd.choice(consultants),
+                "IMP",
+                "EL",
+                "elective_admission",
+                day,
+                480,
+                max(stay, 1) * 1440 if stay else 480,
+                None,
+                until=max(end, day - stay),
+            )
 
         years = (start - end) / 365.0
         community = self.economy.community
         if housebound or ("heart_failure" in has and age >= 75):
             for _ in range(int(rnd.uniform(2, 8) * years)):
-                self.contact(out, next_id, subject, community, rnd.choice(community.practitioners["community_nurse"]), "HH", "R", "home_visit", day_in_window(), rnd.randrange(480, 1020, 15), 30, cond_list[:1] or None, book=True)
+                self.contact(
+                    out,
+                    next_id,
+                    subject,
+                    community,
+                    rnd.choice(community.practitioners["community_nurse"]),
+                    "HH",
+                    "R",
+                    "home_visit",
+                    day_in_window(),
+                    rnd.randrange(480, 1020, 15),
+                    30,
+                    cond_list[:1] or None,
+                    book=True,
+                )
         if "schizophrenia" in has or "bipolar_disorder" in has:
             mh = self.economy.mental_health
             for _ in range(int(rnd.uniform(2, 6) * years)):
-                self.contact(out, next_id, subject, mh, rnd.choice(mh.practitioners["mental_health_nurse"]), "AMB", "R", "review", day_in_window(), rnd.randrange(540, 1020, 15), 45, cond_list[-1:], book=True)
+                self.contact(
+                    out,
+                    next_id,
+                    subject,
+                    mh,
+                    rnd.choice(mh.practitioners["mental_health_nurse"]),
+                    "AMB",
+                    "R",
+                    "review",
+                    day_in_window(),
+                    rnd.randrange(540, 1020, 15),
+                    45,
+                    cond_list[-1:],
+                    book=True,
+                )
         if "social_care_package" in has:
             la = self.economy.social_care
             for _ in range(max(1, int(years))):
-                self.contact(out, next_id, subject, la, rnd.choice(la.practitioners["social_worker"]), "HH", "R", "home_visit", day_in_window(), rnd.randrange(540, 960, 30), 60, None, book=True)
+                self.contact(
+                    out,
+                    next_id,
+                    subject,
+                    la,
+                    rnd.choice(la.practitioners["social_worker"]),
+                    "HH",
+                    "R",
+                    "home_visit",
+                    day_in_window(),
+                    rnd.randrange(540, 960, 30),
+                    60,
+                    None,
+                    book=True,
+                )
         if n_meds >= 4 and rnd.random() < 0.7:
             pharmacy = self.economy.pharmacies[int(c.practice[i]) % len(self.economy.pharmacies)]
-            self.contact(out, next_id, subject, pharmacy, pharmacy.practitioners["pharmacist"][0], "AMB", "R", "medication_review", day_in_window(), rnd.randrange(540, 1020, 15), 20, None)
+            self.contact(
+                out,
+                next_id,
+                subject,
+                pharmacy,
+                pharmacy.practitioners["pharmacist"][0],
+                "AMB",
+                "R",
+                "medication_review",
+                day_in_window(),
+                rnd.randrange(540, 1020, 15),
+                20,
+                None,
+            )
 
         # -- Referrals -----------------------------------------------------------------------
         requester = {"reference": f"Practitioner/{rnd.choice(gps)}"}
         rate = float(self.util["referral_per_condition_per_year"])
         for k, trait in enumerate(self.conditions):
-            if traits[k] and rnd.random() < 1 - math.exp(-rate * years * (1.5 if trait.specialty.startswith("mental") else 1.0)):
-                self.referral(out, rnd, next_id, subject, requester, trait.specialty, condition_refs[trait.key], start, end, acute)
+            if traits[k] and rnd.random() < 1 - math.exp(
+                -rate * years * (1.5 if trait.specialty.startswith("mental") else 1.0)
+            ):
+                self.referral(
+                    out,
+                    rnd,
+                    next_id,
+                    subject,
+                    requester,
+                    trait.specialty,
+                    condition_refs[trait.key],
+                    start,
+                    end,
+                    acute,
+                )
         if "social_isolation" in has and rnd.random() < 0.5:
-            self.referral(out, rnd, next_id, subject, requester, "social_prescribing", None, start, end, acute)
+            self.referral(
+                out, rnd, next_id, subject, requester, "social_prescribing", None, start, end, acute
+            )
         if ("housebound" in has or "has_carer" in has) and rnd.random() < 0.3:
             self.referral(out, rnd, next_id, subject, requester, "social_services", None, start, end, acute)
         if "osteoarthritis" in has and rnd.random() < 0.15:
-            self.referral(out, rnd, next_id, subject, requester, "private_physiotherapy", condition_refs["osteoarthritis"], start, end, acute)
+            self.referral(
+                out,
+                rnd,
+                next_id,
+                subject,
+                requester,
+                "private_physiotherapy",
+                condition_refs["osteoarthritis"],
+                start,
+                end,
+                acute,
+            )
 
     # -- helpers -------------------------------------------------------------------------------
     def related_person(
-        self, out: dict[str, list[bytes]], rnd: random.Random, rid: str, subject: dict[str, str],
-        relationship: dict[str, Any], family: str, female: bool, age: int,
+        self,
+        out: Batch,
+        rnd: random.Random,
+        rid: str,
+        subject: dict[str, str],
+        relationship: dict[str, Any],
+        family: str,
+        female: bool,
+        age: int,
     ) -> None:
         carer_female = rnd.random() < 0.58  # Census 2021: 58% of unpaid carers are women
-        out["RelatedPerson"].append(
-            self.dumps(
+        out.add(
+            "RelatedPerson",
+            (
                 {
                     "resourceType": "RelatedPerson",
                     "id": rid,
@@ -467,41 +689,71 @@ class RecordBuilder:
                     "active": True,
                     "patient": subject,
                     "relationship": [relationship],
-                    "name": [{"family": family if rnd.random() < 0.7 else rnd.choice(SURNAMES), "given": [rnd.choice(FEMALE_GIVEN if carer_female else MALE_GIVEN)]}],
+                    "name": [
+                        {
+                            "family": family if rnd.random() < 0.7 else rnd.choice(SURNAMES),
+                            "given": [rnd.choice(FEMALE_GIVEN if carer_female else MALE_GIVEN)],
+                        }
+                    ],
                     "gender": "female" if carer_female else "male",
-                    "telecom": [{"system": "phone", "value": f"07700 9{rnd.randint(0, 99999):05d}", "use": "mobile"}],
+                    "telecom": [
+                        {"system": "phone", "value": f"07700 9{rnd.randint(0, 99999):05d}", "use": "mobile"}
+                    ],
                 }
-            )
+            ),
         )
 
     def appointment(
-        self, out: dict[str, list[bytes]], next_id: Callable[[str], str], subject: dict[str, str],
-        practitioner: str, status: str, day: int, minute: int, length: int,
+        self,
+        out: Batch,
+        next_id: Callable[[str], str],
+        subject: dict[str, str],
+        practitioner: str,
+        status: str,
+        day: int,
+        minute: int,
+        length: int,
     ) -> str:
         aid = next_id("a")
-        out["Appointment"].append(
-            self.dumps(
+        out.add(
+            "Appointment",
+            (
                 {
                     "resourceType": "Appointment",
                     "id": aid,
                     "meta": self.meta,
                     "status": status,
                     "start": self.when(day, minute),
-                    "end": self.when(day, minute + length) if minute + length < 1440 else self.when(day, 1439),
+                    "end": self.when(day, minute + length)
+                    if minute + length < 1440
+                    else self.when(day, 1439),
                     "minutesDuration": length,
                     "participant": [
                         {"actor": subject, "status": "accepted"},
                         {"actor": {"reference": f"Practitioner/{practitioner}"}, "status": "accepted"},
                     ],
                 }
-            )
+            ),
         )
         return aid
 
     def contact(
-        self, out: dict[str, list[bytes]], next_id: Callable[[str], str], subject: dict[str, str], org: Organisation,
-        practitioner: str, cls: str, priority: str, kind: str, day: int, minute: int, minutes: int,
-        reason: list[dict[str, str]] | None, *, book: bool = False, until: int | None = None,
+        self,
+        out: Batch,
+        next_id: Callable[[str], str],
+        subject: dict[str, str],
+        org: Organisation,
+        practitioner: str,
+        cls: str,
+        priority: str,
+        kind: str,
+        day: int,
+        minute: int,
+        minutes: int,
+        reason: list[dict[str, str]] | None,
+        *,
+        book: bool = False,
+        until: int | None = None,
         based_on: str | None = None,
     ) -> None:
         encounter: dict[str, Any] = {
@@ -517,12 +769,17 @@ class RecordBuilder:
             "serviceProvider": {"reference": f"Organization/{org.id}"},
         }
         if until is not None:
-            encounter["period"] = {"start": self.when(day, minute), "end": self.when(until, min(1439, minute + 120))}
+            encounter["period"] = {
+                "start": self.when(day, minute),
+                "end": self.when(until, min(1439, minute + 120)),
+            }
         else:
             finish = minute + minutes
             encounter["period"] = {
                 "start": self.when(day, minute),
-                "end": self.when(day - finish // 1440, finish % 1440) if day - finish // 1440 >= 0 else self.when(0, 1439),
+                "end": self.when(day - finish // 1440, finish % 1440)
+                if day - finish // 1440 >= 0
+                else self.when(0, 1439),
             }
         if book:
             aid = self.appointment(out, next_id, subject, practitioner, "fulfilled", day, minute, minutes)
@@ -531,11 +788,20 @@ class RecordBuilder:
             encounter["reasonReference"] = reason
         if based_on:
             encounter["basedOn"] = [{"reference": f"ServiceRequest/{based_on}"}]
-        out["Encounter"].append(self.dumps(encounter))
+        out.add("Encounter", (encounter))
 
     def referral(
-        self, out: dict[str, list[bytes]], rnd: random.Random, next_id: Callable[[str], str], subject: dict[str, str],
-        requester: dict[str, str], specialty: str, reason: dict[str, str] | None, start: int, end: int, acute: Organisation,
+        self,
+        out: Batch,
+        rnd: random.Random,
+        next_id: Callable[[str], str],
+        subject: dict[str, str],
+        requester: dict[str, str],
+        specialty: str,
+        reason: dict[str, str] | None,
+        start: int,
+        end: int,
+        acute: Organisation,
     ) -> None:
         if specialty not in REFERRAL_TO:
             return
@@ -570,7 +836,7 @@ class RecordBuilder:
             bounce = day - 7 - int(rnd.expovariate(1 / 21.0))
             if attempt < 3 and bounce > end and rnd.random() < (rejected if attempt == 0 else 0.35):
                 resource["status"] = "revoked"
-                out["ServiceRequest"].append(self.dumps(resource))
+                out.add("ServiceRequest", (resource))
                 previous, day = sid, bounce
                 continue
             wait = 14 + int(rnd.expovariate(1 / 100.0))
@@ -580,13 +846,37 @@ class RecordBuilder:
             if seen > end and org.practitioners:
                 resource["status"] = "completed"
                 role = next(iter(org.practitioners))
-                self.contact(out, next_id, subject, org, rnd.choice(org.practitioners[role]), "AMB", "R" if sector != "acute" else "EL", "consultation", seen, rnd.randrange(540, 1020, 15), 30, [reason] if reason else None, book=True, based_on=sid)
-            out["ServiceRequest"].append(self.dumps(resource))
+                self.contact(
+                    out,
+                    next_id,
+                    subject,
+                    org,
+                    rnd.choice(org.practitioners[role]),
+                    "AMB",
+                    "R" if sector != "acute" else "EL",
+                    "consultation",
+                    seen,
+                    rnd.randrange(540, 1020, 15),
+                    30,
+                    [reason] if reason else None,
+                    book=True,
+                    based_on=sid,
+                )
+            out.add("ServiceRequest", (resource))
             break
 
     def monitoring(
-        self, out: dict[str, list[bytes]], rnd: random.Random, next_id: Callable[[str], str], subject: dict[str, str],
-        has: set[str], age: int, female: bool, on_statin: bool, start: int, end: int,
+        self,
+        out: Batch,
+        rnd: random.Random,
+        next_id: Callable[[str], str],
+        subject: dict[str, str],
+        has: set[str],
+        age: int,
+        female: bool,
+        on_statin: bool,
+        start: int,
+        end: int,
     ) -> None:
         kinds: set[str] = set()
         for key in has:
@@ -600,25 +890,50 @@ class RecordBuilder:
             return
         mon = self.mon
         sys_cfg, dia_cfg = mon["bp"]["systolic"], mon["bp"]["diastolic"]
-        sbp = sys_cfg["mean"] + 0.35 * max(0, age - 40) + sum(v for k, v in sys_cfg["with"].items() if k in has) + rnd.gauss(0, sys_cfg["sd"])
-        dbp = dia_cfg["mean"] + sum(v for k, v in dia_cfg["with"].items() if k in has) + rnd.gauss(0, dia_cfg["sd"])
+        sbp = (
+            sys_cfg["mean"]
+            + 0.35 * max(0, age - 40)
+            + sum(v for k, v in sys_cfg["with"].items() if k in has)
+            + rnd.gauss(0, sys_cfg["sd"])
+        )
+        dbp = (
+            dia_cfg["mean"]
+            + sum(v for k, v in dia_cfg["with"].items() if k in has)
+            + rnd.gauss(0, dia_cfg["sd"])
+        )
         bmi_cfg = mon["bmi"]["value"]
         obese = "obesity" in has
-        bmi = rnd.gauss(bmi_cfg["obese_mean"], bmi_cfg["obese_sd"]) if obese else min(29.9, rnd.gauss(bmi_cfg["mean"], bmi_cfg["sd"]))
+        bmi = (
+            rnd.gauss(bmi_cfg["obese_mean"], bmi_cfg["obese_sd"])
+            if obese
+            else min(29.9, rnd.gauss(bmi_cfg["mean"], bmi_cfg["sd"]))
+        )
         bmi = max(float(bmi_cfg["min"]), min(float(bmi_cfg["max"]), bmi))
         height = rnd.gauss(1.62, 0.065) if female else rnd.gauss(1.76, 0.07)
         a1c_cfg = mon["hba1c"]["value"]
         diabetic = [v for k, v in a1c_cfg["with"].items() if k in has]
-        hba1c = rnd.gauss(a1c_cfg["mean"] + (diabetic[0] if diabetic else 0), a1c_cfg["sd_with_condition"] if diabetic else a1c_cfg["sd"])
+        hba1c = rnd.gauss(
+            a1c_cfg["mean"] + (diabetic[0] if diabetic else 0),
+            a1c_cfg["sd_with_condition"] if diabetic else a1c_cfg["sd"],
+        )
         egfr_cfg = mon["egfr"]["value"]
         if "chronic_kidney_disease" in has:
             egfr = rnd.uniform(*egfr_cfg["ckd_range"])
         else:
-            egfr = max(61.0, rnd.gauss(egfr_cfg["mean"] + egfr_cfg["age_slope_after_40"] * max(0, age - 40), egfr_cfg["sd"]))
+            egfr = max(
+                61.0,
+                rnd.gauss(
+                    egfr_cfg["mean"] + egfr_cfg["age_slope_after_40"] * max(0, age - 40), egfr_cfg["sd"]
+                ),
+            )
         acr_cfg = mon["acr"]["value"]
-        log_acr = rnd.gauss(acr_cfg["log_mean"] + sum(v for k, v in acr_cfg["with"].items() if k in has), acr_cfg["log_sd"])
+        log_acr = rnd.gauss(
+            acr_cfg["log_mean"] + sum(v for k, v in acr_cfg["with"].items() if k in has), acr_cfg["log_sd"]
+        )
         chol_cfg = mon["cholesterol"]["value"]
-        chol = rnd.gauss(chol_cfg["mean"] + (chol_cfg["on_statin_shift"] if on_statin else 0.0), chol_cfg["sd"])
+        chol = rnd.gauss(
+            chol_cfg["mean"] + (chol_cfg["on_statin_shift"] if on_statin else 0.0), chol_cfg["sd"]
+        )
 
         def clip(v: float, cfg: dict[str, Any]) -> float:
             return max(float(cfg.get("min", -1e9)), min(float(cfg.get("max", 1e9)), v))
@@ -649,8 +964,14 @@ class RecordBuilder:
                     s = round(max(85.0, min(220.0, sbp + rnd.gauss(0, 7))))
                     dia = round(max(45.0, min(130.0, min(s - 20, dbp + rnd.gauss(0, 5)))))
                     obs["component"] = [
-                        {"code": self.bp_components[0], "valueQuantity": {"value": s, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
-                        {"code": self.bp_components[1], "valueQuantity": {"value": dia, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
+                        {
+                            "code": self.bp_components[0],
+                            "valueQuantity": {"value": s, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"},
+                        },
+                        {
+                            "code": self.bp_components[1],
+                            "valueQuantity": {"value": dia, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"},
+                        },
                     ]
                 else:
                     if kind == "hba1c":
@@ -667,7 +988,7 @@ class RecordBuilder:
                         value = round(clip(chol + rnd.gauss(0, 0.3), chol_cfg), 1)
                     unit = UNITS[kind]
                     obs["valueQuantity"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
-                out["Observation"].append(self.dumps(obs))
+                out.add("Observation", (obs))
 
 
 def trait_by_key(params: Parameters, key: str) -> Trait:
@@ -675,5 +996,3 @@ def trait_by_key(params: Parameters, key: str) -> Trait:
         if t.key == key:
             return t
     raise KeyError(key)
-
-
