@@ -314,6 +314,7 @@ def test_social_circumstances_carers_and_deaths(out: dict[str, list[dict[str, An
         "81877007",
         "160932005",
         "422650009",
+        "184156005",
     } <= codes
     carers = [r for r in out["RelatedPerson"] if r["relationship"][0]["coding"][0]["code"] == "133932002"]
     assert carers

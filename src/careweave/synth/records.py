@@ -425,7 +425,6 @@ class RecordBuilder:
                 continue
             if trait.key == "has_carer":
                 self.related_person(out, rnd, next_id("rp"), subject, CAREGIVER, family, female, age)
-                continue
             out.add(
                 "Observation",
                 (
