@@ -60,6 +60,12 @@ def signed_in(user: Any) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 makes each sign-in deliberately slow; the lockout logic does not depend on the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db: Any) -> dict[str, Any]:
     practice_a = organisation("Riverside Surgery", rm.Sector.GENERAL_PRACTICE, "A11111")

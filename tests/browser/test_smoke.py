@@ -1,0 +1,84 @@
+"""Smoke test in a real browser (Debian's chromium): sign in, the people list, a record; axe on each page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from careweave.governance.models import AuditEntry
+from tests.web.conftest import PASSWORD, organisation, person, staff
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def require(path: Path, hint: str) -> None:
+    if path.exists():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{path} is missing: under CI the browser tests must run ({hint})")
+    pytest.skip(f"{path} is missing ({hint})")
+
+
+def serious_accessibility_violations(page: Any) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("async () => await axe.run()")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_sign_in_people_list_and_record_are_accessible(live_server: Any) -> None:
+    require(CHROMIUM, "apt-get install -y chromium")
+    require(AXE, "run `make assets` (npm ci)")
+    from playwright.sync_api import sync_playwright
+
+    practice = organisation("Riverside Surgery", "general-practice", "A11111")
+    alice = person("Alice", "Zephyrine", "9434765919", practice, sex="female")
+    staff("gp.riverside", "gp", practice)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{live_server.url}/people/")
+            assert page.url.startswith(f"{live_server.url}/login/")
+            assert serious_accessibility_violations(page) == []
+            # The NHS.UK stylesheet is served locally: the header is NHS blue.
+            header_colour = page.eval_on_selector("header", "el => getComputedStyle(el).backgroundColor")
+            assert header_colour == "rgb(0, 94, 184)"
+
+            page.get_by_label("Username").fill("gp.riverside")
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{live_server.url}/people/")
+            assert page.get_by_role("heading", level=1).inner_text() == "People in your care"
+            assert page.get_by_role("link", name="Alice Zephyrine").is_visible()
+            assert serious_accessibility_violations(page) == []
+
+            page.get_by_label("Search by name or NHS number").fill("943 476 5919")
+            page.get_by_role("button", name="Search").click()
+            page.get_by_role("link", name="Alice Zephyrine").click()
+            page.wait_for_url(f"{live_server.url}/people/{alice.pk}/")
+            assert "Alice Zephyrine" in page.get_by_role("heading", level=1).inner_text()
+            assert page.get_by_text("943 476 5919").is_visible()
+            assert serious_accessibility_violations(page) == []
+        finally:
+            browser.close()
+
+    assert AuditEntry.objects.filter(action="read", person_id=alice.pk, channel="web").count() == 1
