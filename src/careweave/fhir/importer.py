@@ -61,7 +61,10 @@ TYPE_RANK = {
     "Patient": 3,
     "Medication": 3,
     "RelatedPerson": 4,
-    "Encounter": 5,
+    "Condition": 5,
+    "ServiceRequest": 6,
+    "Appointment": 6,
+    "Encounter": 7,
 }
 PERSON_REF_ELEMENTS = ("subject", "patient", "beneficiary")
 # Identifiers that say two resources are the same thing, whoever sent them.
@@ -421,6 +424,7 @@ class Importer:
         self._assign_logical_ids(live)
         local = self._local_reference_map(live)
         writes = [e for e in live if e.method != "DELETE"]
+        self._prefetch_targets(writes, local, source)
         warnings: list[Issue] = []
         for entry in writes:
             self._rewrite_references(entry, local, source, strict, file, issues, warnings)
@@ -637,9 +641,37 @@ class Importer:
                     entry.person_logical_id = target
                     break
 
+    def _prefetch_targets(self, entries: list[Entry], local: dict[str, str], source: str) -> None:
+        """Resolve every literal reference of a chunk in one query per type (the bulk path)."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for entry in entries:
+            for node, _path in _walk_references(entry.resource or {}, ""):
+                value = node["reference"]
+                if value in local or value.startswith(("#", "urn:")) or "?" in value:
+                    continue
+                match = LITERAL_REF.match(value)
+                if (
+                    match
+                    and not match.group("base")
+                    and (source, match.group("type"), match.group("id")) not in self._target_cache
+                ):
+                    wanted[match.group("type")].add(match.group("id"))
+        self._chunk_targets: dict[tuple[str, str, str], tuple[int, str, int | None]] = {}
+        for kind, ids in wanted.items():
+            for pk, lid, person, sid in rm.StoredResource.objects.filter(
+                source_system=source, resource_type=kind, source_id__in=ids
+            ).values_list("pk", "logical_id", "person_id", "source_id"):
+                self._chunk_targets[(source, kind, sid)] = (pk, lid, person)
+            missing = ids - {sid for (_s, k, sid) in self._chunk_targets if k == kind}
+            if missing:
+                for pk, lid, person in rm.StoredResource.objects.filter(
+                    resource_type=kind, logical_id__in=missing
+                ).values_list("pk", "logical_id", "person_id"):
+                    self._chunk_targets[(source, kind, lid)] = (pk, lid, person)
+
     def _resolve_stored(self, source: str, kind: str, rid: str) -> str | None:
         key = (source, kind, rid)
-        cached = self._target_cache.get(key)
+        cached = self._target_cache.get(key) or getattr(self, "_chunk_targets", {}).get(key)
         if cached:
             return cached[1]
         row = (
