@@ -72,7 +72,12 @@ def test_sign_in_people_list_and_record_are_accessible(live_server: Any) -> None
             assert serious_accessibility_violations(page) == []
 
             page.get_by_label("Search by name or NHS number").fill("943 476 5919")
+            page.evaluate("window.sameDocument = true")
             page.get_by_role("button", name="Search").click()
+            # htmx swaps in the results (no page load) and pushes the search into the address bar.
+            page.wait_for_url("**/people/?q=943+476+5919")
+            assert page.evaluate("window.sameDocument") is True
+            assert page.get_by_role("status").inner_text() == "1 person matches “943 476 5919”."
             page.get_by_role("link", name="Alice Zephyrine").click()
             page.wait_for_url(f"{live_server.url}/people/{alice.pk}/")
             assert "Alice Zephyrine" in page.get_by_role("heading", level=1).inner_text()

@@ -70,3 +70,12 @@ def test_analysts_and_administrators_are_refused(world: dict[str, Any], role_use
 def test_nhs_numbers_are_shown_3_3_4() -> None:
     assert format_nhs_number("9434765919") == "943 476 5919"
     assert format_nhs_number(None) == "Not recorded"
+
+
+def test_an_htmx_search_returns_only_the_results(world: dict[str, Any]) -> None:
+    client = signed_in(world["gp_a"])
+    partial = client.get("/people/", {"q": "zephyr"}, headers={"HX-Request": "true"}).content.decode()
+    assert "Alice Zephyrine" in partial and "<caption" in partial
+    assert "<html" not in partial and "<h1>" not in partial
+    full = client.get("/people/", {"q": "zephyr"}).content.decode()
+    assert "<html" in full and 'hx-target="#people-results"' in full

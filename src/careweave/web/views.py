@@ -123,7 +123,9 @@ def people(request: HttpRequest) -> HttpResponse:
         "rows": presenters.person_rows(page.object_list),
         "pager": presenters.pager(page, query),
     }
-    return render(request, "web/people.html", context)
+    # An htmx search swaps in just the results; a full page otherwise (and without JavaScript).
+    template = "web/_people_results.html" if request.htmx else "web/people.html"
+    return render(request, template, context)
 
 
 @require_GET
