@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 SHELL := /bin/bash
 
-.PHONY: demo test test-postgres test-browser lint typecheck bootstrap install assets bench
+.PHONY: demo test test-postgres lint typecheck bootstrap install assets browser bench
 
 bootstrap:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user "uv>=0.5" || $(PYTHON) -m pip install --quiet "uv>=0.5"
@@ -15,15 +15,20 @@ install: bootstrap
 assets:
 	@if [ ! -d node_modules/nhsuk-frontend ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 
+# Browser tests use Debian's chromium (never a downloaded browser); installed here when missing and we may.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium"; fi
+
 demo: install assets
 	$(UV) run --frozen careweave demo
 
-test: install assets
+test: install assets browser
 	$(UV) run --frozen ruff check src tests bench
 	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest -q
 
-test-postgres: install assets
+test-postgres: install assets browser
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(UV) run --frozen pytest -q
 
 lint: install

@@ -1,0 +1,200 @@
+"""Import throughput on SQLite and PostgreSQL, against the ceiling of parsing and validating alone.
+
+    uv run python bench/bench_import.py [--people 10000] [--engines sqlite,postgres]
+
+Prints resources per second for the Synthea bundles in ../shared/data and for NDJSON of N synthetic
+people, and the ratio to the parse-and-validate ceiling measured in the same run. Then, with the
+PostgreSQL database left loaded, the API latency of Patient/$everything and a Condition search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+SYNTHEA = ROOT.parent / "shared" / "data" / "synthea-r4"
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "careweave_bench"
+# The issue's goal: at ICB scale (1-3M people, hundreds of millions of resources) a nightly load
+# must finish overnight: 300M resources in 8 hours is about 10,400 resources per second.
+OVERNIGHT_GOAL = 300_000_000 / (8 * 3600)
+
+
+def synth_dir(people: int) -> Path:
+    from careweave.synth import generate
+
+    out = OUT / f"synth-{people}"
+    if not (out / "Patient.ndjson").exists():
+        generate(people, 7, out)
+    return out
+
+
+def ceiling(paths: list[Path]) -> tuple[int, float]:
+    """Parse and validate only: orjson + fhir.resources R4B, no database."""
+    import orjson
+    from fhir.resources.R4B import get_fhir_model_class
+
+    count, started = 0, time.perf_counter()
+    for path in paths:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            if ".ndjson" in path.name:
+                for line in handle:
+                    resource = orjson.loads(line)
+                    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+                    count += 1
+            else:
+                for entry in orjson.loads(handle.read()).get("entry", []):
+                    resource = entry["resource"]
+                    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+                    count += 1
+    return count, time.perf_counter() - started
+
+
+def worker(engine: str, people: int) -> None:
+    """Runs in a fresh process per database engine (Django settings are per process)."""
+    if engine == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}")
+            conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+    else:
+        db = OUT / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    from careweave.cli import setup_django
+
+    setup_django()
+    from careweave.fhir.files import import_paths
+    from careweave.fhir.importer import Importer
+
+    results = {}
+    for label, paths in (("synthea", [SYNTHEA]), ("ndjson", [synth_dir(people)])):
+        importer = Importer()
+        started = time.perf_counter()
+        import_paths(importer, paths)
+        seconds = time.perf_counter() - started
+        assert importer.summary.ok, importer.summary.errors[:3]
+        results[label] = {"resources": importer.summary.total("created"), "seconds": seconds}
+    print(json.dumps(results))
+
+
+def api_latency(people: int, requests_each: int = 200) -> dict[str, dict[str, float]]:
+    """Median and p95 over loopback against the loaded PostgreSQL database, 4 client threads."""
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+    from careweave.cli import setup_django
+
+    setup_django()
+    import random
+
+    import requests
+    from django.contrib.auth import get_user_model
+    from django.core.wsgi import get_wsgi_application
+    from waitress.server import create_server
+
+    from careweave.governance.models import ApiToken, Role, StaffProfile
+    from careweave.record.models import Person
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-integrator")
+    StaffProfile.objects.update_or_create(user=user, defaults={"role": Role.INTEGRATOR})
+    token = ApiToken.issue(user, "bench")
+    ids = list(Person.objects.values_list("resource__logical_id", flat=True)[:5000])
+    server = create_server(get_wsgi_application(), host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}/fhir"
+    rng = random.Random(1)
+    timings: dict[str, list[float]] = {"Patient/$everything": [], "Condition?patient=&code=": []}
+
+    def hit(kind: str, url: str) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        for _ in range(requests_each // 4):
+            target = url.format(id=rng.choice(ids))
+            started = time.perf_counter()
+            response = session.get(target, timeout=30)
+            timings[kind].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text[:200]
+
+    for kind, url in (
+        ("Patient/$everything", base + "/Patient/{id}/$everything"),
+        ("Condition?patient=&code=", base + "/Condition?patient={id}&code=http://snomed.info/sct|38341003"),
+    ):
+        threads = [threading.Thread(target=hit, args=(kind, url)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    server.close()
+    return {
+        k: {"median_ms": statistics.median(v), "p95_ms": statistics.quantiles(v, n=20)[18], "n": len(v)}
+        for k, v in timings.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--worker")
+    parser.add_argument("--api-only", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careweave.config.settings")
+    sys.path.insert(0, str(ROOT / "src"))
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.worker:
+        worker(args.worker, args.people)
+        return
+    if not args.api_only:
+        ndjson = synth_dir(args.people)
+        synthea_files = sorted(SYNTHEA.glob("*.json.gz"))
+        ndjson_files = sorted(ndjson.glob("*.ndjson"))
+        ceilings = {"synthea": ceiling(synthea_files), "ndjson": ceiling(ndjson_files)}
+        print(f"Import throughput (resources/s); NDJSON = {args.people:,} synthetic people; 2 cores")
+        print(
+            f"{'dataset':10} {'engine':10} {'resources':>10} {'seconds':>8} {'res/s':>8} {'ceiling res/s':>14} {'ratio':>6}"
+        )
+        for label, (n, s) in ceilings.items():
+            print(f"{label:10} {'parse+val':10} {n:>10,} {s:>8.1f} {n / s:>8,.0f} {'':>14} {'1.00':>6}")
+        for engine in args.engines.split(","):
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", engine, "--people", str(args.people)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if out.returncode != 0:
+                print(f"{engine}: failed\n{out.stderr[-2000:]}")
+                continue
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            for label, figures in result.items():
+                rate = figures["resources"] / figures["seconds"]
+                ceil_n, ceil_s = ceilings[label]
+                print(
+                    f"{label:10} {engine:10} {figures['resources']:>10,} {figures['seconds']:>8.1f} {rate:>8,.0f} {ceil_n / ceil_s:>14,.0f} {rate / (ceil_n / ceil_s):>6.2f}"
+                )
+        print(f"goal: a nightly ICB load (~300M resources in 8 h) needs {OVERNIGHT_GOAL:,.0f} resources/s")
+    if "postgres" in args.engines:
+        print(
+            f"\nAPI latency on PostgreSQL ({args.people:,} people + Synthea; 4 concurrent clients on loopback)"
+        )
+        for kind, figures in api_latency(args.people).items():
+            print(
+                f"  {kind:28} median {figures['median_ms']:7.1f} ms   p95 {figures['p95_ms']:7.1f} ms   (n={figures['n']})"
+            )
+
+
+if __name__ == "__main__":
+    main()
