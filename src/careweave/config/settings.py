@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "careweave.record",
     "careweave.governance",
     "careweave.fhir",
+    "careweave.segmentation",
+    "careweave.care",
+    "careweave.huddles",
     "careweave.web",
 ]
 

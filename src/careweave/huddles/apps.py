@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HuddlesConfig(AppConfig):
+    name = "careweave.huddles"
+    label = "huddles"

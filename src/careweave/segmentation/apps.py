@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SegmentationConfig(AppConfig):
+    name = "careweave.segmentation"
+    label = "segmentation"
