@@ -91,6 +91,7 @@ class FeatureKnowledge:
     monitoring: tuple[MonitoringRequirement, ...]
     falls_codes: frozenset[Code]
     polypharmacy_deficit: str | None = None
+    polypharmacy_min_medicines: int = 5
     version: str = ""
 
     def __post_init__(self) -> None:
@@ -141,7 +142,7 @@ def _terminology_knowledge() -> FeatureKnowledge:
     library = terminology.load_condition_library()
     frailty = terminology.load_frailty_index()
     falls = frozenset(terminology.load_fall_codes())
-    polypharmacy = next((d.id for d in frailty.deficits if d.id == "polypharmacy" and not d.codes), None)
+    polypharmacy = next((d for d in frailty.deficits if d.id == "polypharmacy" and not d.codes), None)
     return FeatureKnowledge(
         conditions=library.conditions,
         medicine_classes=tuple(terminology.load_medicine_classes()),
@@ -149,7 +150,8 @@ def _terminology_knowledge() -> FeatureKnowledge:
         social_needs=tuple(terminology.load_social_needs()),
         monitoring=tuple(terminology.load_monitoring_requirements()),
         falls_codes=falls,
-        polypharmacy_deficit=polypharmacy,
+        polypharmacy_deficit=polypharmacy.id if polypharmacy else None,
+        polypharmacy_min_medicines=int(getattr(polypharmacy, "min_distinct_medicines", 5)),
         version=str(library.version),
     )
 
@@ -573,14 +575,21 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
           GROUP BY pc.person_id, d.cms_component) u
         GROUP BY person_id""",
     )
+    # Distinct medicines (by code) issued in the last 3 months.
+    add(
+        "medicines_3m",
+        f"""SELECT person_id, COUNT(*) AS medicine_count FROM (
+          SELECT DISTINCT person_id, system, code FROM medication_issued WHERE authored_on > {_date(w.months_3)}) m
+        GROUP BY person_id""",
+        materialize=True,
+    )
     # eFI deficits are counted when ever recorded (on or before as_of), whatever the clinical status.
     polypharmacy_hits = ""
     if knowledge.polypharmacy_deficit:
+        # The eFI polypharmacy deficit is not code based: medicine_count_3m >= 5 (frailty_index.yaml).
         polypharmacy_hits = f"""UNION ALL
-          SELECT person_id, {_strings([knowledge.polypharmacy_deficit])} AS deficit_id FROM (
-            SELECT person_id FROM (SELECT DISTINCT person_id, system, code FROM medication_issued
-                                   WHERE authored_on > {_date(w.months_12)}) m
-            GROUP BY person_id HAVING COUNT(*) >= 5) poly"""
+          SELECT person_id, {_strings([knowledge.polypharmacy_deficit])} AS deficit_id FROM medicines_3m
+          WHERE medicine_count >= {knowledge.polypharmacy_min_medicines}"""
     add(
         "efi",
         f"""SELECT person_id, COUNT(DISTINCT deficit_id) AS efi_deficits FROM (
@@ -592,12 +601,6 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
           JOIN lk_efi_code k ON o.system = k.system AND o.code = k.code
           WHERE o.effective IS NULL OR CAST(o.effective AS DATE) <= {as_of}
           {polypharmacy_hits}) h
-        GROUP BY person_id""",
-    )
-    add(
-        "medicines_3m",
-        f"""SELECT person_id, COUNT(*) AS medicine_count FROM (
-          SELECT DISTINCT person_id, system, code FROM medication_issued WHERE authored_on > {_date(w.months_3)}) m
         GROUP BY person_id""",
     )
     add(

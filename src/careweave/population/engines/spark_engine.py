@@ -77,7 +77,7 @@ def _to_arrow(frame: DataFrame) -> pa.Table:
         return frame.toArrow()
 
 
-def _dataset_files(table: object) -> list[str] | None:
+def _dataset_files(table: Any) -> list[str] | None:
     local = isinstance(table, ds.FileSystemDataset) and type(table.filesystem).__name__ == "LocalFileSystem"
     return list(table.files) if local and table.files else None
 

@@ -1,0 +1,207 @@
+"""Worklists: who needs care co-ordination, a medicines review, an MDT discussion, overdue monitoring
+or follow-up after discharge, and why, in words.
+
+Each rule is reviewed data (``careweave.terminology.load_worklist_rules``) with its sources. A person
+is on a list when the rule's criteria match their features (``any`` or ``all``); every criterion that
+matched adds its reason, filled with the person's value. Clinicians' overrides (add or remove, with
+a reason) are stored elsewhere and applied here, after every computation, so they survive re-runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from careweave.terminology.models import WorklistCriterion, WorklistRule
+
+WORKLIST_SCHEMA: Final = pa.schema(
+    [
+        pa.field("person_id", pa.int64(), nullable=False),
+        pa.field("list_id", pa.string(), nullable=False),
+        pa.field("list_title", pa.string(), nullable=False),
+        pa.field("reasons", pa.list_(pa.string()), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("overridden", pa.bool_(), nullable=False),
+    ]
+)
+"""One row per person per list. ``reasons``: plain-English sentences, never empty. ``source``: the
+rule's citations (or the clinician override). ``overridden``: a clinician added the person."""
+
+CLINICIAN_SOURCE: Final = "Clinician override"
+
+
+@dataclass(frozen=True)
+class WorklistOverride:
+    """A clinician's decision to add a person to a list or remove them, with the reason."""
+
+    person_id: int
+    list_id: str
+    action: Literal["add", "remove"]
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.action not in ("add", "remove"):
+            raise ValueError(f"override action must be 'add' or 'remove', not {self.action!r}")
+        if not self.reason.strip():
+            raise ValueError("an override needs a reason")
+
+
+def _criterion_mask(features: pa.Table, criterion: WorklistCriterion) -> np.ndarray:
+    """Which people meet the criterion; the same semantics as ``WorklistCriterion.evaluate``."""
+    if criterion.feature not in features.column_names:
+        raise ValueError(f"worklist criterion names feature {criterion.feature!r}, which the features lack")
+    column = features.column(criterion.feature)
+    is_bool = pa.types.is_boolean(column.type)
+    is_number = pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+    if criterion.op == "is_true":
+        mask = pc.equal(column, True) if is_bool else None
+    elif criterion.op == "==":
+        if criterion.value is None or is_bool != isinstance(criterion.value, bool) or (
+            isinstance(criterion.value, int | float) and not (is_number or is_bool)
+        ):
+            mask = None
+        else:
+            mask = pc.equal(column, criterion.value)
+    else:
+        if not is_number or criterion.value is None or isinstance(criterion.value, str):
+            mask = None
+        else:
+            compare = {">=": pc.greater_equal, ">": pc.greater, "<=": pc.less_equal, "<": pc.less}[criterion.op]
+            mask = compare(column.cast(pa.float64()), float(criterion.value))
+    if mask is None:
+        return np.zeros(features.num_rows, dtype=bool)
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _reasons(features: pa.Table, criterion: WorklistCriterion, rows: np.ndarray) -> list[str]:
+    """The criterion's reason for each of ``rows``, formatted once per distinct value."""
+    values = features.column(criterion.feature).take(pa.array(rows, pa.int64())).to_pylist()
+    cache: dict[Any, str] = {}
+    out = []
+    for value in values:
+        key = (type(value), value)
+        text = cache.get(key)
+        if text is None:
+            text = criterion.explain(value)
+            cache[key] = text
+        out.append(text)
+    return out
+
+
+def _source(rule: WorklistRule) -> str:
+    return "; ".join(rule.sources)
+
+
+def _evaluate_rule(features: pa.Table, rule: WorklistRule) -> tuple[np.ndarray, list[list[str]]]:
+    if not rule.criteria:
+        raise ValueError(f"worklist rule {rule.id!r} has no criteria")
+    masks = [_criterion_mask(features, c) for c in rule.criteria]
+    stacked = np.vstack(masks)
+    on_list = stacked.any(axis=0) if rule.match == "any" else stacked.all(axis=0)
+    rows = np.flatnonzero(on_list)
+    reasons: list[list[str]] = [[] for _ in rows]
+    for criterion, mask in zip(rule.criteria, masks, strict=True):
+        met = mask[rows]
+        positions = np.flatnonzero(met)
+        if positions.size == 0:
+            continue
+        texts = _reasons(features, criterion, rows[positions])
+        for position, text in zip(positions.tolist(), texts, strict=True):
+            reasons[position].append(text)
+    return rows, reasons
+
+
+def compute_worklists(
+    features: pa.Table,
+    rules: Sequence[WorklistRule] | None = None,
+    overrides: Iterable[WorklistOverride] = (),
+) -> pa.Table:
+    """Every person on every list (:data:`WORKLIST_SCHEMA`), ordered by list then person.
+
+    ``rules`` default to the reviewed rules of ``careweave.terminology``. ``overrides`` are applied
+    in order (a later decision about the same person and list replaces an earlier one).
+    """
+    if rules is None:
+        from careweave.terminology import load_worklist_rules
+
+        rules = load_worklist_rules()
+    ids = [r.id for r in rules]
+    if len(set(ids)) != len(ids):
+        raise ValueError("worklist rule ids are not unique")
+    person_ids = features.column("person_id")
+    parts: list[pa.Table] = []
+    for rule in rules:
+        rows, reasons = _evaluate_rule(features, rule)
+        count = len(rows)
+        parts.append(
+            pa.Table.from_arrays(
+                [
+                    person_ids.take(pa.array(rows, pa.int64())).combine_chunks().cast(pa.int64()),
+                    pa.array([rule.id] * count, pa.string()),
+                    pa.array([rule.title] * count, pa.string()),
+                    pa.array(reasons, pa.list_(pa.string())),
+                    pa.array([_source(rule)] * count, pa.string()),
+                    pa.array(np.zeros(count, dtype=bool)),
+                ],
+                schema=WORKLIST_SCHEMA,
+            )
+        )
+    entries = pa.concat_tables(parts) if parts else WORKLIST_SCHEMA.empty_table()
+    return apply_overrides(entries, overrides, rules)
+
+
+def apply_overrides(
+    entries: pa.Table, overrides: Iterable[WorklistOverride], rules: Sequence[WorklistRule]
+) -> pa.Table:
+    """Apply clinicians' decisions to computed entries; pure, so it is applied after every run.
+
+    - ``remove``: the person leaves the list (the override store keeps the reason and the audit);
+    - ``add``: the person joins the list with the clinician's reason, or, if already on it, keeps
+      the computed reasons plus the clinician's, marked ``overridden``.
+
+    Overrides for lists that no longer exist are ignored.
+    """
+    rules_by_id = {r.id: r for r in rules}
+    decisions: dict[tuple[int, str], WorklistOverride] = {}
+    for override in overrides:
+        if override.list_id in rules_by_id:
+            decisions[(int(override.person_id), override.list_id)] = override
+    if not decisions:
+        return entries.sort_by([("list_id", "ascending"), ("person_id", "ascending")])
+
+    keys = list(zip(entries.column("person_id").to_pylist(), entries.column("list_id").to_pylist(), strict=True))
+    decided_rows = [i for i, key in enumerate(keys) if key in decisions]
+    keep = np.ones(entries.num_rows, dtype=bool)
+    keep[decided_rows] = False
+    kept = entries.filter(pa.array(keep))
+
+    present = {keys[i]: i for i in decided_rows}
+    added: list[dict[str, Any]] = []
+    for (person_id, list_id), override in decisions.items():
+        if override.action == "remove":
+            continue
+        rule = rules_by_id[list_id]
+        note = f"Added by a clinician: {override.reason.strip()}"
+        row = present.get((person_id, list_id))
+        if row is None:
+            reasons, source = [note], CLINICIAN_SOURCE
+        else:
+            reasons = [*entries.column("reasons")[row].as_py(), note]
+            source = entries.column("source")[row].as_py()
+        added.append(
+            {
+                "person_id": person_id,
+                "list_id": list_id,
+                "list_title": rule.title,
+                "reasons": reasons,
+                "source": source,
+                "overridden": True,
+            }
+        )
+    result = pa.concat_tables([kept, pa.Table.from_pylist(added, schema=WORKLIST_SCHEMA)])
+    return result.sort_by([("list_id", "ascending"), ("person_id", "ascending")])
