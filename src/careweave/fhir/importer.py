@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from careweave.fhir import projection as proj
 from careweave.fhir.bindings import binding_errors
+from careweave.fhir.bulk import allocate_ids, insert_rows
 from careweave.fhir.nhs_number import NHS_NUMBER_SYSTEM, why_invalid
 from careweave.fhir.outcome import Issue, Refused
 from careweave.record import models as rm
@@ -795,16 +796,11 @@ class Importer:
                     entry.outcome = "created"
                     new_rows.append((entry, row))
             if new_rows:
-                rm.StoredResource.objects.bulk_create([r for _, r in new_rows], batch_size=1000)
-                if new_rows[0][1].pk is None:  # backends without RETURNING: fetch the keys
-                    keys = dict(
-                        rm.StoredResource.objects.filter(
-                            resource_type__in={e.resource_type for e, _ in new_rows},
-                            logical_id__in=[r.logical_id for _, r in new_rows],
-                        ).values_list("logical_id", "pk")
-                    )
-                    for _, row in new_rows:
-                        row.pk = keys[row.logical_id]
+                for (_, row), pk in zip(
+                    new_rows, allocate_ids(rm.StoredResource, len(new_rows)), strict=True
+                ):
+                    row.pk = pk
+                insert_rows(rm.StoredResource, [r for _, r in new_rows])
             self._write_identifiers(new_rows, changed)
             self._project(new_rows, changed, person_pks, file)
 
@@ -838,7 +834,7 @@ class Importer:
                         )
                     )
         if rows:
-            rm.ResourceIdentifier.objects.bulk_create(rows, batch_size=2000)
+            insert_rows(rm.ResourceIdentifier, rows)
 
     def _person_pks(self, logical_ids: set[str]) -> dict[str, int]:
         result: dict[str, int] = {}
@@ -1044,7 +1040,7 @@ class Importer:
                     creates,
                 )
         for model, rows in creates.items():
-            model.objects.bulk_create(rows, batch_size=1000)
+            insert_rows(model, rows)
 
     def _upsert(
         self,
