@@ -192,6 +192,95 @@ def demo(
         serve(host=host, port=port)
 
 
+@app.command()
+def segment(
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    classes: Annotated[str, typer.Option(help="Number of clusters, or 'auto' to choose by BIC")] = "auto",
+    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
+    ] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Write per-person results and cluster summaries as Parquet here")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """MLTC register, clusters of health and social need, and worklists, stored as a versioned run."""
+    import datetime as dt
+
+    if engine not in ("duckdb", "spark"):
+        console.print("[red]error:[/red] --engine must be duckdb or spark")
+        raise typer.Exit(2)
+    try:
+        k: int | str = "auto" if classes == "auto" else int(classes)
+        when = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    setup_django()
+    from careweave.segmentation.run import run_segmentation
+
+    with console.status("Segmenting") as status:
+        try:
+            run, result = run_segmentation(
+                engine=engine,
+                classes=k,
+                seed=seed,
+                as_of=when,
+                export_dir=export,  # type: ignore[arg-type]
+                progress=lambda stage: status.update(f"Segmenting: {stage}"),
+            )
+        except ValueError as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(1) from None
+    lists: dict[str, int] = {}
+    for list_id in result.worklists.column("list_id").to_pylist():
+        lists[list_id] = lists.get(list_id, 0) + 1
+    summary = {
+        "run": run.pk,
+        "version": run.version,
+        "engine": engine,
+        "as_of": str(run.as_of),
+        "people": run.people_count,
+        "register_size": run.register_size,
+        "n_classes": run.n_classes,
+        "model_version": run.model_version,
+        "class_selection": run.class_selection,
+        "clusters": [
+            {
+                "cluster": c.number,
+                "size": c.size,
+                "share": round(c.share, 4),
+                "label": c.label,
+                "description": c.staff_description,
+            }
+            for c in run.clusters.all()
+        ],
+        "worklists": lists,
+        "timings": run.timings,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+        return
+    out = Console()
+    out.print(
+        f"Run {run.pk} ({run.version}) on {engine}: {run.people_count:,} people, {run.register_size:,} on the MLTC register, {run.n_classes} clusters"
+    )
+    table = Table(title="Clusters of health and social need")
+    for column in ("cluster", "people", "share", "over-represented"):
+        table.add_column(column)
+    for c in summary["clusters"]:
+        table.add_row(str(c["cluster"]), f"{c['size']:,}", f"{c['share']:.0%}", c["label"])
+    out.print(table)
+    lists_table = Table(title="Worklists")
+    lists_table.add_column("list")
+    lists_table.add_column("people", justify="right")
+    for list_id, count in sorted(lists.items()):
+        lists_table.add_row(list_id, f"{count:,}")
+    out.print(lists_table)
+    out.print("Timings: " + ", ".join(f"{k} {v['seconds']:.1f} s" for k, v in run.timings.items()))
+
+
 @lca_app.command("fit")
 def lca_fit(
     file: Annotated[Path, typer.Argument(help="CSV: one row per person, columns are categorical indicators")],

@@ -28,7 +28,9 @@ def _table(name: str, rows: Iterable[Sequence[Any]], convert: dict[int, Any] | N
     for row in rows:
         for i, value in enumerate(row):
             columns[i].append(convert[i](value) if convert and i in convert else value)
-    return pa.table([pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)], schema=schema)
+    return pa.table(
+        [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)], schema=schema
+    )
 
 
 def _stream(qs: QuerySet[Any], *fields: str) -> Iterable[tuple[Any, ...]]:
@@ -38,23 +40,65 @@ def _stream(qs: QuerySet[Any], *fields: str) -> Iterable[tuple[Any, ...]]:
 def build_extract() -> Extract:
     people = _stream(
         rm.Person.objects.filter(birth_date__isnull=False).order_by("pk"),
-        "pk", "registered_practice_id", "birth_date", "sex", "ethnicity_code", "imd_decile", "lsoa", "deceased", "national_data_opt_out",
+        "pk",
+        "registered_practice_id",
+        "birth_date",
+        "sex",
+        "ethnicity_code",
+        "imd_decile",
+        "lsoa",
+        "deceased",
+        "national_data_opt_out",
     )
-    person = _table("person", people, {1: lambda v: v or 0, 3: lambda v: v if v in ("male", "female", "other") else "unknown",
-                                       4: lambda v: v or None, 6: lambda v: v or None})
+    person = _table(
+        "person",
+        people,
+        {
+            1: lambda v: v or 0,
+            3: lambda v: v if v in ("male", "female", "other") else "unknown",
+            4: lambda v: v or None,
+            6: lambda v: v or None,
+        },
+    )
     condition = _table(
         "condition",
-        _stream(rm.Condition.objects.exclude(code=""), "person_id", "system", "code", "onset", "recorded_date", "clinical_status"),
+        _stream(
+            rm.Condition.objects.exclude(code=""),
+            "person_id",
+            "system",
+            "code",
+            "onset",
+            "recorded_date",
+            "clinical_status",
+        ),
         {5: lambda v: v or None},
     )
     medication = _table(
         "medication",
-        _stream(rm.Medication.objects.exclude(code=""), "person_id", "system", "code", "display", "authored_on", "status"),
+        _stream(
+            rm.Medication.objects.exclude(code=""),
+            "person_id",
+            "system",
+            "code",
+            "display",
+            "authored_on",
+            "status",
+        ),
         {3: lambda v: v or None, 5: lambda v: v or None},
     )
     encounter = _table(
         "encounter",
-        _stream(rm.Encounter.objects.all(), "person_id", "start", "end", "class_code", "unplanned", "organisation_id", "organisation__sector", "practitioner_id"),
+        _stream(
+            rm.Encounter.objects.all(),
+            "person_id",
+            "start",
+            "end",
+            "class_code",
+            "unplanned",
+            "organisation_id",
+            "organisation__sector",
+            "practitioner_id",
+        ),
         {1: _naive_utc, 2: _naive_utc, 3: lambda v: v or None},
     )
     observation = _table(
@@ -63,7 +107,14 @@ def build_extract() -> Extract:
         {3: _naive_utc},
     )
     social = _table("social", _stream(rm.SocialCircumstance.objects.all(), "person_id", "kind", "recorded"))
-    return Extract(person=person, condition=condition, medication=medication, encounter=encounter, observation=observation, social=social).validate()
+    return Extract(
+        person=person,
+        condition=condition,
+        medication=medication,
+        encounter=encounter,
+        observation=observation,
+        social=social,
+    ).validate()
 
 
 def default_as_of() -> date:

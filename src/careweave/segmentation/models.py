@@ -13,7 +13,9 @@ from django.db import models
 
 class SegmentationRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
-    version = models.CharField(max_length=64, help_text="Run id: engine, as-of date, model and library versions.")
+    version = models.CharField(
+        max_length=64, help_text="Run id: engine, as-of date, model and library versions."
+    )
     engine = models.CharField(max_length=16)
     as_of = models.DateField()
     seed = models.IntegerField()
@@ -23,7 +25,9 @@ class SegmentationRun(models.Model):
     model_version = models.CharField(max_length=64)
     model_json = models.TextField(help_text="The fitted LCA model, for assigning people later.")
     indicators = models.JSONField(default=list)
-    class_selection = models.JSONField(default=list, help_text="BIC, entropy and smallest class for each K tried.")
+    class_selection = models.JSONField(
+        default=list, help_text="BIC, entropy and smallest class for each K tried."
+    )
     timings = models.JSONField(default=dict)
     library_version = models.CharField(max_length=64, blank=True)
     is_current = models.BooleanField(default=False, db_index=True)
@@ -40,7 +44,9 @@ class Cluster(models.Model):
     label = models.CharField(max_length=255)
     staff_description = models.TextField()
     person_sentence = models.TextField()
-    profile = models.JSONField(default=dict, help_text="Age/sex/deprivation profile, over-represented indicators, outcomes.")
+    profile = models.JSONField(
+        default=dict, help_text="Age/sex/deprivation profile, over-represented indicators, outcomes."
+    )
 
     class Meta:
         ordering = ["number"]
@@ -108,7 +114,9 @@ class WorklistOverride(models.Model):
     reason = models.TextField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    active = models.BooleanField(default=True, help_text="False once superseded by a later override of the same list.")
+    active = models.BooleanField(
+        default=True, help_text="False once superseded by a later override of the same list."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["person", "list_id", "active"])]

@@ -17,7 +17,9 @@ def current_run() -> SegmentationRun | None:
 
 
 @transaction.atomic
-def override_worklist(*, user: Any, person: Person, list_id: str, action: str, reason: str) -> WorklistOverride:
+def override_worklist(
+    *, user: Any, person: Person, list_id: str, action: str, reason: str
+) -> WorklistOverride:
     """Add a person to a worklist or remove them, with a reason. Only clinicians with a legitimate
     relationship may; the override is audited and applied to the current run at once."""
     reason = reason.strip()
@@ -28,14 +30,29 @@ def override_worklist(*, user: Any, person: Person, list_id: str, action: str, r
     if access.role_of(user) not in access.CLINICAL_ROLES or not access.decide(user, person).allowed:
         raise PermissionError("only clinicians caring for this person can change their worklists")
     WorklistOverride.objects.filter(person=person, list_id=list_id, active=True).update(active=False)
-    override = WorklistOverride.objects.create(person=person, list_id=list_id, action=action, reason=reason, user=user)
+    override = WorklistOverride.objects.create(
+        person=person, list_id=list_id, action=action, reason=reason, user=user
+    )
     run = current_run()
     if run is not None:
         entries = WorklistEntry.objects.filter(run=run, person=person, list_id=list_id)
         if action == WorklistOverride.Action.REMOVE:
             entries.delete()
         elif not entries.exists():
-            WorklistEntry.objects.create(run=run, person=person, list_id=list_id, reasons=[f"Added by a clinician: {reason}"], added_by_clinician=True)
-    record_access(actor=user, action=f"worklist-{action}", resource_type="Patient", resource_id=person.resource.logical_id,
-                  person_id=person.pk, purpose="direct-care", reason=f"{list_id}: {reason}")
+            WorklistEntry.objects.create(
+                run=run,
+                person=person,
+                list_id=list_id,
+                reasons=[f"Added by a clinician: {reason}"],
+                added_by_clinician=True,
+            )
+    record_access(
+        actor=user,
+        action=f"worklist-{action}",
+        resource_type="Patient",
+        resource_id=person.resource.logical_id,
+        person_id=person.pk,
+        purpose="direct-care",
+        reason=f"{list_id}: {reason}",
+    )
     return override

@@ -6,126 +6,258 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('record', '0001_initial'),
+        ("record", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SegmentationRun',
+            name="SegmentationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('version', models.CharField(help_text='Run id: engine, as-of date, model and library versions.', max_length=64)),
-                ('engine', models.CharField(max_length=16)),
-                ('as_of', models.DateField()),
-                ('seed', models.IntegerField()),
-                ('people_count', models.PositiveIntegerField()),
-                ('register_size', models.PositiveIntegerField()),
-                ('n_classes', models.PositiveSmallIntegerField()),
-                ('model_version', models.CharField(max_length=64)),
-                ('model_json', models.TextField(help_text='The fitted LCA model, for assigning people later.')),
-                ('indicators', models.JSONField(default=list)),
-                ('class_selection', models.JSONField(default=list, help_text='BIC, entropy and smallest class for each K tried.')),
-                ('timings', models.JSONField(default=dict)),
-                ('library_version', models.CharField(blank=True, max_length=64)),
-                ('is_current', models.BooleanField(db_index=True, default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "version",
+                    models.CharField(
+                        help_text="Run id: engine, as-of date, model and library versions.", max_length=64
+                    ),
+                ),
+                ("engine", models.CharField(max_length=16)),
+                ("as_of", models.DateField()),
+                ("seed", models.IntegerField()),
+                ("people_count", models.PositiveIntegerField()),
+                ("register_size", models.PositiveIntegerField()),
+                ("n_classes", models.PositiveSmallIntegerField()),
+                ("model_version", models.CharField(max_length=64)),
+                (
+                    "model_json",
+                    models.TextField(help_text="The fitted LCA model, for assigning people later."),
+                ),
+                ("indicators", models.JSONField(default=list)),
+                (
+                    "class_selection",
+                    models.JSONField(
+                        default=list, help_text="BIC, entropy and smallest class for each K tried."
+                    ),
+                ),
+                ("timings", models.JSONField(default=dict)),
+                ("library_version", models.CharField(blank=True, max_length=64)),
+                ("is_current", models.BooleanField(db_index=True, default=False)),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='RegisterEntry',
+            name="RegisterEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('condition_id', models.CharField(max_length=64)),
-                ('condition_name', models.CharField(max_length=255)),
-                ('system', models.CharField(blank=True, max_length=255)),
-                ('code', models.CharField(blank=True, max_length=64)),
-                ('date', models.DateField(null=True)),
-                ('evidence', models.CharField(default='diagnosis', max_length=32)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='record.person')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='register', to='segmentation.segmentationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("condition_id", models.CharField(max_length=64)),
+                ("condition_name", models.CharField(max_length=255)),
+                ("system", models.CharField(blank=True, max_length=255)),
+                ("code", models.CharField(blank=True, max_length=64)),
+                ("date", models.DateField(null=True)),
+                ("evidence", models.CharField(default="diagnosis", max_length=32)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="record.person"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="register",
+                        to="segmentation.segmentationrun",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['run', 'person'], name='segmentatio_run_id_fa2518_idx')],
+                "indexes": [models.Index(fields=["run", "person"], name="segmentatio_run_id_fa2518_idx")],
             },
         ),
         migrations.CreateModel(
-            name='PersonSegment',
+            name="PersonSegment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.PositiveSmallIntegerField(null=True)),
-                ('cluster_probability', models.FloatField(null=True)),
-                ('condition_count', models.PositiveSmallIntegerField()),
-                ('mltc', models.BooleanField()),
-                ('complex_mltc', models.BooleanField()),
-                ('cms_score', models.FloatField()),
-                ('efi_score', models.FloatField()),
-                ('efi_category', models.CharField(max_length=16)),
-                ('medicine_count_3m', models.PositiveSmallIntegerField()),
-                ('unplanned_contacts_12m', models.PositiveSmallIntegerField()),
-                ('features', models.JSONField(default=dict)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='record.person')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='people', to='segmentation.segmentationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cluster", models.PositiveSmallIntegerField(null=True)),
+                ("cluster_probability", models.FloatField(null=True)),
+                ("condition_count", models.PositiveSmallIntegerField()),
+                ("mltc", models.BooleanField()),
+                ("complex_mltc", models.BooleanField()),
+                ("cms_score", models.FloatField()),
+                ("efi_score", models.FloatField()),
+                ("efi_category", models.CharField(max_length=16)),
+                ("medicine_count_3m", models.PositiveSmallIntegerField()),
+                ("unplanned_contacts_12m", models.PositiveSmallIntegerField()),
+                ("features", models.JSONField(default=dict)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="segments",
+                        to="record.person",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="people",
+                        to="segmentation.segmentationrun",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['run', 'cluster'], name='segmentatio_run_id_d5a168_idx'), models.Index(fields=['person', 'run'], name='segmentatio_person__34a755_idx')],
-                'constraints': [models.UniqueConstraint(fields=('run', 'person'), name='person_segment_unique')],
+                "indexes": [
+                    models.Index(fields=["run", "cluster"], name="segmentatio_run_id_d5a168_idx"),
+                    models.Index(fields=["person", "run"], name="segmentatio_person__34a755_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "person"), name="person_segment_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Cluster',
+            name="Cluster",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('size', models.PositiveIntegerField()),
-                ('share', models.FloatField()),
-                ('label', models.CharField(max_length=255)),
-                ('staff_description', models.TextField()),
-                ('person_sentence', models.TextField()),
-                ('profile', models.JSONField(default=dict, help_text='Age/sex/deprivation profile, over-represented indicators, outcomes.')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clusters', to='segmentation.segmentationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("size", models.PositiveIntegerField()),
+                ("share", models.FloatField()),
+                ("label", models.CharField(max_length=255)),
+                ("staff_description", models.TextField()),
+                ("person_sentence", models.TextField()),
+                (
+                    "profile",
+                    models.JSONField(
+                        default=dict,
+                        help_text="Age/sex/deprivation profile, over-represented indicators, outcomes.",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clusters",
+                        to="segmentation.segmentationrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['number'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'number'), name='cluster_number_unique')],
+                "ordering": ["number"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "number"), name="cluster_number_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorklistEntry',
+            name="WorklistEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('list_id', models.CharField(max_length=64)),
-                ('reasons', models.JSONField(default=list, help_text='Why the person is on the list, in words.')),
-                ('source', models.TextField(blank=True, help_text="The rule's citation.")),
-                ('added_by_clinician', models.BooleanField(default=False)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='record.person')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='worklist_entries', to='segmentation.segmentationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("list_id", models.CharField(max_length=64)),
+                (
+                    "reasons",
+                    models.JSONField(default=list, help_text="Why the person is on the list, in words."),
+                ),
+                ("source", models.TextField(blank=True, help_text="The rule's citation.")),
+                ("added_by_clinician", models.BooleanField(default=False)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="record.person"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="worklist_entries",
+                        to="segmentation.segmentationrun",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['run', 'list_id'], name='segmentatio_run_id_0d94ae_idx'), models.Index(fields=['run', 'person'], name='segmentatio_run_id_74393e_idx')],
+                "indexes": [
+                    models.Index(fields=["run", "list_id"], name="segmentatio_run_id_0d94ae_idx"),
+                    models.Index(fields=["run", "person"], name="segmentatio_run_id_74393e_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorklistOverride',
+            name="WorklistOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('list_id', models.CharField(max_length=64)),
-                ('action', models.CharField(choices=[('add', 'Add to list'), ('remove', 'Remove from list')], max_length=8)),
-                ('reason', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('active', models.BooleanField(default=True, help_text='False once superseded by a later override of the same list.')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='record.person')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("list_id", models.CharField(max_length=64)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("add", "Add to list"), ("remove", "Remove from list")], max_length=8
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "active",
+                    models.BooleanField(
+                        default=True, help_text="False once superseded by a later override of the same list."
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="record.person"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['person', 'list_id', 'active'], name='segmentatio_person__1e6dbc_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["person", "list_id", "active"], name="segmentatio_person__1e6dbc_idx"
+                    )
+                ],
             },
         ),
     ]
