@@ -1,0 +1,225 @@
+"""Shape huddles, agendas and tasks for the templates; parse the forms' fields."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from careweave.governance.access import people_in_care
+from careweave.huddles.models import AgendaItem, Huddle, Task
+from careweave.huddles.services import Action
+from careweave.segmentation.models import WorklistEntry
+from careweave.segmentation.services import current_run
+from careweave.web import care_link
+from careweave.web.presenters import format_date, format_nhs_number
+from careweave.web.summary import worklist_titles
+
+# Lists whose people an MDT huddle is for (NICE NG56; BGS Fit for Frailty), in the order suggested.
+SUGGESTED_LISTS = ("mdt_discussion", "mdt_discussion_unplanned_care", "care_coordination", "recently_discharged")
+MAX_SUGGESTIONS = 20
+OUTCOME_FIELDS = ("discussion", "description", "owner", "due-day", "due-month", "due-year")
+
+
+def staff_name(user: Any) -> str:
+    profile = getattr(user, "staff_profile", None)
+    name = user.get_full_name() or user.get_username()
+    return f"{name} ({profile.get_role_display()})" if profile else name
+
+
+def when_text(value: datetime) -> str:
+    local = timezone.localtime(value)
+    return f"{format_date(local)} at {local:%H:%M}"
+
+
+def _date(day: str, month: str, year: str) -> date | None:
+    try:
+        return date(int(year), int(month), int(day))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class ScheduleForm:
+    team_name: str = ""
+    day: str = ""
+    month: str = ""
+    year: str = ""
+    time: str = ""
+    member_ids: set[int] = field(default_factory=set)
+
+    @classmethod
+    def empty(cls) -> ScheduleForm:
+        return cls(time="12:30")
+
+    @classmethod
+    def from_post(cls, post: Any) -> ScheduleForm:
+        ids = {int(v) for v in post.getlist("members") if v.isdigit()}
+        return cls(post.get("team_name", ""), post.get("when-day", "").strip(), post.get("when-month", "").strip(),
+                   post.get("when-year", "").strip(), post.get("time", "").strip(), ids)
+
+    def when(self) -> datetime | None:
+        day = _date(self.day, self.month, self.year)
+        try:
+            hours, minutes = (int(p) for p in self.time.replace(".", ":").split(":"))
+            moment = datetime(day.year, day.month, day.day, hours, minutes) if day else None
+        except ValueError:
+            return None
+        return timezone.make_aware(moment) if moment else None
+
+
+def action_from_post(post: Any, item_pk: int) -> Action:
+    owner = post.get("owner", "")
+    due = _date(post.get("due-day", ""), post.get("due-month", ""), post.get("due-year", ""))
+    filled = any(post.get(f"due-{part}", "").strip() for part in ("day", "month", "year"))
+    # A half-typed date is an error (None with a description); no date at all is fine without an action.
+    return Action(description=post.get("description", ""), owner_id=int(owner) if owner.isdigit() else None,
+                  due_date=due if filled else None)
+
+
+def huddle_rows(huddles: QuerySet[Huddle]) -> list[dict[str, Any]]:
+    now = timezone.now()
+    return [
+        {
+            "pk": h.pk,
+            "team": h.team_name,
+            "when": when_text(h.scheduled_for),
+            "upcoming": h.scheduled_for >= now,
+            "members": h.member_count,
+            "agenda": h.agenda_count,
+        }
+        for h in huddles.annotate(member_count=Count("members", distinct=True), agenda_count=Count("agenda", distinct=True))
+    ]
+
+
+@dataclass
+class HuddlePage:
+    huddle: Huddle
+    title: str
+    when: str
+    members: list[dict[str, Any]]
+    agenda: list[dict[str, Any]]
+    suggestions: list[dict[str, Any]]
+    outcome_form: dict[str, str]
+
+
+def huddle_page(huddle: Huddle, user: Any, outcome_form: dict[str, str] | None = None) -> HuddlePage:
+    titles = worklist_titles()
+    members = list(huddle.members.select_related("staff_profile").order_by("username"))
+    items = list(
+        AgendaItem.objects.filter(huddle=huddle).select_related("person", "nominated_by", "outcome").order_by("added_at", "pk")
+    )
+    # A member sees the names of the people in their own care only: access is still decided per person.
+    visible = set(people_in_care(user).filter(pk__in=[i.person_id for i in items]).values_list("pk", flat=True))
+    tasks: dict[int, list[Task]] = defaultdict(list)
+    for task in Task.objects.filter(source_huddle=huddle).select_related("owner", "owner__staff_profile").order_by("pk"):
+        tasks[task.person_id].append(task)
+    agenda = []
+    for item in items:
+        outcome = getattr(item, "outcome", None)
+        shown = item.person_id in visible
+        agenda.append(
+            {
+                "pk": item.pk,
+                "person_pk": item.person_id,
+                "visible": shown,
+                "name": item.person.display_name if shown else f"Record {item.person_id} (not in your care)",
+                "nhs_number": format_nhs_number(item.person.nhs_number) if shown else "",
+                "source": (f"Suggested from {titles.get(item.suggested_from, item.suggested_from)}" if item.suggested_from
+                           else f"Nominated by {staff_name(item.nominated_by)}" if item.nominated_by else ""),
+                "reason": item.reason if shown else "",
+                "outcome": outcome.discussion if outcome is not None and shown else "",
+                "tasks": [
+                    {"description": t.description, "owner": staff_name(t.owner), "due": format_date(t.due_date),
+                     "done": t.status == Task.Status.DONE}
+                    for t in tasks.get(item.person_id, [])
+                ] if shown else [],
+            }
+        )
+    return HuddlePage(
+        huddle=huddle,
+        title=huddle.team_name,
+        when=when_text(huddle.scheduled_for),
+        members=[{"pk": m.pk, "name": staff_name(m)} for m in members],
+        agenda=agenda,
+        suggestions=suggestions(user, exclude={i.person_id for i in items}),
+        outcome_form=outcome_form or {},
+    )
+
+
+def suggestions(user: Any, exclude: set[int]) -> list[dict[str, Any]]:
+    """People in the user's care on the MDT-related lists of the current run, not yet on the agenda."""
+    run = current_run()
+    if run is None:
+        return []
+    titles = worklist_titles()
+    entries = (
+        WorklistEntry.objects.filter(run=run, list_id__in=SUGGESTED_LISTS, person__in=people_in_care(user))
+        .exclude(person_id__in=exclude)
+        .select_related("person")
+        .order_by("person__family_name", "person__given_name", "person_id")[: MAX_SUGGESTIONS * len(SUGGESTED_LISTS)]
+    )
+    people: dict[int, dict[str, Any]] = {}
+    for entry in entries:
+        row = people.setdefault(
+            entry.person_id,
+            {
+                "person_pk": entry.person_id,
+                "name": entry.person.display_name,
+                "nhs_number": format_nhs_number(entry.person.nhs_number),
+                "lists": [],
+            },
+        )
+        row["lists"].append({"id": entry.list_id, "title": titles.get(entry.list_id, entry.list_id),
+                             "reasons": entry.reasons})
+    ranked = sorted(people.values(), key=lambda r: (-len(r["lists"]),
+                    min(SUGGESTED_LISTS.index(x["id"]) for x in r["lists"])))
+    for row in ranked:
+        row["lists"].sort(key=lambda x: SUGGESTED_LISTS.index(x["id"]))
+    return ranked[:MAX_SUGGESTIONS]
+
+
+@dataclass
+class TaskList:
+    open: list[dict[str, Any]]
+    done: list[dict[str, Any]]
+    care_actions: list[dict[str, str]]
+
+
+def task_rows(user: Any) -> TaskList:
+    today = timezone.localdate()
+    tasks = list(Task.objects.filter(owner=user).select_related("person", "source_huddle").order_by("due_date", "pk"))
+    visible = set(people_in_care(user).filter(pk__in=[t.person_id for t in tasks]).values_list("pk", flat=True))
+
+    def row(task: Task) -> dict[str, Any]:
+        shown = task.person_id in visible
+        return {
+            "pk": task.pk,
+            "description": task.description,
+            "person_pk": task.person_id,
+            "person": task.person.display_name if shown else f"Record {task.person_id}",
+            "visible": shown,
+            "due": format_date(task.due_date),
+            "overdue": task.status == Task.Status.OPEN and task.due_date < today,
+            "huddle": task.source_huddle.team_name if task.source_huddle else "",
+            "huddle_pk": task.source_huddle_id,
+        }
+
+    open_tasks = [row(t) for t in tasks if t.status == Task.Status.OPEN]
+    done = [row(t) for t in sorted((t for t in tasks if t.status == Task.Status.DONE),
+                                   key=lambda t: t.completed_at or timezone.now(), reverse=True)[:10]]
+    care_actions = []
+    for action in care_link.open_actions_for(user):
+        plan = getattr(action, "care_plan", None)
+        care_actions.append(
+            {
+                "description": str(getattr(action, "description", "")),
+                "due": format_date(getattr(action, "due_date", None)) if getattr(action, "due_date", None) else "No date",
+                "person_pk": str(getattr(plan, "person_id", "")) if plan is not None else "",
+            }
+        )
+    return TaskList(open=open_tasks, done=done, care_actions=care_actions)
