@@ -95,7 +95,7 @@ def schedule_huddle(
     if not team_name:
         raise HuddleError("Enter the name of the team", "team_name")
     if scheduled_for is None:
-        raise HuddleError("Enter the date and time of the huddle", "scheduled_for")
+        raise HuddleError("Enter the date and time of the huddle, for example 17 5 2026 at 12:30", "when-day")
     member_list = [m for m in members if m.pk != user.pk]
     if any(role_of(m) not in CLINICAL_ROLES for m in member_list):
         raise HuddleError("Choose members from clinical staff only", "members")

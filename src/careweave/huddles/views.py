@@ -7,6 +7,7 @@ Every form is a plain POST that redirects, so nothing needs JavaScript.
 from __future__ import annotations
 
 import logging
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render

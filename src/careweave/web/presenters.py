@@ -158,6 +158,28 @@ def pager(page: Any, query: str) -> dict[str, Any] | None:
     }
 
 
+def pager_for(page: Any, query_string: str) -> dict[str, Any] | None:
+    """NHS.UK pagination keeping the page's other parameters (an encoded query string)."""
+    paginator = page.paginator
+    if paginator.num_pages < 2:
+        return None
+
+    def href(number: int) -> str:
+        return "?" + "&".join(p for p in (query_string, urlencode({"page": number})) if p)
+
+    items: list[dict[str, Any]] = []
+    for number in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
+        if number == paginator.ELLIPSIS:
+            items.append({"ellipsis": True})
+        else:
+            items.append({"number": number, "href": href(number), "current": number == page.number})
+    return {
+        "previous": {"href": href(page.number - 1)} if page.has_previous() else None,
+        "next": {"href": href(page.number + 1)} if page.has_next() else None,
+        "items": items,
+    }
+
+
 def _age_text(person: rm.Person) -> str:
     if person.deceased:
         return "Died" + (f" {format_date(person.deceased_date)}" if person.deceased_date else "")

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from careweave.huddles import views as huddle_views
 from careweave.web import views
 
 app_name = "web"
@@ -11,5 +12,10 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<int:person_pk>/", views.person, name="person"),
     path("people/<int:person_pk>/break-glass/", views.break_glass, name="break-glass"),
+    path("people/<int:person_pk>/worklists/", views.worklist_change, name="worklist-change"),
+    path("worklists/", views.worklist, name="worklists"),
+    path("population/", views.population, name="population"),
+    path("tasks/", huddle_views.my_tasks, name="tasks"),
+    path("tasks/<int:task_pk>/done/", huddle_views.complete_task, name="task-done"),
     path("audit/", views.audit, name="audit"),
 ]

@@ -1,4 +1,5 @@
-"""The clinician workspace, first slice: sign in, the people in my care, one person's record, audit.
+"""The clinician workspace: sign in, the people in my care, one person's holistic summary, worklists,
+the population view, my tasks, and the audit pages.
 
 Views are thin: access is decided by `careweave.governance.access`, every record view is audited
 through `careweave.governance.audit`, and `presenters` shapes the data for the templates.
@@ -23,7 +24,10 @@ from careweave.governance.access import decide, open_break_glass, people_in_care
 from careweave.governance.audit import record_access
 from careweave.governance.models import CLINICAL_ROLES, Role
 from careweave.record import models as rm
-from careweave.web import presenters
+from careweave.segmentation.models import WorklistOverride
+from careweave.segmentation.services import current_run, override_worklist
+from careweave.web import population as population_presenter
+from careweave.web import presenters, summary, worklists
 from careweave.web.signin import LOCKOUT_PERIOD, attempt_sign_in
 
 logger = logging.getLogger(__name__)
@@ -65,7 +69,10 @@ def clinical_staff_only(view: Any) -> Any:
 
 
 def _home_for(user: Any) -> str:
-    return "/audit/" if role_of(user) == Role.ADMINISTRATOR else "/people/"
+    role = role_of(user)
+    if role == Role.ADMINISTRATOR:
+        return "/audit/"
+    return "/population/" if role == Role.ANALYST else "/people/"
 
 
 @require_GET
@@ -146,7 +153,8 @@ def person(request: HttpRequest, person_pk: int) -> HttpResponse:
     )
     if not decision.allowed:
         return _refused(request, subject, decision.reason)
-    return render(request, "web/person.html", {"record": presenters.person_record(subject), "decision": decision})
+    context = {"summary": summary.holistic_summary(subject), "decision": decision}
+    return render(request, "web/person.html", context)
 
 
 def _refused(request: HttpRequest, subject: rm.Person, reason: str, error: str = "", given: str = "") -> HttpResponse:
@@ -199,3 +207,107 @@ def audit(request: HttpRequest) -> HttpResponse:
         "error": error,
     }
     return render(request, "web/audit.html", context)
+
+
+# -- worklists -------------------------------------------------------------------------------------
+
+WORKLIST_ROWS_PER_PAGE = 50
+
+
+@require_GET
+@clinical_staff_only
+def worklist(request: HttpRequest) -> HttpResponse:
+    run = current_run()
+    if run is None:
+        return render(request, "web/worklists.html", {"run": None})
+    filters = worklists.Filters.from_query(request.GET)
+    in_care = worklists.entries_in_care(run, people_in_care(request.user))
+    entries = worklists.filtered(in_care, filters, run)
+    page = Paginator(worklists.ordered_page_query(entries, run), WORKLIST_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    clusters = worklists.cluster_options(run)
+    # A list of identifiable people: audited as one access, with its size only.
+    record_access(actor=request.user, action="worklist-read", resource_type="WorklistEntry",
+                  purpose="direct-care", reason=f"{filters.list_id or 'all lists'}: {page.paginator.count} entries")
+    logger.info("worklist user_id=%s entries=%s", request.user.pk, page.paginator.count)
+    context = {
+        "run": run,
+        "run_caption": worklists.run_caption(run),
+        "filters": filters,
+        "lists": worklists.list_counts(in_care),
+        "clusters": clusters,
+        "practices": worklists.practice_options(in_care),
+        "page": page,
+        "rows": worklists.rows(page.object_list, run, clusters),
+        "pager": presenters.pager_for(page, filters.query()),
+        "here": request.get_full_path(),
+    }
+    template = "web/_worklist_results.html" if request.htmx else "web/worklists.html"
+    return render(request, template, context)
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@require_http_methods(["GET", "POST"])
+@clinical_staff_only
+def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
+    """Add a person to a worklist or take them off it, with a reason (a form page, so no JavaScript needed)."""
+    subject = get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
+    if not decide(request.user, subject).allowed:
+        return forbidden(request)
+    data = request.POST if request.method == "POST" else request.GET
+    action = data.get("action", "")
+    if action not in WorklistOverride.Action.values:
+        action = WorklistOverride.Action.ADD
+    titles = summary.worklist_titles()
+    list_id = data.get("list_id", "")
+    back = _safe_next(request, f"/people/{subject.pk}/")
+    errors: list[dict[str, str]] = []
+    reason = data.get("reason", "") if request.method == "POST" else ""
+    if request.method == "POST":
+        if list_id not in titles:
+            errors.append({"text": "Choose a worklist", "href": "#list_id"})
+        else:
+            try:
+                override_worklist(user=request.user, person=subject, list_id=list_id, action=action, reason=reason)
+            except ValueError as problem:
+                errors.append({"text": str(problem).capitalize(), "href": "#reason"})
+            except PermissionError:
+                return forbidden(request)
+            else:
+                logger.info("worklist %s user_id=%s person_id=%s", action, request.user.pk, subject.pk)
+                done = "added to" if action == WorklistOverride.Action.ADD else "removed from"
+                messages.success(request, f"{subject.display_name} {done} {titles[list_id]}")
+                return redirect(back)
+    context = {
+        "subject": subject,
+        "name": subject.display_name,
+        "nhs_number": presenters.format_nhs_number(subject.nhs_number),
+        "action": action,
+        "list_id": list_id,
+        "list_title": titles.get(list_id, ""),
+        "lists": [{"value": i, "text": t, "selected": i == list_id} for i, t in titles.items()],
+        "reason": reason,
+        "errors": errors,
+        "next": back,
+    }
+    return render(request, "web/worklist_change.html", context, status=400 if errors else 200)
+
+
+# -- population (aggregates only) ------------------------------------------------------------------
+
+POPULATION_ROLES = CLINICAL_ROLES | {Role.ANALYST, Role.ADMINISTRATOR}
+
+
+@require_GET
+@login_required
+def population(request: HttpRequest) -> HttpResponse:
+    if role_of(request.user) not in POPULATION_ROLES:
+        return forbidden(request)
+    run = current_run()
+    view = population_presenter.population_view(run) if run is not None else None
+    return render(request, "web/population.html", {"view": view})

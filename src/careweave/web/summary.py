@@ -1,0 +1,361 @@
+"""The one-page holistic summary of a person, shaped for the template.
+
+Everything a clinician needs in a consultation on one page: who the person is and how to reach
+them, what matters to them, all their conditions together, medicines, social circumstances,
+frailty and cluster, one timeline across every organisation, waiting referrals, key results with
+trends, the care plan and open tasks.
+
+It must load fast on a large record, so the number of queries is fixed (one per section, never one
+per row): `tests/web/test_summary.py` holds it to a ceiling.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from django.utils import timezone
+from markupsafe import Markup
+
+from careweave.governance.models import CareTeamMember
+from careweave.huddles.models import Task
+from careweave.record import models as rm
+from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
+from careweave.terminology.loaders import load_worklist_rules
+from careweave.web import care_link, charts
+from careweave.web.presenters import (
+    ACTIVE_CLINICAL_STATUSES,
+    KEY_MEASUREMENTS,
+    NOT_RECORDED,
+    OPEN_REFERRAL_STATUSES,
+    _accessible_needs,
+    _condition_library,
+    _yes_no,
+    age_in_years,
+    describe_wait,
+    format_date,
+    format_nhs_number,
+)
+
+MAX_TIMELINE = 100
+MAX_TREND_POINTS = 12
+OTHER_BODY_SYSTEM = "Other conditions"
+
+
+@functools.cache
+def worklist_titles() -> dict[str, str]:
+    return {rule.id: rule.title for rule in load_worklist_rules()}
+
+
+@dataclass(frozen=True)
+class Reading:
+    date: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Trend:
+    label: str
+    latest: str
+    latest_date: str
+    readings: list[Reading]  # oldest first: the table fallback
+    chart: Markup
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime
+    date: str
+    kind: str
+    description: str
+    organisation: str
+    sector: str
+    unplanned: bool = False
+
+
+@dataclass
+class Summary:
+    person: rm.Person
+    name: str
+    nhs_number: str
+    birth: str
+    age: str
+    sex: str
+    practice: str
+    language: str
+    interpreter: str
+    accessible_information: list[str]
+    digital_access: str
+    carers: list[dict[str, Any]] = field(default_factory=list)
+    coordinator: dict[str, str] | None = None
+    care_team: list[dict[str, str]] = field(default_factory=list)
+    what_matters: str = ""
+    condition_groups: list[tuple[str, list[dict[str, str]]]] = field(default_factory=list)
+    past_conditions: list[dict[str, str]] = field(default_factory=list)
+    long_term_condition_count: int = 0
+    medicines: list[dict[str, str]] = field(default_factory=list)
+    social_circumstances: list[dict[str, str]] = field(default_factory=list)
+    frailty: dict[str, str] | None = None
+    cluster: dict[str, str] | None = None
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    open_referrals: list[dict[str, str]] = field(default_factory=list)
+    trends: list[Trend] = field(default_factory=list)
+    care_plan: dict[str, str] | None = None
+    open_tasks: list[dict[str, Any]] = field(default_factory=list)
+    worklists: list[dict[str, Any]] = field(default_factory=list)
+    removed_from: list[dict[str, str]] = field(default_factory=list)
+    addable_worklists: list[dict[str, str]] = field(default_factory=list)
+
+
+def _staff_name(user: Any) -> str:
+    profile = getattr(user, "staff_profile", None)
+    name = user.get_full_name() or user.get_username()
+    return f"{name} ({profile.get_role_display()})" if profile else name
+
+
+def holistic_summary(person: rm.Person) -> Summary:
+    age = age_in_years(person.birth_date)
+    summary = Summary(
+        person=person,
+        name=person.display_name,
+        nhs_number=format_nhs_number(person.nhs_number),
+        birth=format_date(person.birth_date),
+        age=("Died " + format_date(person.deceased_date)) if person.deceased else (str(age) if age is not None else NOT_RECORDED),
+        sex=person.sex.capitalize() if person.sex else NOT_RECORDED,
+        practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
+        language=person.preferred_language or NOT_RECORDED,
+        interpreter=_yes_no(person.interpreter_required),
+        accessible_information=_accessible_needs(person.accessible_information_needs),
+        digital_access=person.get_digital_access_display() if person.digital_access else NOT_RECORDED,
+    )
+    summary.carers = [
+        {
+            "name": p.name or NOT_RECORDED,
+            "relationship": p.relationship_display or p.relationship_code or NOT_RECORDED,
+            "role": ", ".join(r for r, yes in (("Carer", p.is_carer), ("Next of kin", p.is_next_of_kin)) if yes),
+            "contact": p.telecom,
+        }
+        for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")
+    ]
+    _care(summary, person)
+    _conditions(summary, person)
+    summary.medicines = [
+        {"name": m.display or m.code or NOT_RECORDED, "dose": m.dose_text or NOT_RECORDED, "since": format_date(m.authored_on)}
+        for m in person.medications.filter(status="active").order_by("display", "pk")
+    ]
+    summary.social_circumstances = [
+        {"kind": s.kind.replace("-", " ").capitalize(), "detail": s.display or s.code, "recorded": format_date(s.recorded)}
+        for s in person.social_circumstances.order_by("-recorded", "-pk")
+    ]
+    _segment(summary, person)
+    _timeline_and_referrals(summary, person)
+    summary.trends = key_result_trends(person)
+    _worklists(summary, person)
+    summary.open_tasks = [
+        {
+            "description": t.description,
+            "owner": _staff_name(t.owner),
+            "due": format_date(t.due_date),
+            "overdue": t.due_date < timezone.localdate(),
+        }
+        for t in Task.objects.filter(person=person, status=Task.Status.OPEN).select_related("owner__staff_profile")
+    ]
+    return summary
+
+
+def _care(summary: Summary, person: rm.Person) -> None:
+    """Care plan and co-ordinator come from the care app when it is installed; the care team table otherwise."""
+    coordinator = care_link.coordinator(person)
+    if coordinator is None:
+        coordinator = (
+            CareTeamMember.objects.filter(person=person, is_coordinator=True).select_related("user__staff_profile").first()
+        )
+    if coordinator is not None:
+        summary.coordinator = {"name": _staff_name(coordinator.user), "role": coordinator.role_in_team}
+    plan = care_link.current_care_plan(person)
+    if plan is not None:
+        review = getattr(plan, "review_date", None)
+        summary.care_plan = {
+            "status": str(getattr(plan, "get_status_display", lambda: plan.status)()).capitalize(),
+            "version": str(getattr(plan, "version", "") or ""),
+            "review_date": format_date(review) if review else NOT_RECORDED,
+            "review_overdue": bool(review and review < timezone.localdate()),
+            "url": care_link.care_plan_url(person),
+        }
+        summary.what_matters = str(getattr(plan, "what_matters", "") or "")
+
+
+def _conditions(summary: Summary, person: rm.Person) -> None:
+    library = _condition_library()
+    groups: dict[str, list[dict[str, str]]] = defaultdict(list)
+    long_term: set[str] = set()
+    conditions = sorted(person.conditions.all(), key=lambda c: (-(c.onset or date.min).toordinal(), c.pk))
+    for c in conditions:
+        row = {"name": c.display or c.code or NOT_RECORDED, "onset": format_date(c.onset), "status": (c.clinical_status or "unknown").capitalize()}
+        if c.clinical_status not in ACTIVE_CLINICAL_STATUSES:
+            summary.past_conditions.append(row)
+            continue
+        ids = library.conditions_for_code(c.system, c.code)
+        long_term.update(ids)
+        system = library.by_id(ids[0]).body_system.capitalize() if ids else OTHER_BODY_SYSTEM
+        groups[system].append(row)
+    summary.long_term_condition_count = len(long_term)
+    # Body systems alphabetically; conditions outside the library last.
+    summary.condition_groups = sorted(groups.items(), key=lambda kv: (kv[0] == OTHER_BODY_SYSTEM, kv[0]))
+
+
+def _segment(summary: Summary, person: rm.Person) -> None:
+    segment = (
+        PersonSegment.objects.filter(person=person, run__is_current=True)
+        .only("run_id", "cluster", "efi_score", "efi_category", "condition_count", "cms_score")
+        .first()
+    )
+    if segment is None:
+        return
+    summary.frailty = {
+        "category": segment.efi_category.capitalize() or NOT_RECORDED,
+        "score": f"{segment.efi_score:.2f}",
+    }
+    if segment.cluster is not None:
+        cluster = Cluster.objects.filter(run_id=segment.run_id, number=segment.cluster).first()
+        if cluster is not None:
+            summary.cluster = {
+                "label": cluster.label,
+                "staff_description": cluster.staff_description,
+                "person_sentence": cluster.person_sentence,
+            }
+
+
+def _sector(org: rm.Organisation | None) -> tuple[str, str]:
+    if org is None:
+        return NOT_RECORDED, rm.Sector.UNKNOWN.label
+    return org.name or NOT_RECORDED, org.get_sector_display()
+
+
+def _moment(value: date | datetime | None) -> datetime:
+    if value is None:
+        return datetime.min.replace(tzinfo=timezone.get_current_timezone())
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    return timezone.make_aware(datetime.combine(value, time.min))
+
+
+def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
+    """One timeline of contacts, appointments and referrals across every organisation and sector."""
+    entries: list[TimelineEntry] = []
+    for e in person.encounters.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE]:
+        org, sector = _sector(e.organisation)
+        entries.append(
+            TimelineEntry(_moment(e.start), format_date(e.start), "Contact", e.type_display or e.class_code or NOT_RECORDED,
+                          org, sector, e.unplanned)
+        )
+    for a in person.appointments.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE]:
+        org, sector = _sector(a.organisation)
+        status = f" ({a.status})" if a.status and a.status not in ("booked", "fulfilled") else ""
+        entries.append(
+            TimelineEntry(_moment(a.start), format_date(a.start), "Appointment", (a.description or "Appointment") + status,
+                          org, sector)
+        )
+    for r in person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk"):
+        org, sector = _sector(r.to_organisation)
+        service = r.code_display or r.reason_display or NOT_RECORDED
+        entries.append(TimelineEntry(_moment(r.authored_on), format_date(r.authored_on), "Referral", service, org, sector))
+        if r.status in OPEN_REFERRAL_STATUSES:
+            summary.open_referrals.append(
+                {
+                    "service": service,
+                    "to": org,
+                    "priority": (r.priority or "").capitalize(),
+                    "referred": format_date(r.authored_on),
+                    "waiting": describe_wait(r.authored_on),
+                    "waiting_days": str((timezone.localdate() - r.authored_on).days) if r.authored_on else "",
+                }
+            )
+    entries.sort(key=lambda t: t.when, reverse=True)
+    summary.timeline = entries[:MAX_TIMELINE]
+
+
+def _value(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def key_result_trends(person: rm.Person) -> list[Trend]:
+    """Blood pressure, HbA1c, eGFR and weight: the latest value and a sparkline of recent readings."""
+    code_to_key = {
+        (system, code): key for key, (_label, codes) in KEY_MEASUREMENTS.items() for system, code in codes
+    }
+    series: dict[str, list[tuple[datetime, float, str]]] = defaultdict(list)
+    for obs in (
+        person.observations.filter(code__in={code for _s, code in code_to_key}, value__isnull=False)
+        .exclude(effective=None)
+        .order_by("-effective", "-pk")
+        .only("system", "code", "effective", "value", "unit")
+    ):
+        key = code_to_key.get((obs.system, obs.code))
+        if key is not None and len(series[key]) < MAX_TREND_POINTS:
+            series[key].append((obs.effective, obs.value, obs.unit))
+    trends = []
+    systolic, diastolic = series.pop("systolic", []), series.pop("diastolic", [])
+    if systolic:
+        by_day = {format_date(when): value for when, value, _unit in diastolic}
+        readings = [
+            Reading(format_date(when), f"{_value(value)}/{_value(by_day[format_date(when)])}" if format_date(when) in by_day else _value(value))
+            for when, value, _unit in reversed(systolic)
+        ]
+        values = [value for _when, value, _unit in reversed(systolic)]
+        trends.append(_trend("Blood pressure", "mmHg", readings, values, "systolic"))
+    for key in ("hba1c", "egfr", "weight"):
+        points = list(reversed(series.get(key, [])))
+        if points:
+            unit = _unit_text(points[-1][2])
+            readings = [Reading(format_date(when), _value(value)) for when, value, _unit in points]
+            trends.append(_trend(KEY_MEASUREMENTS[key][0], unit, readings, [v for _w, v, _u in points]))
+    return trends
+
+
+def _unit_text(unit: str) -> str:
+    return {"mm[Hg]": "mmHg", "kg": "kg", "mL/min/{1.73_m2}": "mL/min/1.73m²"}.get(unit, unit)
+
+
+def _trend(label: str, unit: str, readings: list[Reading], values: list[float], charted: str = "") -> Trend:
+    first, last = readings[0], readings[-1]
+    what = f"{label}{' (' + charted + ')' if charted else ''}"
+    if len(readings) == 1:
+        alt = f"{what}: one reading, {last.value} {unit} on {last.date}"
+    else:
+        alt = f"{what}: {len(readings)} readings from {first.value} {unit} on {first.date} to {last.value} {unit} on {last.date}"
+    return Trend(
+        label=label,
+        latest=f"{last.value} {unit}".strip(),
+        latest_date=last.date,
+        readings=[Reading(r.date, f"{r.value} {unit}".strip()) for r in readings],
+        chart=charts.sparkline(values, label=alt),
+    )
+
+
+def _worklists(summary: Summary, person: rm.Person) -> None:
+    titles = worklist_titles()
+    on_lists = {}
+    for entry in WorklistEntry.objects.filter(run__is_current=True, person=person).order_by("list_id"):
+        on_lists[entry.list_id] = {
+            "id": entry.list_id,
+            "title": titles.get(entry.list_id, entry.list_id),
+            "reasons": entry.reasons,
+            "added_by_clinician": entry.added_by_clinician,
+        }
+    summary.worklists = list(on_lists.values())
+    summary.removed_from = [
+        {
+            "title": titles.get(o.list_id, o.list_id),
+            "by": _staff_name(o.user),
+            "when": format_date(o.created_at),
+            "reason": o.reason,
+        }
+        for o in WorklistOverride.objects.filter(person=person, active=True, action=WorklistOverride.Action.REMOVE)
+        .select_related("user__staff_profile")
+        .order_by("-created_at")
+    ]
+    summary.addable_worklists = [{"id": i, "title": t} for i, t in titles.items() if i not in on_lists]
