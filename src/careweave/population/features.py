@@ -418,8 +418,19 @@ class CompiledSpecification:
     steps: tuple[Step, ...]
     feature_schema: pa.Schema
     register_schema: pa.Schema = field(default=REGISTER_SCHEMA)
-    #: Output name -> (step name, column to rename to its schema name).
-    outputs: dict[str, str] = field(default_factory=lambda: {"features": "features", "register": "register"})
+    #: How each output is ordered (the engines sort; ties are fully broken so the order is exact).
+    order_by: dict[str, str] = field(default_factory=lambda: dict(OUTPUT_ORDER))
+
+
+OUTPUT_ORDER: Final[dict[str, str]] = {
+    "features": "person_id ASC",
+    "register": "person_id ASC, condition_id ASC, evidence ASC, evidence_date ASC NULLS LAST, system ASC, code ASC",
+}
+
+
+def output_query(output: str) -> str:
+    """The query an engine runs to fetch an output, in its exact order."""
+    return f"SELECT * FROM {output} ORDER BY {OUTPUT_ORDER[output]}"
 
 
 def _date(day: dt.date | None) -> str:
@@ -751,17 +762,17 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
           FROM person_condition pc
           JOIN condition_summary cs ON cs.person_id = pc.person_id AND cs.condition_count >= 2
           JOIN lk_condition d ON d.condition_id = pc.condition_id)
-        SELECT r.person_id, r.condition_id, r.condition_name, 'diagnosis' AS evidence, e.system, e.code,
+        SELECT DISTINCT r.person_id, r.condition_id, r.condition_name, 'diagnosis' AS evidence, e.system, e.code,
                e.event_date AS evidence_date
         FROM registered r JOIN diagnosis_evidence e ON e.person_id = r.person_id AND e.condition_id = r.condition_id
         WHERE r.has_diagnosis AND r.requires <> 'medicine'
-        UNION
+        UNION ALL
         SELECT r.person_id, r.condition_id, r.condition_name, 'medicine' AS evidence, m.system, m.code,
                m.authored_on AS evidence_date
         FROM registered r JOIN medicine_evidence m ON m.person_id = r.person_id AND m.condition_id = r.condition_id
         WHERE r.has_medicine AND r.requires <> 'diagnosis'
-        UNION
-        SELECT r.person_id, r.condition_id, r.condition_name, 'diagnosis_ever' AS evidence, e.system, e.code,
+        UNION ALL
+        SELECT DISTINCT r.person_id, r.condition_id, r.condition_name, 'diagnosis_ever' AS evidence, e.system, e.code,
                e.event_date AS evidence_date
         FROM registered r JOIN condition_coded e ON e.person_id = r.person_id AND e.condition_id = r.condition_id
         WHERE r.has_medicine AND NOT r.has_diagnosis AND r.rx_with_diagnosis_ever AND r.requires <> 'diagnosis'""",
@@ -776,26 +787,16 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
 
 
 def shape_features(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Engine output cast to the stable feature schema, in person order."""
+    """Engine output (already in person order) cast to the stable feature schema."""
     columns = [table.column(f.name).cast(f.type) for f in schema]
-    return pa.Table.from_arrays(columns, schema=schema).sort_by("person_id")
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def shape_register(table: pa.Table) -> pa.Table:
-    """Engine output as :data:`REGISTER_SCHEMA`, in a deterministic order."""
+    """Engine output (already ordered by :data:`OUTPUT_ORDER`) as :data:`REGISTER_SCHEMA`."""
     table = table.rename_columns(["date" if n == "evidence_date" else n for n in table.column_names])
     columns = [table.column(f.name).cast(f.type) for f in REGISTER_SCHEMA]
-    shaped = pa.Table.from_arrays(columns, schema=REGISTER_SCHEMA)
-    return shaped.sort_by(
-        [
-            ("person_id", "ascending"),
-            ("condition_id", "ascending"),
-            ("evidence", "ascending"),
-            ("date", "ascending"),
-            ("system", "ascending"),
-            ("code", "ascending"),
-        ]
-    )
+    return pa.Table.from_arrays(columns, schema=REGISTER_SCHEMA)
 
 
 def shape_patterns(table: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:

@@ -81,8 +81,10 @@ def _timestamps(dates: pa.Array, rng: np.random.Generator) -> pa.Array:
     return pa.array(micros, pa.int64(), mask=~valid).cast(pa.timestamp("us"))
 
 
-def generate_extract(knowledge: FeatureKnowledge, people: int, *, seed: int, as_of: dt.date) -> Extract:
-    """An in-memory synthetic extract of ``people`` people."""
+def generate_extract(
+    knowledge: FeatureKnowledge, people: int, *, seed: int, as_of: dt.date, first_person_id: int = 1
+) -> Extract:
+    """An in-memory synthetic extract of ``people`` people, numbered from ``first_person_id``."""
     rng = np.random.default_rng(seed)
     windows = Windows.for_date(as_of)
     boundaries = [as_of, windows.months_12, windows.months_3, windows.days_30]
@@ -98,7 +100,7 @@ def generate_extract(knowledge: FeatureKnowledge, people: int, *, seed: int, as_
     ]
     boundaries += [as_of - dt.timedelta(days=r.interval_days) for r in knowledge.monitoring]
     boundaries = sorted(set(boundaries))
-    person_id = np.arange(1, people + 1, dtype=np.int64)
+    person_id = np.arange(first_person_id, first_person_id + people, dtype=np.int64)
 
     # person
     ages = np.clip(rng.gamma(4.0, 12.0, size=people), 0, 104)

@@ -19,18 +19,22 @@ import pyarrow.compute as pc
 
 from careweave.terminology.models import WorklistCriterion, WorklistRule
 
+# Labels repeated on every row of a list are dictionary-encoded: a million entries share a few strings.
+_LABEL: Final = pa.dictionary(pa.int32(), pa.string())
+
 WORKLIST_SCHEMA: Final = pa.schema(
     [
         pa.field("person_id", pa.int64(), nullable=False),
-        pa.field("list_id", pa.string(), nullable=False),
-        pa.field("list_title", pa.string(), nullable=False),
+        pa.field("list_id", _LABEL, nullable=False),
+        pa.field("list_title", _LABEL, nullable=False),
         pa.field("reasons", pa.list_(pa.string()), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
+        pa.field("source", _LABEL, nullable=False),
         pa.field("overridden", pa.bool_(), nullable=False),
     ]
 )
-"""One row per person per list. ``reasons``: plain-English sentences, never empty. ``source``: the
-rule's citations (or the clinician override). ``overridden``: a clinician added the person."""
+"""One row per person per list, lists in rule order, people in id order. ``reasons``: plain-English
+sentences, never empty. ``source``: the rule's citations (or the clinician override). ``overridden``:
+a clinician added the person. ``list_id``, ``list_title`` and ``source`` are dictionary-encoded."""
 
 CLINICIAN_SOURCE: Final = "Clinician override"
 
@@ -78,42 +82,42 @@ def _criterion_mask(features: pa.Table, criterion: WorklistCriterion) -> np.ndar
     return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _reasons(features: pa.Table, criterion: WorklistCriterion, rows: np.ndarray) -> list[str]:
-    """The criterion's reason for each of ``rows``, formatted once per distinct value."""
-    values = features.column(criterion.feature).take(pa.array(rows, pa.int64())).to_pylist()
-    cache: dict[Any, str] = {}
-    out = []
-    for value in values:
-        key = (type(value), value)
-        text = cache.get(key)
-        if text is None:
-            text = criterion.explain(value)
-            cache[key] = text
-        out.append(text)
-    return out
+def _reason_texts(features: pa.Table, criterion: WorklistCriterion, rows: np.ndarray, met: np.ndarray) -> pa.Array:
+    """The criterion's reason for each of ``rows`` (null where not met), formatted once per value."""
+    values = features.column(criterion.feature).take(pa.array(rows[met], pa.int64())).combine_chunks()
+    distinct = pc.unique(values)
+    texts = pa.array([criterion.explain(v) for v in distinct.to_pylist()], pa.string())
+    per_row = texts.take(pc.index_in(values, value_set=distinct))
+    positions = np.full(len(rows), -1, dtype=np.int64)
+    positions[np.flatnonzero(met)] = np.arange(int(met.sum()))
+    return per_row.take(pa.array(positions, pa.int64(), mask=positions < 0))
+
+
+def _repeat(label: str, count: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(count, dtype=np.int32)), pa.array([label], pa.string()))
 
 
 def _source(rule: WorklistRule) -> str:
     return "; ".join(rule.sources)
 
 
-def _evaluate_rule(features: pa.Table, rule: WorklistRule) -> tuple[np.ndarray, list[list[str]]]:
+def _evaluate_rule(features: pa.Table, rule: WorklistRule) -> tuple[np.ndarray, pa.Array]:
+    """Rows on the list, and for each a list of the reasons (criteria met, in rule order)."""
     if not rule.criteria:
         raise ValueError(f"worklist rule {rule.id!r} has no criteria")
-    masks = [_criterion_mask(features, c) for c in rule.criteria]
-    stacked = np.vstack(masks)
-    on_list = stacked.any(axis=0) if rule.match == "any" else stacked.all(axis=0)
+    masks = np.vstack([_criterion_mask(features, c) for c in rule.criteria])
+    on_list = masks.any(axis=0) if rule.match == "any" else masks.all(axis=0)
     rows = np.flatnonzero(on_list)
-    reasons: list[list[str]] = [[] for _ in rows]
-    for criterion, mask in zip(rule.criteria, masks, strict=True):
-        met = mask[rows]
-        positions = np.flatnonzero(met)
-        if positions.size == 0:
-            continue
-        texts = _reasons(features, criterion, rows[positions])
-        for position, text in zip(positions.tolist(), texts, strict=True):
-            reasons[position].append(text)
-    return rows, reasons
+    count, k = len(rows), len(rule.criteria)
+    texts = [_reason_texts(features, c, rows, masks[j, rows]) for j, c in enumerate(rule.criteria)]
+    # Interleave criterion-major texts into row-major order, drop criteria not met, cut into lists.
+    combined = pa.concat_arrays(texts) if texts else pa.array([], pa.string())
+    order = (np.arange(k)[None, :] * count + np.arange(count)[:, None]).ravel()
+    row_major = combined.take(pa.array(order, pa.int64()))
+    valid = np.asarray(row_major.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    values = row_major.filter(pa.array(valid))
+    offsets = np.concatenate([[0], np.cumsum(valid.reshape(count, k).sum(axis=1))]).astype(np.int32)
+    return rows, pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
 
 
 def compute_worklists(
@@ -142,10 +146,10 @@ def compute_worklists(
             pa.Table.from_arrays(
                 [
                     person_ids.take(pa.array(rows, pa.int64())).combine_chunks().cast(pa.int64()),
-                    pa.array([rule.id] * count, pa.string()),
-                    pa.array([rule.title] * count, pa.string()),
-                    pa.array(reasons, pa.list_(pa.string())),
-                    pa.array([_source(rule)] * count, pa.string()),
+                    _repeat(rule.id, count),
+                    _repeat(rule.title, count),
+                    reasons,
+                    _repeat(_source(rule), count),
                     pa.array(np.zeros(count, dtype=bool)),
                 ],
                 schema=WORKLIST_SCHEMA,
@@ -172,27 +176,28 @@ def apply_overrides(
         if override.list_id in rules_by_id:
             decisions[(int(override.person_id), override.list_id)] = override
     if not decisions:
-        return entries.sort_by([("list_id", "ascending"), ("person_id", "ascending")])
+        return entries
 
-    keys = list(zip(entries.column("person_id").to_pylist(), entries.column("list_id").to_pylist(), strict=True))
-    decided_rows = [i for i, key in enumerate(keys) if key in decisions]
-    keep = np.ones(entries.num_rows, dtype=bool)
-    keep[decided_rows] = False
-    kept = entries.filter(pa.array(keep))
-
-    present = {keys[i]: i for i in decided_rows}
+    decided = np.zeros(entries.num_rows, dtype=bool)
+    for list_id in {key[1] for key in decisions}:
+        people = pa.array([p for p, lst in decisions if lst == list_id], pa.int64())
+        on_list = pc.and_(pc.equal(entries.column("list_id"), list_id), pc.is_in(entries.column("person_id"), people))
+        decided |= np.asarray(on_list.to_numpy(zero_copy_only=False), dtype=bool)
+    kept = entries.filter(pa.array(~decided))
+    present = {
+        (row["person_id"], row["list_id"]): row for row in entries.filter(pa.array(decided)).to_pylist()
+    }
     added: list[dict[str, Any]] = []
     for (person_id, list_id), override in decisions.items():
         if override.action == "remove":
             continue
         rule = rules_by_id[list_id]
         note = f"Added by a clinician: {override.reason.strip()}"
-        row = present.get((person_id, list_id))
-        if row is None:
+        existing = present.get((person_id, list_id))
+        if existing is None:
             reasons, source = [note], CLINICIAN_SOURCE
         else:
-            reasons = [*entries.column("reasons")[row].as_py(), note]
-            source = entries.column("source")[row].as_py()
+            reasons, source = [*existing["reasons"], note], existing["source"]
         added.append(
             {
                 "person_id": person_id,
@@ -203,5 +208,10 @@ def apply_overrides(
                 "overridden": True,
             }
         )
-    result = pa.concat_tables([kept, pa.Table.from_pylist(added, schema=WORKLIST_SCHEMA)])
-    return result.sort_by([("list_id", "ascending"), ("person_id", "ascending")])
+    result = pa.concat_tables([kept, pa.Table.from_pylist(added, schema=WORKLIST_SCHEMA)]).unify_dictionaries()
+    rank = {rule_id: i for i, rule_id in enumerate(rules_by_id)}
+    list_ids = result.column("list_id").combine_chunks()
+    dictionary_rank = np.array([rank[x] for x in list_ids.dictionary.to_pylist()], dtype=np.int64)
+    list_rank = dictionary_rank[list_ids.indices.to_numpy(zero_copy_only=False)]
+    order = np.lexsort((result.column("person_id").to_numpy(), list_rank))
+    return result.take(pa.array(order, pa.int64())).combine_chunks()

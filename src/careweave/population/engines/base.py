@@ -28,6 +28,14 @@ class PopulationEngine(Protocol):
         """Run the specification; return the requested outputs (``features``, ``register``)."""
         ...
 
+    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
+        """Register the inputs and set up the steps, ready for :meth:`fetch`."""
+        ...
+
+    def fetch(self, output: str) -> pa.Table:
+        """One output (``features`` or ``register``) of the prepared specification."""
+        ...
+
     def pattern_counts(self, features: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:
         """Distinct indicator patterns with the number of people in each (column ``people``)."""
         ...
@@ -36,6 +44,10 @@ class PopulationEngine(Protocol):
         self, features: pa.Table, indicator_columns: Sequence[str], assign_patterns: PatternAssigner
     ) -> pa.Table:
         """Per-person assignment: the assigner's answer for each pattern joined back to people."""
+        ...
+
+    def release(self) -> None:
+        """Free the prepared steps' memory; the engine stays usable for pattern queries."""
         ...
 
     def close(self) -> None: ...

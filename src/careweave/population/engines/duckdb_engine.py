@@ -8,6 +8,8 @@ temporary tables; the rest are views that DuckDB plans together.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -23,6 +25,7 @@ from careweave.population.features import (
     FeatureSpecification,
     PatternAssigner,
     compile_steps,
+    output_query,
     shape_features,
     shape_patterns,
     shape_register,
@@ -54,7 +57,12 @@ class DuckDBEngine:
         if memory_limit:
             self._connection.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
         self._connection.execute("SET preserve_insertion_order = false")
+        self._spill_dir = tempfile.mkdtemp(prefix="careweave-duckdb-")
+        self._connection.execute(f"SET temp_directory = {_sql_string(self._spill_dir)}")
         self._registered: list[str] = []
+        self._views: set[str] = set()
+        self._created: list[tuple[str, str]] = []
+        self._spec: FeatureSpecification | None = None
 
     # context management -------------------------------------------------------------------------
 
@@ -71,6 +79,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self._connection.close()
+        shutil.rmtree(self._spill_dir, ignore_errors=True)
 
     # inputs -------------------------------------------------------------------------------------
 
@@ -80,6 +89,7 @@ class DuckDBEngine:
             self._connection.execute(
                 f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT * FROM read_parquet([{files}])"
             )
+            self._views.add(name)
         else:
             self._connection.register(name, table)
         self._registered.append(name)
@@ -90,6 +100,7 @@ class DuckDBEngine:
             self._register(name, table)
         for name, table in compiled.lookups.items():
             self._connection.register(name, table)
+            self._registered.append(name)
         return [(s.name, s.sql, s.materialize) for s in compiled.steps]
 
     # evaluation ---------------------------------------------------------------------------------
@@ -98,17 +109,40 @@ class DuckDBEngine:
         self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str]
     ) -> dict[str, pa.Table]:
         check_outputs(outputs)
+        self.prepare(extract, spec)
+        return {name: self.fetch(name) for name in outputs}
+
+    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
+        """Register the inputs and run the steps (materialized steps are computed here)."""
         for name, sql, materialize in self._load(extract, spec):
             kind = "TABLE" if materialize else "VIEW"
             self._connection.execute(f"CREATE OR REPLACE TEMP {kind} {_quote(name)} AS {sql}")
-        result: dict[str, pa.Table] = {}
-        if "features" in outputs:
-            table = self._connection.sql("SELECT * FROM features").to_arrow_table()
-            result["features"] = shape_features(table, spec.feature_schema())
-        if "register" in outputs:
-            table = self._connection.sql("SELECT * FROM register").to_arrow_table()
-            result["register"] = shape_register(table)
-        return result
+            self._created.append((name, kind))
+        self._spec = spec
+
+    def fetch(self, output: str) -> pa.Table:
+        """One output (``features`` or ``register``) of the prepared specification."""
+        check_outputs([output])
+        if self._spec is None:
+            raise RuntimeError("prepare() a specification before fetching its outputs")
+        table = self._connection.sql(output_query(output)).to_arrow_table()
+        if output == "features":
+            return shape_features(table, self._spec.feature_schema())
+        return shape_register(table)
+
+    def release(self) -> None:
+        """Drop the prepared steps and inputs (their memory), keeping the connection."""
+        for name, kind in reversed(self._created):
+            self._connection.execute(f"DROP {kind} IF EXISTS {_quote(name)}")
+        self._created.clear()
+        for name in self._registered:
+            if name in self._views:
+                self._connection.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
+            else:
+                self._connection.unregister(name)
+        self._registered.clear()
+        self._views.clear()
+        self._spec = None
 
     def pattern_counts(self, features: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:
         check_indicators(features, indicator_columns)

@@ -35,6 +35,7 @@ from careweave.population.features import (
     FeatureSpecification,
     PatternAssigner,
     compile_steps,
+    output_query,
     shape_features,
     shape_patterns,
     shape_register,
@@ -92,6 +93,7 @@ class SparkEngine:
         self._workdir = Path(tempfile.mkdtemp(prefix="careweave-spark-"))
         self._views: list[str] = []
         self._cached: list[DataFrame] = []
+        self._spec: FeatureSpecification | None = None
 
     def __enter__(self) -> SparkEngine:
         return self
@@ -104,7 +106,8 @@ class SparkEngine:
     ) -> None:
         self.close()
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """Unpersist the cached steps and drop the views, keeping the session."""
         for frame in self._cached:
             frame.unpersist()
         self._cached.clear()
@@ -112,6 +115,10 @@ class SparkEngine:
         for view in self._views:
             catalog.dropTempView(view)
         self._views.clear()
+        self._spec = None
+
+    def close(self) -> None:
+        self.release()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     # inputs -------------------------------------------------------------------------------------
@@ -141,6 +148,11 @@ class SparkEngine:
         self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str]
     ) -> dict[str, pa.Table]:
         check_outputs(outputs)
+        self.prepare(extract, spec)
+        return {name: self.fetch(name) for name in outputs}
+
+    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
+        """Register the inputs and define the steps (Spark computes lazily, on fetch)."""
         compiled = compile_steps(spec, SPARK_DIALECT)
         self._register_extract(extract)
         for name, table in compiled.lookups.items():
@@ -151,14 +163,17 @@ class SparkEngine:
                 frame = frame.cache()
                 self._cached.append(frame)
             self._view(step.name, frame)
-        result: dict[str, pa.Table] = {}
-        if "features" in outputs:
-            table = _to_arrow(self._session.table("features"))
-            result["features"] = shape_features(table, spec.feature_schema())
-        if "register" in outputs:
-            table = _to_arrow(self._session.table("register"))
-            result["register"] = shape_register(table)
-        return result
+        self._spec = spec
+
+    def fetch(self, output: str) -> pa.Table:
+        """One output (``features`` or ``register``) of the prepared specification."""
+        check_outputs([output])
+        if self._spec is None:
+            raise RuntimeError("prepare() a specification before fetching its outputs")
+        table = _to_arrow(self._session.sql(output_query(output)))
+        if output == "features":
+            return shape_features(table, self._spec.feature_schema())
+        return shape_register(table)
 
     def _features_frame(self, features: pa.Table | DataFrame, columns: Sequence[str]) -> DataFrame:
         if isinstance(features, pa.Table):
