@@ -156,12 +156,12 @@ class Person(models.Model):
     class Meta:
         indexes = [models.Index(fields=["family_name", "given_name"]), models.Index(fields=["birth_date"])]
 
+    def __str__(self) -> str:
+        return f"Person {self.pk}"  # never a name: str() ends up in logs
+
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip() or "(no name recorded)"
-
-    def __str__(self) -> str:
-        return f"Person {self.pk}"  # never a name: str() ends up in logs
 
 
 class PersonItem(models.Model):
