@@ -1,4 +1,30 @@
-from django.urls import path
+from django.urls import path, re_path
+
+from careweave.care import api, views
 
 app_name = "care"
-urlpatterns: list = []  # type: ignore[type-arg]
+
+urlpatterns = [
+    path("people/<int:person_pk>/plan/", views.plan, name="plan"),
+    path("people/<int:person_pk>/plan/edit/", views.plan_edit, name="plan-edit"),
+    path("people/<int:person_pk>/plan/print/", views.plan_print, name="plan-print"),
+    path("people/<int:person_pk>/plan.pdf", views.plan_pdf, name="plan-pdf"),
+    path("people/<int:person_pk>/plan/actions/<int:position>/done/", views.action_done, name="action-done"),
+    path("people/<int:person_pk>/team/", views.team, name="team"),
+    path("people/<int:person_pk>/team/add/", views.team_add, name="team-add"),
+    path(
+        "people/<int:person_pk>/team/<int:member_pk>/coordinator/",
+        views.team_coordinator,
+        name="team-coordinator",
+    ),
+    path("people/<int:person_pk>/team/<int:member_pk>/remove/", views.team_remove, name="team-remove"),
+    path("people/<int:person_pk>/handover/", views.handover_add, name="handover-add"),
+    # Read-only FHIR R4 exchange of plans and teams (bearer tokens, as /fhir).
+    re_path(r"^fhir/(?P<kind>CarePlan|Goal|CareTeam)$", api.search, name="fhir-search"),
+    re_path(r"^fhir/CarePlan/(?P<logical_id>careplan-\d+)$", api.read_care_plan, name="fhir-careplan"),
+    re_path(
+        r"^fhir/CarePlan/(?P<logical_id>careplan-\d+)/_history/(?P<version>\d+)$",
+        api.read_care_plan,
+        name="fhir-careplan-version",
+    ),
+]

@@ -1,0 +1,141 @@
+"""The personalised care and support plan, and handover notes.
+
+A care plan is versioned: every save writes a new `CarePlan` row (with its own priorities, goals and
+actions) and marks the previous one superseded, so what the plan said on any day can be read back.
+The care team itself is `governance.CareTeamMember`, because membership is what gives a clinician a
+legitimate relationship with the person; `careweave.care.services` keeps one named co-ordinator.
+Write through `careweave.care.services` only: it checks access and audits every change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ImmutableVersionError(Exception):
+    """A saved version of a care plan, or a handover note, cannot be changed: write a new one."""
+
+
+class CarePlanStatus(models.TextChoices):
+    # The same codes as FHIR R4 CarePlan.status (request-status), so the mapping is the identity.
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+
+
+class CarePlan(models.Model):
+    """One version of a person's personalised care and support plan."""
+
+    person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="care_plans")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=CarePlanStatus.choices, default=CarePlanStatus.ACTIVE)
+    what_matters = models.TextField(blank=True, help_text="What matters to the person, in their own words.")
+    carer_involvement = models.TextField(blank=True)
+    contingency = models.TextField(blank=True, help_text="What to do if things get worse, and whom to call.")
+    review_date = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    superseded_at = models.DateTimeField(null=True, blank=True, help_text="Null for the current version.")
+
+    class Meta:
+        ordering = ["person", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "version"], name="care_plan_version_unique"),
+            # At most one current version per person, even if two saves race.
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(superseded_at=None), name="care_plan_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"CarePlan {self.pk} (person {self.person_id}, version {self.version})"  # no free text: logs
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A version is a record of what was agreed: only marking it superseded is allowed afterwards.
+        if self.pk is not None and set(kwargs.get("update_fields") or ()) != {"superseded_at"}:
+            raise ImmutableVersionError("a care plan version cannot be changed; save a new version")
+        super().save(*args, **kwargs)
+
+
+class Priority(models.Model):
+    """Something that matters to the person, ranked by them; the clinician's ranking may differ."""
+
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="priorities")
+    text = models.CharField(max_length=500)
+    rank = models.PositiveSmallIntegerField(help_text="The person's ranking: 1 matters most to them.")
+    clinician_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rank", "pk"]
+
+    def __str__(self) -> str:
+        return f"Priority {self.pk} (rank {self.rank})"
+
+
+class GoalStatus(models.TextChoices):
+    ACTIVE = "active", "Working towards it"
+    ACHIEVED = "achieved", "Achieved"
+    ON_HOLD = "on-hold", "On hold"
+    CANCELLED = "cancelled", "No longer a goal"
+
+
+class Goal(models.Model):
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="goals")
+    # The same goal keeps its key across versions, so it is one FHIR Goal with a history.
+    key = models.UUIDField(default=uuid.uuid4, db_index=True)
+    description = models.CharField(max_length=500)
+    target_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=GoalStatus.choices, default=GoalStatus.ACTIVE)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"Goal {self.pk}"
+
+
+class CarePlanAction(models.Model):
+    """Something someone in the care team will do, with a named owner and a due date."""
+
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="actions")
+    description = models.CharField(max_length=500)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_plan_actions"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["owner", "done"])]
+
+    def __str__(self) -> str:
+        return f"CarePlanAction {self.pk}"
+
+
+class HandoverNote(models.Model):
+    """So the next clinician knows the story and the person need not repeat it. Never edited."""
+
+    person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="handover_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"HandoverNote {self.pk} (person {self.person_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableVersionError("a handover note cannot be changed; add a new note")
+        super().save(*args, **kwargs)

@@ -1,0 +1,372 @@
+"""Pages for the care plan, the care team and handover notes.
+
+Views are thin: access is decided by `services.check_access` (governance.access underneath), every
+view of a page is audited here and every change in `services`, and `presenters` shapes the data.
+Every form is a plain POST that redirects (POST-redirect-GET), so nothing needs JavaScript; htmx
+only saves a page load when adding a handover note.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from careweave.care import presenters, services
+from careweave.care.forms import PlanForm
+from careweave.care.models import CarePlanStatus, GoalStatus
+from careweave.care.pdf import care_plan_pdf
+from careweave.governance.access import Decision
+from careweave.governance.audit import record_access
+from careweave.governance.models import CareTeamMember
+from careweave.record import models as rm
+from careweave.web.views import clinical_staff_only
+
+logger = logging.getLogger(__name__)
+
+
+def _person(person_pk: int) -> rm.Person:
+    return get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
+
+
+def _audit(
+    request: HttpRequest,
+    person: rm.Person,
+    decision: Decision,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+) -> None:
+    record_access(
+        actor=request.user,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        person_id=person.pk,
+        purpose="direct-care",
+        break_glass=decision.break_glass,
+        outcome="success" if decision.allowed else "refused",
+        channel="web",
+    )
+
+
+def _refused(request: HttpRequest, person: rm.Person, decision: Decision) -> HttpResponse:
+    # The workspace's refusal page, with its break-glass form (/people/<pk>/break-glass/).
+    context = {"person_pk": person.pk, "reason": decision.reason, "error": "", "given": ""}
+    return render(request, "web/refused.html", context, status=403)
+
+
+def _open(
+    request: HttpRequest, person: rm.Person, action: str, resource_type: str, resource_id: str = ""
+) -> Decision | HttpResponse:
+    """The access decision, audited; a refusal is audited too and answered with 403."""
+    decision = services.check_access(request.user, person)
+    _audit(request, person, decision, action, resource_type, resource_id or services.care_plan_id(person))
+    if not decision.allowed:
+        return _refused(request, person, decision)
+    return decision
+
+
+def _check_write(request: HttpRequest, person: rm.Person, resource_type: str) -> HttpResponse | None:
+    """A change is audited by the service; a refused one is audited here."""
+    decision = services.check_access(request.user, person)
+    if decision.allowed:
+        return None
+    _audit(request, person, decision, "update", resource_type, "")
+    return _refused(request, person, decision)
+
+
+def _owner_choices(person: rm.Person, plan: Any) -> list[tuple[str, str]]:
+    choices = [(str(m.user_id), presenters.staff_label(m.user)) for m in services.care_team(person)]
+    # A done action may be owned by someone who has since left the team; keep them choosable for it.
+    known = {pk for pk, _ in choices}
+    for action in plan.actions.all() if plan else ():
+        if str(action.owner_id) not in known:
+            known.add(str(action.owner_id))
+            choices.append(
+                (str(action.owner_id), f"{presenters.staff_label(action.owner)} (left the care team)")
+            )
+    return choices
+
+
+# -- the plan -----------------------------------------------------------------------------------------
+
+
+@require_GET
+@clinical_staff_only
+def plan(request: HttpRequest, person_pk: int) -> HttpResponse:
+    requested = request.GET.get("version", "")
+    requested = requested if requested.isdigit() and len(requested) < 9 else ""
+    person = _person(person_pk)
+    resource_id = services.care_plan_id(person) + (f"/_history/{requested}" if requested else "")
+    decision = _open(request, person, "read", "CarePlan", resource_id)
+    if isinstance(decision, HttpResponse):
+        return decision
+    if requested:
+        shown = services.care_plan_version(person, int(requested))
+        if shown is None:
+            raise Http404("no such version")
+    else:
+        shown = services.current_care_plan(person)
+    context = {
+        "heading": presenters.person_heading(person),
+        "plan": presenters.plan_view(shown) if shown else None,
+        "versions": presenters.version_rows(services.care_plan_versions(person)),
+        "coordinator": services.coordinator(person),
+        "decision": decision,
+        "staff_label": presenters.staff_label,
+    }
+    return render(request, "care/plan.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@clinical_staff_only
+def plan_edit(request: HttpRequest, person_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    current = services.current_care_plan(person)
+    if request.method == "GET":
+        decision = _open(request, person, "read", "CarePlan")
+        if isinstance(decision, HttpResponse):
+            return decision
+        form = PlanForm.from_plan(services.plan_data_from(current), _owner_choices(person, current))
+        return _edit_page(request, person, form, current, decision)
+
+    refused = _check_write(request, person, "CarePlan")
+    if refused:
+        return refused
+    decision = services.check_access(request.user, person)
+    form = PlanForm.from_post(request.POST, _owner_choices(person, current))
+    if "add_rows" in request.POST:  # the no-JavaScript way to get more blank rows; nothing is saved
+        form.add_blank_rows()
+        return _edit_page(request, person, form, current, decision)
+    if form.is_valid():
+        assert form.cleaned is not None
+        try:
+            saved = services.save_care_plan(user=request.user, person=person, data=form.cleaned)
+        except services.CarePlanError as problem:
+            # e.g. an owner left the care team while the form was open
+            form.errors = [("actions", message) for message in dict.fromkeys(problem.problems.values())]
+        except PermissionDenied:
+            return _refused(request, person, services.check_access(request.user, person))
+        else:
+            logger.info("care plan saved person_id=%s version=%s", person.pk, saved.version)
+            messages.success(request, f"Care plan saved as version {saved.version}")
+            return redirect("care:plan", person_pk=person.pk)
+    return _edit_page(request, person, form, current, decision, status=400)
+
+
+def _edit_page(
+    request: HttpRequest,
+    person: rm.Person,
+    form: PlanForm,
+    current: Any,
+    decision: Decision,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "heading": presenters.person_heading(person),
+        "form": form,
+        "current": current,
+        "decision": decision,
+        "plan_statuses": CarePlanStatus.choices,
+        "goal_statuses": GoalStatus.choices,
+        "has_team": bool(services.care_team(person)),
+    }
+    return render(request, "care/plan_edit.html", context, status=status)
+
+
+@require_POST
+@clinical_staff_only
+def action_done(request: HttpRequest, person_pk: int, position: int) -> HttpResponse:
+    person = _person(person_pk)
+    refused = _check_write(request, person, "CarePlan")
+    if refused:
+        return refused
+    try:
+        saved = services.complete_action(user=request.user, person=person, position=position)
+    except services.CarePlanError as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(request, f"Action marked as done. Care plan saved as version {saved.version}")
+    return redirect("care:plan", person_pk=person.pk)
+
+
+@require_GET
+@clinical_staff_only
+def plan_print(request: HttpRequest, person_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    decision = _open(request, person, "print", "CarePlan")
+    if isinstance(decision, HttpResponse):
+        return decision
+    current = services.current_care_plan(person)
+    context = {
+        "heading": presenters.person_heading(person),
+        "plan": presenters.plan_view(current) if current else None,
+        "team": presenters.team_rows(services.care_team(person)),
+        "large": request.GET.get("large") == "1",
+    }
+    return render(request, "care/plan_print.html", context)
+
+
+@require_GET
+@clinical_staff_only
+def plan_pdf(request: HttpRequest, person_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    decision = _open(request, person, "export", "CarePlan")
+    if isinstance(decision, HttpResponse):
+        return decision
+    current = services.current_care_plan(person)
+    if current is None:
+        raise Http404("no care plan yet")
+    large = request.GET.get("large") == "1"
+    content = care_plan_pdf(
+        presenters.person_heading(person),
+        presenters.plan_view(current),
+        presenters.team_rows(services.care_team(person)),
+        large_print=large,
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    # No name in the file name: downloads folders and proxies keep file names.
+    suffix = "-large-print" if large else ""
+    response["Content-Disposition"] = f'inline; filename="care-plan-v{current.version}{suffix}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# -- the care team and handover notes -----------------------------------------------------------------
+
+
+def _team_context(
+    request: HttpRequest, person: rm.Person, decision: Decision, **extra: Any
+) -> dict[str, Any]:
+    members = services.care_team(person)
+    context = {
+        "heading": presenters.person_heading(person),
+        "team": presenters.team_rows(members),
+        "candidates": [(str(u.pk), presenters.staff_label(u)) for u in services.staff_who_can_join(person)],
+        "notes": presenters.note_rows(services.handover_notes(person)),
+        "decision": decision,
+        "errors": [],
+        "values": {},
+    }
+    context.update(extra)
+    return context
+
+
+@require_GET
+@clinical_staff_only
+def team(request: HttpRequest, person_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    decision = _open(request, person, "read", "CareTeam", services.care_team_id(person))
+    if isinstance(decision, HttpResponse):
+        return decision
+    return render(request, "care/team.html", _team_context(request, person, decision))
+
+
+def _team_error(
+    request: HttpRequest, person: rm.Person, field: str, message: str, **values: str
+) -> HttpResponse:
+    decision = services.check_access(request.user, person)
+    context = _team_context(request, person, decision, errors=[(field, message)], values=values)
+    return render(request, "care/team.html", context, status=400)
+
+
+@require_POST
+@clinical_staff_only
+def team_add(request: HttpRequest, person_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    refused = _check_write(request, person, "CareTeam")
+    if refused:
+        return refused
+    member_pk, role_in_team = request.POST.get("member", ""), request.POST.get("role_in_team", "")[:128]
+    member = get_user_model().objects.filter(pk=member_pk).first() if member_pk.isdigit() else None
+    if member is None:
+        return _team_error(
+            request, person, "member", "Select who to add to the care team", role_in_team=role_in_team
+        )
+    try:
+        added = services.add_team_member(
+            user=request.user,
+            person=person,
+            member=member,
+            role_in_team=role_in_team,
+            as_coordinator=request.POST.get("coordinator") == "yes",
+        )
+    except services.CareTeamError as problem:
+        return _team_error(
+            request, person, "member", str(problem), member=member_pk, role_in_team=role_in_team
+        )
+    name = presenters.staff_name(member)
+    messages.success(
+        request,
+        f"{name} added to the care team" + (" as the named co-ordinator" if added.is_coordinator else ""),
+    )
+    return redirect("care:team", person_pk=person.pk)
+
+
+def _member(person: rm.Person, member_pk: int) -> CareTeamMember:
+    return get_object_or_404(CareTeamMember.objects.select_related("user"), pk=member_pk, person=person)
+
+
+@require_POST
+@clinical_staff_only
+def team_coordinator(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    refused = _check_write(request, person, "CareTeam")
+    if refused:
+        return refused
+    member = _member(person, member_pk)
+    services.set_coordinator(user=request.user, person=person, member=member)
+    messages.success(request, f"{presenters.staff_name(member.user)} is now the named co-ordinator")
+    return redirect("care:team", person_pk=person.pk)
+
+
+@require_POST
+@clinical_staff_only
+def team_remove(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    refused = _check_write(request, person, "CareTeam")
+    if refused:
+        return refused
+    member = _member(person, member_pk)
+    try:
+        services.remove_team_member(user=request.user, person=person, member=member)
+    except services.CareTeamError as problem:
+        return _team_error(request, person, f"member-{member.pk}", str(problem))
+    messages.success(request, f"{presenters.staff_name(member.user)} removed from the care team")
+    return redirect("care:team", person_pk=person.pk)
+
+
+@require_POST
+@clinical_staff_only
+def handover_add(request: HttpRequest, person_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    refused = _check_write(request, person, "HandoverNote")
+    if refused:
+        return refused
+    text = request.POST.get("note", "")
+    try:
+        services.add_handover_note(user=request.user, person=person, text=text)
+    except ValueError as problem:
+        error = str(problem)
+        if request.htmx:  # htmx swaps only 2xx responses: send the section back with its error
+            context = _team_context(
+                request,
+                person,
+                services.check_access(request.user, person),
+                errors=[("note", error)],
+                values={"note": text},
+            )
+            return render(request, "care/_handover.html", context)
+        return _team_error(request, person, "note", error, note=text)
+    if request.htmx:
+        context = _team_context(request, person, services.check_access(request.user, person), added=True)
+        return render(request, "care/_handover.html", context)
+    messages.success(request, "Handover note added")
+    return redirect("care:team", person_pk=person.pk)
