@@ -176,18 +176,21 @@ def demo(
     if as_json:
         typer.echo(json.dumps(accounts, indent=2))
     else:
-        table = Table(title="Demo accounts (sign in at /login/)")
-        for column in ("username", "password", "role", "organisation", "API token"):
+        out = Console()
+        out.print(
+            f"\n[bold]Sign in at http://{host}:{port}/login/[/bold] as any of these users, password [bold]{accounts[0]['password']}[/bold]"
+        )
+        table = Table(title="Demo accounts")
+        for column in ("username", "role", "organisation"):
             table.add_column(column)
         for account in accounts:
-            table.add_row(
-                account["username"],
-                account["password"],
-                account["role"],
-                account["organisation"] or "",
-                account["api_token"],
-            )
-        Console().print(table)
+            table.add_row(account["username"], account["role"], account["organisation"] or "")
+        out.print(table)
+        out.print(
+            f"FHIR API at http://{host}:{port}/fhir with a bearer token (Authorization: Bearer <token>):"
+        )
+        for account in accounts:
+            typer.echo(f"  {account['username']:<13} {account['api_token']}")
     if not no_serve:
         serve(host=host, port=port)
 

@@ -15,7 +15,9 @@ from careweave.fhir.files import expand, import_paths
 from careweave.fhir.importer import Importer
 from careweave.governance.models import ApiToken, Role, StaffProfile
 from careweave.record import models as rm
-from careweave.synth import generate
+from careweave.segmentation.models import SegmentationRun
+from careweave.segmentation.run import run_segmentation
+from careweave.synth import DEFAULT_REFERENCE_DATE, generate
 
 DEMO_PASSWORD = "CareWeave-demo-2026"  # printed for the demo only; never used outside it
 
@@ -71,6 +73,11 @@ def build_demo(
         console.print(f"Imported {importer.summary.total('created'):,} resources for {people:,} people")
     else:
         console.print(f"Demo population of {already:,} people already imported")
+    if not SegmentationRun.objects.filter(is_current=True).exists():
+        with console.status("Finding the MLTC register, clusters and worklists"):
+            # the synthetic records run up to the generator's reference date, so measure windows from it
+            run, _ = run_segmentation(as_of=DEFAULT_REFERENCE_DATE, seed=seed)
+        console.print(f"MLTC register: {run.register_size:,} people in {run.n_classes} clusters")
     return create_accounts()
 
 
