@@ -125,3 +125,53 @@ def world(db: Any) -> dict[str, Any]:
         "analyst": staff("analyst", Role.ANALYST, None),
         "admin": staff("admin", Role.ADMINISTRATOR, None),
     }
+
+
+def segmentation_run(**fields: Any) -> Any:
+    """A current segmentation run, as `careweave segment` stores it (made with the ORM in tests)."""
+    from careweave.segmentation.models import SegmentationRun
+
+    SegmentationRun.objects.filter(is_current=True).update(is_current=False)
+    defaults = dict(version="test-run", engine="duckdb", as_of=timezone.localdate(), seed=1, people_count=0,
+                    register_size=0, n_classes=2, model_version="lca-test", model_json="{}", is_current=True)
+    return SegmentationRun.objects.create(**{**defaults, **fields})
+
+
+def segment(run: Any, who: rm.Person, cluster: int | None = 1, **fields: Any) -> Any:
+    from careweave.segmentation.models import PersonSegment
+
+    defaults = dict(cluster_probability=0.9, condition_count=2, mltc=True, complex_mltc=False, cms_score=1.2,
+                    efi_score=0.14, efi_category="mild", medicine_count_3m=3, unplanned_contacts_12m=0)
+    return PersonSegment.objects.create(run=run, person=who, cluster=cluster, **{**defaults, **fields})
+
+
+def on_worklist(run: Any, who: rm.Person, list_id: str, *reasons: str) -> Any:
+    from careweave.segmentation.models import WorklistEntry
+
+    return WorklistEntry.objects.create(run=run, person=who, list_id=list_id, reasons=list(reasons),
+                                        source="NICE NG56 (test)")
+
+
+@pytest.fixture
+def segmented(world: dict[str, Any]) -> dict[str, Any]:
+    """The world with a current run: two clusters, Alice and Bob segmented and on worklists."""
+    from careweave.segmentation.models import Cluster
+
+    run = segmentation_run()
+    Cluster.objects.create(
+        run=run, number=1, size=40, share=0.4, label="Diabetes, hypertension",
+        staff_description="People with diabetes and high blood pressure, mostly aged 65 to 74.",
+        person_sentence="People in this group often live with diabetes and high blood pressure.",
+        profile={"over_represented": [{"key": "cond_diabetes", "label": "diabetes", "ratio": 3.1}]},
+    )
+    Cluster.objects.create(
+        run=run, number=2, size=60, share=0.6, label="Frailty, living alone",
+        staff_description="Older people living alone with frailty.",
+        person_sentence="People in this group may find it hard to get out of the house.",
+    )
+    segment(run, world["alice"], 1, efi_score=0.27, efi_category="moderate")
+    segment(run, world["bob"], 2)
+    on_worklist(run, world["alice"], "mdt_discussion", "Moderate frailty (eFI 0.27)", "2 unplanned admissions in 12 months")
+    on_worklist(run, world["alice"], "medicines_review", "10 regular medicines")
+    on_worklist(run, world["bob"], "care_coordination", "Physical and mental health conditions together")
+    return {**world, "run": run}

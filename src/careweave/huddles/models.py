@@ -66,15 +66,22 @@ class Task(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="huddle_tasks")
     due_date = models.DateField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
-    source_huddle = models.ForeignKey(Huddle, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
-    outcome = models.ForeignKey(Outcome, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    source_huddle = models.ForeignKey(
+        Huddle, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    outcome = models.ForeignKey(
+        Outcome, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "pk"]
-        indexes = [models.Index(fields=["owner", "status", "due_date"]), models.Index(fields=["person", "status"])]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_date"]),
+            models.Index(fields=["person", "status"]),
+        ]
 
     def __str__(self) -> str:
         return f"Task {self.pk}"

@@ -20,7 +20,12 @@ from careweave.web.presenters import format_date, format_nhs_number
 from careweave.web.summary import worklist_titles
 
 # Lists whose people an MDT huddle is for (NICE NG56; BGS Fit for Frailty), in the order suggested.
-SUGGESTED_LISTS = ("mdt_discussion", "mdt_discussion_unplanned_care", "care_coordination", "recently_discharged")
+SUGGESTED_LISTS = (
+    "mdt_discussion",
+    "mdt_discussion_unplanned_care",
+    "care_coordination",
+    "recently_discharged",
+)
 MAX_SUGGESTIONS = 20
 OUTCOME_FIELDS = ("discussion", "description", "owner", "due-day", "due-month", "due-year")
 
@@ -59,8 +64,14 @@ class ScheduleForm:
     @classmethod
     def from_post(cls, post: Any) -> ScheduleForm:
         ids = {int(v) for v in post.getlist("members") if v.isdigit()}
-        return cls(post.get("team_name", ""), post.get("when-day", "").strip(), post.get("when-month", "").strip(),
-                   post.get("when-year", "").strip(), post.get("time", "").strip(), ids)
+        return cls(
+            post.get("team_name", ""),
+            post.get("when-day", "").strip(),
+            post.get("when-month", "").strip(),
+            post.get("when-year", "").strip(),
+            post.get("time", "").strip(),
+            ids,
+        )
 
     def when(self) -> datetime | None:
         day = _date(self.day, self.month, self.year)
@@ -77,8 +88,11 @@ def action_from_post(post: Any, item_pk: int) -> Action:
     due = _date(post.get("due-day", ""), post.get("due-month", ""), post.get("due-year", ""))
     filled = any(post.get(f"due-{part}", "").strip() for part in ("day", "month", "year"))
     # A half-typed date is an error (None with a description); no date at all is fine without an action.
-    return Action(description=post.get("description", ""), owner_id=int(owner) if owner.isdigit() else None,
-                  due_date=due if filled else None)
+    return Action(
+        description=post.get("description", ""),
+        owner_id=int(owner) if owner.isdigit() else None,
+        due_date=due if filled else None,
+    )
 
 
 def huddle_rows(huddles: QuerySet[Huddle]) -> list[dict[str, Any]]:
@@ -92,7 +106,9 @@ def huddle_rows(huddles: QuerySet[Huddle]) -> list[dict[str, Any]]:
             "members": h.member_count,
             "agenda": h.agenda_count,
         }
-        for h in huddles.annotate(member_count=Count("members", distinct=True), agenda_count=Count("agenda", distinct=True))
+        for h in huddles.annotate(
+            member_count=Count("members", distinct=True), agenda_count=Count("agenda", distinct=True)
+        )
     ]
 
 
@@ -111,12 +127,20 @@ def huddle_page(huddle: Huddle, user: Any, outcome_form: dict[str, str] | None =
     titles = worklist_titles()
     members = list(huddle.members.select_related("staff_profile").order_by("username"))
     items = list(
-        AgendaItem.objects.filter(huddle=huddle).select_related("person", "nominated_by", "outcome").order_by("added_at", "pk")
+        AgendaItem.objects.filter(huddle=huddle)
+        .select_related("person", "nominated_by", "outcome")
+        .order_by("added_at", "pk")
     )
     # A member sees the names of the people in their own care only: access is still decided per person.
-    visible = set(people_in_care(user).filter(pk__in=[i.person_id for i in items]).values_list("pk", flat=True))
+    visible = set(
+        people_in_care(user).filter(pk__in=[i.person_id for i in items]).values_list("pk", flat=True)
+    )
     tasks: dict[int, list[Task]] = defaultdict(list)
-    for task in Task.objects.filter(source_huddle=huddle).select_related("owner", "owner__staff_profile").order_by("pk"):
+    for task in (
+        Task.objects.filter(source_huddle=huddle)
+        .select_related("owner", "owner__staff_profile")
+        .order_by("pk")
+    ):
         tasks[task.person_id].append(task)
     agenda = []
     for item in items:
@@ -129,15 +153,26 @@ def huddle_page(huddle: Huddle, user: Any, outcome_form: dict[str, str] | None =
                 "visible": shown,
                 "name": item.person.display_name if shown else f"Record {item.person_id} (not in your care)",
                 "nhs_number": format_nhs_number(item.person.nhs_number) if shown else "",
-                "source": (f"Suggested from {titles.get(item.suggested_from, item.suggested_from)}" if item.suggested_from
-                           else f"Nominated by {staff_name(item.nominated_by)}" if item.nominated_by else ""),
+                "source": (
+                    f"Suggested from {titles.get(item.suggested_from, item.suggested_from)}"
+                    if item.suggested_from
+                    else f"Nominated by {staff_name(item.nominated_by)}"
+                    if item.nominated_by
+                    else ""
+                ),
                 "reason": item.reason if shown else "",
                 "outcome": outcome.discussion if outcome is not None and shown else "",
                 "tasks": [
-                    {"description": t.description, "owner": staff_name(t.owner), "due": format_date(t.due_date),
-                     "done": t.status == Task.Status.DONE}
+                    {
+                        "description": t.description,
+                        "owner": staff_name(t.owner),
+                        "due": format_date(t.due_date),
+                        "done": t.status == Task.Status.DONE,
+                    }
                     for t in tasks.get(item.person_id, [])
-                ] if shown else [],
+                ]
+                if shown
+                else [],
             }
         )
     return HuddlePage(
@@ -161,7 +196,9 @@ def suggestions(user: Any, exclude: set[int]) -> list[dict[str, Any]]:
         WorklistEntry.objects.filter(run=run, list_id__in=SUGGESTED_LISTS, person__in=people_in_care(user))
         .exclude(person_id__in=exclude)
         .select_related("person")
-        .order_by("person__family_name", "person__given_name", "person_id")[: MAX_SUGGESTIONS * len(SUGGESTED_LISTS)]
+        .order_by("person__family_name", "person__given_name", "person_id")[
+            : MAX_SUGGESTIONS * len(SUGGESTED_LISTS)
+        ]
     )
     people: dict[int, dict[str, Any]] = {}
     for entry in entries:
@@ -174,10 +211,13 @@ def suggestions(user: Any, exclude: set[int]) -> list[dict[str, Any]]:
                 "lists": [],
             },
         )
-        row["lists"].append({"id": entry.list_id, "title": titles.get(entry.list_id, entry.list_id),
-                             "reasons": entry.reasons})
-    ranked = sorted(people.values(), key=lambda r: (-len(r["lists"]),
-                    min(SUGGESTED_LISTS.index(x["id"]) for x in r["lists"])))
+        row["lists"].append(
+            {"id": entry.list_id, "title": titles.get(entry.list_id, entry.list_id), "reasons": entry.reasons}
+        )
+    ranked = sorted(
+        people.values(),
+        key=lambda r: (-len(r["lists"]), min(SUGGESTED_LISTS.index(x["id"]) for x in r["lists"])),
+    )
     for row in ranked:
         row["lists"].sort(key=lambda x: SUGGESTED_LISTS.index(x["id"]))
     return ranked[:MAX_SUGGESTIONS]
@@ -192,8 +232,12 @@ class TaskList:
 
 def task_rows(user: Any) -> TaskList:
     today = timezone.localdate()
-    tasks = list(Task.objects.filter(owner=user).select_related("person", "source_huddle").order_by("due_date", "pk"))
-    visible = set(people_in_care(user).filter(pk__in=[t.person_id for t in tasks]).values_list("pk", flat=True))
+    tasks = list(
+        Task.objects.filter(owner=user).select_related("person", "source_huddle").order_by("due_date", "pk")
+    )
+    visible = set(
+        people_in_care(user).filter(pk__in=[t.person_id for t in tasks]).values_list("pk", flat=True)
+    )
 
     def row(task: Task) -> dict[str, Any]:
         shown = task.person_id in visible
@@ -210,15 +254,23 @@ def task_rows(user: Any) -> TaskList:
         }
 
     open_tasks = [row(t) for t in tasks if t.status == Task.Status.OPEN]
-    done = [row(t) for t in sorted((t for t in tasks if t.status == Task.Status.DONE),
-                                   key=lambda t: t.completed_at or timezone.now(), reverse=True)[:10]]
+    done = [
+        row(t)
+        for t in sorted(
+            (t for t in tasks if t.status == Task.Status.DONE),
+            key=lambda t: t.completed_at or timezone.now(),
+            reverse=True,
+        )[:10]
+    ]
     care_actions = []
     for action in care_link.open_actions_for(user):
         plan = getattr(action, "care_plan", None)
         care_actions.append(
             {
                 "description": str(getattr(action, "description", "")),
-                "due": format_date(getattr(action, "due_date", None)) if getattr(action, "due_date", None) else "No date",
+                "due": format_date(getattr(action, "due_date", None))
+                if getattr(action, "due_date", None)
+                else "No date",
                 "person_pk": str(getattr(plan, "person_id", "")) if plan is not None else "",
             }
         )

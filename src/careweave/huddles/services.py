@@ -135,7 +135,9 @@ def nominate(*, user: Any, huddle: Huddle, person: Person | None, reason: str) -
     _require_access(user, person)
     reason = reason.strip()
     if len(reason) < MIN_REASON:
-        raise HuddleError(f"Give a reason for discussing this person (at least {MIN_REASON} characters)", "reason")
+        raise HuddleError(
+            f"Give a reason for discussing this person (at least {MIN_REASON} characters)", "reason"
+        )
     if AgendaItem.objects.filter(huddle=huddle, person=person).exists():
         raise HuddleError("This person is already on the agenda", "nhs_number")
     item = AgendaItem.objects.create(huddle=huddle, person=person, nominated_by=user, reason=reason)
@@ -144,7 +146,9 @@ def nominate(*, user: Any, huddle: Huddle, person: Person | None, reason: str) -
 
 
 @transaction.atomic
-def record_outcome(*, user: Any, item: AgendaItem, discussion: str, actions: Sequence[Action] = ()) -> Outcome:
+def record_outcome(
+    *, user: Any, item: AgendaItem, discussion: str, actions: Sequence[Action] = ()
+) -> Outcome:
     """Record (or update) what was decided about one person; each action becomes a task."""
     huddle = item.huddle
     _require_member(user, huddle)

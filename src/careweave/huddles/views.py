@@ -69,13 +69,28 @@ def huddle_detail(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     return _render_detail(request, huddle)
 
 
-def _render_detail(request: HttpRequest, huddle: Huddle, errors: list[dict[str, str]] | None = None,
-                   nomination: dict[str, str] | None = None, status: int = 200,
-                   outcome_form: dict[str, str] | None = None) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest,
+    huddle: Huddle,
+    errors: list[dict[str, str]] | None = None,
+    nomination: dict[str, str] | None = None,
+    status: int = 200,
+    outcome_form: dict[str, str] | None = None,
+) -> HttpResponse:
     page = presenters.huddle_page(huddle, request.user, outcome_form)
-    record_access(actor=request.user, action="huddle-read", resource_type="Huddle", resource_id=str(huddle.pk),
-                  purpose="direct-care", reason=f"{len(page.agenda)} on the agenda")
-    context = {"page": page, "errors": errors or [], "nomination": nomination or {"nhs_number": "", "reason": ""}}
+    record_access(
+        actor=request.user,
+        action="huddle-read",
+        resource_type="Huddle",
+        resource_id=str(huddle.pk),
+        purpose="direct-care",
+        reason=f"{len(page.agenda)} on the agenda",
+    )
+    context = {
+        "page": page,
+        "errors": errors or [],
+        "nomination": nomination or {"nhs_number": "", "reason": ""},
+    }
     return render(request, "huddles/detail.html", context, status=status)
 
 
@@ -85,13 +100,19 @@ def add_suggestion(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     huddle = _member_huddle(request, huddle_pk)
     if huddle is None:
         return forbidden(request)
-    subject = get_object_or_404(rm.Person.objects.select_related("resource"), pk=request.POST.get("person", "0") or 0)
+    subject = get_object_or_404(
+        rm.Person.objects.select_related("resource"), pk=request.POST.get("person", "0") or 0
+    )
     try:
-        services.add_suggestion(user=request.user, huddle=huddle, person=subject, list_id=request.POST.get("list_id", ""))
+        services.add_suggestion(
+            user=request.user, huddle=huddle, person=subject, list_id=request.POST.get("list_id", "")
+        )
     except PermissionError:
         return forbidden(request)
     except services.HuddleError as problem:
-        return _render_detail(request, huddle, [{"text": str(problem), "href": f"#{problem.field}"}], status=400)
+        return _render_detail(
+            request, huddle, [{"text": str(problem), "href": f"#{problem.field}"}], status=400
+        )
     return redirect(f"/huddles/{huddle.pk}/#agenda")
 
 
@@ -115,7 +136,11 @@ def nominate(request: HttpRequest, huddle_pk: int) -> HttpResponse:
         return forbidden(request)
     except services.HuddleError as problem:
         errors = [{"text": str(problem), "href": f"#{problem.field}"}]
-        nomination = {"nhs_number": request.POST.get("nhs_number", ""), "reason": reason, "field": problem.field}
+        nomination = {
+            "nhs_number": request.POST.get("nhs_number", ""),
+            "reason": reason,
+            "field": problem.field,
+        }
         return _render_detail(request, huddle, errors, nomination, status=400)
     logger.info("huddle nomination huddle_id=%s user_id=%s", huddle.pk, request.user.pk)
     return redirect(f"/huddles/{huddle.pk}/#agenda")
@@ -127,11 +152,14 @@ def record_outcome(request: HttpRequest, huddle_pk: int, item_pk: int) -> HttpRe
     huddle = _member_huddle(request, huddle_pk)
     if huddle is None:
         return forbidden(request)
-    item = get_object_or_404(AgendaItem.objects.select_related("person__resource", "huddle"), pk=item_pk, huddle=huddle)
+    item = get_object_or_404(
+        AgendaItem.objects.select_related("person__resource", "huddle"), pk=item_pk, huddle=huddle
+    )
     action = presenters.action_from_post(request.POST, item.pk)
     try:
-        services.record_outcome(user=request.user, item=item, discussion=request.POST.get("discussion", ""),
-                                actions=[action])
+        services.record_outcome(
+            user=request.user, item=item, discussion=request.POST.get("discussion", ""), actions=[action]
+        )
     except PermissionError:
         return forbidden(request)
     except services.HuddleError as problem:
@@ -140,7 +168,11 @@ def record_outcome(request: HttpRequest, huddle_pk: int, item_pk: int) -> HttpRe
         form.update(item=str(item.pk), field=problem.field)
         return _render_detail(request, huddle, errors, status=400, outcome_form=form)
     logger.info("huddle outcome huddle_id=%s item_id=%s user_id=%s", huddle.pk, item.pk, request.user.pk)
-    messages.success(request, "Outcome recorded" + (" and the action added to the owner's tasks" if action.description.strip() else ""))
+    messages.success(
+        request,
+        "Outcome recorded"
+        + (" and the action added to the owner's tasks" if action.description.strip() else ""),
+    )
     return redirect(f"/huddles/{huddle.pk}/#item-{item.pk}")
 
 
@@ -151,8 +183,13 @@ def record_outcome(request: HttpRequest, huddle_pk: int, item_pk: int) -> HttpRe
 @clinical_staff_only
 def my_tasks(request: HttpRequest) -> HttpResponse:
     tasks = presenters.task_rows(request.user)
-    record_access(actor=request.user, action="tasks-read", resource_type="Task", purpose="direct-care",
-                  reason=f"{len(tasks.open)} open tasks")
+    record_access(
+        actor=request.user,
+        action="tasks-read",
+        resource_type="Task",
+        purpose="direct-care",
+        reason=f"{len(tasks.open)} open tasks",
+    )
     return render(request, "huddles/tasks.html", {"tasks": tasks})
 
 

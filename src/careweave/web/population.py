@@ -49,8 +49,12 @@ def age_band(as_of: date) -> Case:
         When(person__birth_date__gt=_years_before(as_of, lower_next), then=Value(label))
         for label, _lower, lower_next in AGE_BANDS[:-1]
     ]
-    return Case(*whens, When(person__birth_date__isnull=False, then=Value(AGE_BANDS[-1][0])),
-                default=Value(NOT_KNOWN), output_field=CharField())
+    return Case(
+        *whens,
+        When(person__birth_date__isnull=False, then=Value(AGE_BANDS[-1][0])),
+        default=Value(NOT_KNOWN),
+        output_field=CharField(),
+    )
 
 
 def deprivation_quintile() -> Case:
@@ -81,6 +85,7 @@ class ClusterView:
     age_profile: list[dict[str, str]] = field(default_factory=list)
     chart: Markup = Markup("")
     over_represented: list[dict[str, str]] = field(default_factory=list)
+    ratio_chart: Markup = Markup("")
 
 
 @dataclass
@@ -98,12 +103,20 @@ def _segments(run: SegmentationRun) -> QuerySet[PersonSegment]:
     return PersonSegment.objects.filter(run=run, person__national_data_opt_out=False)
 
 
-def _breakdown(segments: QuerySet[PersonSegment], title: str, key: Any, label_for: Any, order: list[Any] | None) -> Breakdown:
-    counted = segments.annotate(group=key).values("group").annotate(
-        people=Count("pk"), register=Count("pk", filter=Q(mltc=True))
+def _breakdown(
+    segments: QuerySet[PersonSegment], title: str, key: Any, label_for: Any, order: list[Any] | None
+) -> Breakdown:
+    counted = (
+        segments.annotate(group=key)
+        .values("group")
+        .annotate(people=Count("pk"), register=Count("pk", filter=Q(mltc=True)))
     )
     found = {row["group"]: row for row in counted}
-    keys = order if order is not None else sorted(found, key=lambda k: (k in (None, "", NOT_KNOWN), str(k or "")))
+    keys = (
+        order
+        if order is not None
+        else sorted(found, key=lambda k: (k in (None, "", NOT_KNOWN), str(k or "")))
+    )
     rows, bars = [], []
     for k in keys:
         row = found.get(k, {"people": 0, "register": 0})
@@ -118,8 +131,11 @@ def _breakdown(segments: QuerySet[PersonSegment], title: str, key: Any, label_fo
         )
         suppressed = row["register"] < SMALL_NUMBER
         bars.append(charts.Bar(name, None if suppressed else row["register"], count_text(row["register"])))
-    chart = charts.bar_chart(bars, label=f"People on the MLTC register by {title.lower()}: " + ", ".join(
-        f"{b.label} {b.text}" for b in bars))
+    chart = charts.bar_chart(
+        bars,
+        label=f"People on the MLTC register by {title.lower()}: "
+        + ", ".join(f"{b.label} {b.text}" for b in bars),
+    )
     return Breakdown(title, f"People and the MLTC register by {title.lower()}", rows, chart)
 
 
@@ -131,20 +147,48 @@ def population_view(run: SegmentationRun) -> PopulationView:
     band_names = [b[0] for b in AGE_BANDS] + [NOT_KNOWN]
 
     breakdowns = [
-        _breakdown(segments, "Practice", Case(When(person__registered_practice__isnull=False,
-                   then="person__registered_practice__name"), default=Value(NOT_KNOWN), output_field=CharField()),
-                   lambda k: k or NOT_KNOWN, None),
+        _breakdown(
+            segments,
+            "Practice",
+            Case(
+                When(person__registered_practice__isnull=False, then="person__registered_practice__name"),
+                default=Value(NOT_KNOWN),
+                output_field=CharField(),
+            ),
+            lambda k: k or NOT_KNOWN,
+            None,
+        ),
         _breakdown(segments, "Age band", band, str, band_names),
-        _breakdown(segments, "Deprivation quintile", deprivation_quintile(),
-                   lambda q: {1: "1 (most deprived)", 5: "5 (least deprived)", 0: NOT_KNOWN}.get(q, str(q)),
-                   [1, 2, 3, 4, 5, 0]),
-        _breakdown(segments, "Ethnicity", Case(When(person__ethnicity_display="", then=Value(NOT_KNOWN)),
-                   default="person__ethnicity_display", output_field=CharField()), lambda k: k or NOT_KNOWN, None),
+        _breakdown(
+            segments,
+            "Deprivation quintile",
+            deprivation_quintile(),
+            lambda q: {1: "1 (most deprived)", 5: "5 (least deprived)", 0: NOT_KNOWN}.get(q, str(q)),
+            [1, 2, 3, 4, 5, 0],
+        ),
+        _breakdown(
+            segments,
+            "Ethnicity",
+            Case(
+                When(person__ethnicity_display="", then=Value(NOT_KNOWN)),
+                default="person__ethnicity_display",
+                output_field=CharField(),
+            ),
+            lambda k: k or NOT_KNOWN,
+            None,
+        ),
     ]
 
-    sizes = dict(segments.exclude(cluster=None).values_list("cluster").annotate(n=Count("pk")).values_list("cluster", "n"))
+    sizes = dict(
+        segments.exclude(cluster=None)
+        .values_list("cluster")
+        .annotate(n=Count("pk"))
+        .values_list("cluster", "n")
+    )
     ages: dict[int, dict[str, int]] = {}
-    for row in segments.exclude(cluster=None).annotate(band=band).values("cluster", "band").annotate(n=Count("pk")):
+    for row in (
+        segments.exclude(cluster=None).annotate(band=band).values("cluster", "band").annotate(n=Count("pk"))
+    ):
         ages.setdefault(row["cluster"], {})[row["band"]] = row["n"]
     clustered = sum(sizes.values())
     clusters = []
@@ -152,13 +196,22 @@ def population_view(run: SegmentationRun) -> PopulationView:
         size = sizes.get(c.number, 0)
         by_age = ages.get(c.number, {})
         profile = [
-            {"band": name, "count": count_text(by_age.get(name, 0)), "share": share_text(by_age.get(name, 0), size)}
+            {
+                "band": name,
+                "count": count_text(by_age.get(name, 0)),
+                "share": share_text(by_age.get(name, 0), size),
+            }
             for name in band_names
             if name != NOT_KNOWN or by_age.get(name)
         ]
         bars = [
-            charts.Bar(p["band"], None if by_age.get(p["band"], 0) < SMALL_NUMBER or size < SMALL_NUMBER
-                       else by_age[p["band"]] / size, p["share"])
+            charts.Bar(
+                p["band"],
+                None
+                if by_age.get(p["band"], 0) < SMALL_NUMBER or size < SMALL_NUMBER
+                else by_age[p["band"]] / size,
+                p["share"],
+            )
             for p in profile
         ]
         clusters.append(
@@ -170,16 +223,28 @@ def population_view(run: SegmentationRun) -> PopulationView:
                 size=count_text(size),
                 share=share_text(size, clustered),
                 age_profile=profile,
-                chart=charts.bar_chart(bars, label=f"Age profile of cluster {c.number}, {c.label}: "
-                                       + ", ".join(f"{b.label} {b.text}" for b in bars)),
-                over_represented=_over_represented(c.profile),
+                chart=charts.bar_chart(
+                    bars,
+                    label=f"Age profile of cluster {c.number}, {c.label}: "
+                    + ", ".join(f"{b.label} {b.text}" for b in bars),
+                ),
+                over_represented=(over := _over_represented(c.profile)),
+                ratio_chart=charts.bar_chart(
+                    [charts.Bar(i["label"], i["value"], i["ratio"]) for i in over[:6]],
+                    label=f"Over-represented in cluster {c.number}, times the average: "
+                    + ", ".join(f"{i['label']} {i['ratio']}" for i in over[:6]),
+                )
+                if over
+                else Markup(""),
             )
         )
 
     titles = worklist_titles()
     list_counts = dict(
         WorklistEntry.objects.filter(run=run, person__national_data_opt_out=False)
-        .values_list("list_id").annotate(n=Count("pk")).values_list("list_id", "n")
+        .values_list("list_id")
+        .annotate(n=Count("pk"))
+        .values_list("list_id", "n")
     )
     worklists = [{"title": t, "count": count_text(list_counts.get(i, 0))} for i, t in titles.items()]
     return PopulationView(
@@ -206,5 +271,11 @@ def _over_represented(profile: Any) -> list[dict[str, str]]:
             continue
         if int(item.get("count", SMALL_NUMBER) or 0) < SMALL_NUMBER:
             continue
-        out.append({"label": str(item["label"]), "ratio": f"{float(item['ratio']):.1f}×"})
+        out.append(
+            {
+                "label": str(item["label"]),
+                "ratio": f"{float(item['ratio']):.1f}×",
+                "value": float(item["ratio"]),
+            }
+        )
     return out

@@ -123,7 +123,9 @@ def holistic_summary(person: rm.Person) -> Summary:
         name=person.display_name,
         nhs_number=format_nhs_number(person.nhs_number),
         birth=format_date(person.birth_date),
-        age=("Died " + format_date(person.deceased_date)) if person.deceased else (str(age) if age is not None else NOT_RECORDED),
+        age=("Died " + format_date(person.deceased_date))
+        if person.deceased
+        else (str(age) if age is not None else NOT_RECORDED),
         sex=person.sex.capitalize() if person.sex else NOT_RECORDED,
         practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
         language=person.preferred_language or NOT_RECORDED,
@@ -135,7 +137,9 @@ def holistic_summary(person: rm.Person) -> Summary:
         {
             "name": p.name or NOT_RECORDED,
             "relationship": p.relationship_display or p.relationship_code or NOT_RECORDED,
-            "role": ", ".join(r for r, yes in (("Carer", p.is_carer), ("Next of kin", p.is_next_of_kin)) if yes),
+            "role": ", ".join(
+                r for r, yes in (("Carer", p.is_carer), ("Next of kin", p.is_next_of_kin)) if yes
+            ),
             "contact": p.telecom,
         }
         for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")
@@ -143,11 +147,19 @@ def holistic_summary(person: rm.Person) -> Summary:
     _care(summary, person)
     _conditions(summary, person)
     summary.medicines = [
-        {"name": m.display or m.code or NOT_RECORDED, "dose": m.dose_text or NOT_RECORDED, "since": format_date(m.authored_on)}
+        {
+            "name": m.display or m.code or NOT_RECORDED,
+            "dose": m.dose_text or NOT_RECORDED,
+            "since": format_date(m.authored_on),
+        }
         for m in person.medications.filter(status="active").order_by("display", "pk")
     ]
     summary.social_circumstances = [
-        {"kind": s.kind.replace("-", " ").capitalize(), "detail": s.display or s.code, "recorded": format_date(s.recorded)}
+        {
+            "kind": s.kind.replace("-", " ").capitalize(),
+            "detail": s.display or s.code,
+            "recorded": format_date(s.recorded),
+        }
         for s in person.social_circumstances.order_by("-recorded", "-pk")
     ]
     _segment(summary, person)
@@ -161,7 +173,9 @@ def holistic_summary(person: rm.Person) -> Summary:
             "due": format_date(t.due_date),
             "overdue": t.due_date < timezone.localdate(),
         }
-        for t in Task.objects.filter(person=person, status=Task.Status.OPEN).select_related("owner__staff_profile")
+        for t in Task.objects.filter(person=person, status=Task.Status.OPEN).select_related(
+            "owner__staff_profile"
+        )
     ]
     return summary
 
@@ -171,7 +185,9 @@ def _care(summary: Summary, person: rm.Person) -> None:
     coordinator = care_link.coordinator(person)
     if coordinator is None:
         coordinator = (
-            CareTeamMember.objects.filter(person=person, is_coordinator=True).select_related("user__staff_profile").first()
+            CareTeamMember.objects.filter(person=person, is_coordinator=True)
+            .select_related("user__staff_profile")
+            .first()
         )
     if coordinator is not None:
         summary.coordinator = {"name": _staff_name(coordinator.user), "role": coordinator.role_in_team}
@@ -194,7 +210,11 @@ def _conditions(summary: Summary, person: rm.Person) -> None:
     long_term: set[str] = set()
     conditions = sorted(person.conditions.all(), key=lambda c: (-(c.onset or date.min).toordinal(), c.pk))
     for c in conditions:
-        row = {"name": c.display or c.code or NOT_RECORDED, "onset": format_date(c.onset), "status": (c.clinical_status or "unknown").capitalize()}
+        row = {
+            "name": c.display or c.code or NOT_RECORDED,
+            "onset": format_date(c.onset),
+            "status": (c.clinical_status or "unknown").capitalize(),
+        }
         if c.clinical_status not in ACTIVE_CLINICAL_STATUSES:
             summary.past_conditions.append(row)
             continue
@@ -249,20 +269,37 @@ def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
     for e in person.encounters.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE]:
         org, sector = _sector(e.organisation)
         entries.append(
-            TimelineEntry(_moment(e.start), format_date(e.start), "Contact", e.type_display or e.class_code or NOT_RECORDED,
-                          org, sector, e.unplanned)
+            TimelineEntry(
+                _moment(e.start),
+                format_date(e.start),
+                "Contact",
+                e.type_display or e.class_code or NOT_RECORDED,
+                org,
+                sector,
+                e.unplanned,
+            )
         )
     for a in person.appointments.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE]:
         org, sector = _sector(a.organisation)
         status = f" ({a.status})" if a.status and a.status not in ("booked", "fulfilled") else ""
         entries.append(
-            TimelineEntry(_moment(a.start), format_date(a.start), "Appointment", (a.description or "Appointment") + status,
-                          org, sector)
+            TimelineEntry(
+                _moment(a.start),
+                format_date(a.start),
+                "Appointment",
+                (a.description or "Appointment") + status,
+                org,
+                sector,
+            )
         )
     for r in person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk"):
         org, sector = _sector(r.to_organisation)
         service = r.code_display or r.reason_display or NOT_RECORDED
-        entries.append(TimelineEntry(_moment(r.authored_on), format_date(r.authored_on), "Referral", service, org, sector))
+        entries.append(
+            TimelineEntry(
+                _moment(r.authored_on), format_date(r.authored_on), "Referral", service, org, sector
+            )
+        )
         if r.status in OPEN_REFERRAL_STATUSES:
             summary.open_referrals.append(
                 {
@@ -292,7 +329,7 @@ def key_result_trends(person: rm.Person) -> list[Trend]:
         person.observations.filter(code__in={code for _s, code in code_to_key}, value__isnull=False)
         .exclude(effective=None)
         .order_by("-effective", "-pk")
-        .only("system", "code", "effective", "value", "unit")
+        .only("person_id", "system", "code", "effective", "value", "unit")
     ):
         key = code_to_key.get((obs.system, obs.code))
         if key is not None and len(series[key]) < MAX_TREND_POINTS:
@@ -302,7 +339,12 @@ def key_result_trends(person: rm.Person) -> list[Trend]:
     if systolic:
         by_day = {format_date(when): value for when, value, _unit in diastolic}
         readings = [
-            Reading(format_date(when), f"{_value(value)}/{_value(by_day[format_date(when)])}" if format_date(when) in by_day else _value(value))
+            Reading(
+                format_date(when),
+                f"{_value(value)}/{_value(by_day[format_date(when)])}"
+                if format_date(when) in by_day
+                else _value(value),
+            )
             for when, value, _unit in reversed(systolic)
         ]
         values = [value for _when, value, _unit in reversed(systolic)]
@@ -354,7 +396,9 @@ def _worklists(summary: Summary, person: rm.Person) -> None:
             "when": format_date(o.created_at),
             "reason": o.reason,
         }
-        for o in WorklistOverride.objects.filter(person=person, active=True, action=WorklistOverride.Action.REMOVE)
+        for o in WorklistOverride.objects.filter(
+            person=person, active=True, action=WorklistOverride.Action.REMOVE
+        )
         .select_related("user__staff_profile")
         .order_by("-created_at")
     ]

@@ -53,7 +53,9 @@ def entries_in_care(run: SegmentationRun, people: QuerySet[rm.Person]) -> QueryS
     return WorklistEntry.objects.filter(run=run, person__in=people)
 
 
-def filtered(entries: QuerySet[WorklistEntry], filters: Filters, run: SegmentationRun) -> QuerySet[WorklistEntry]:
+def filtered(
+    entries: QuerySet[WorklistEntry], filters: Filters, run: SegmentationRun
+) -> QuerySet[WorklistEntry]:
     if filters.list_id:
         entries = entries.filter(list_id=filters.list_id)
     if filters.practice is not None:
@@ -72,7 +74,10 @@ def list_counts(entries: QuerySet[WorklistEntry]) -> list[dict[str, Any]]:
 
 
 def cluster_options(run: SegmentationRun) -> list[dict[str, Any]]:
-    return [{"number": c.number, "label": c.label} for c in Cluster.objects.filter(run=run).only("number", "label")]
+    return [
+        {"number": c.number, "label": c.label}
+        for c in Cluster.objects.filter(run=run).only("number", "label")
+    ]
 
 
 def practice_options(entries: QuerySet[WorklistEntry]) -> list[dict[str, Any]]:
@@ -100,7 +105,9 @@ def rows(page_entries: Any, run: SegmentationRun, clusters: list[dict[str, Any]]
                 practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
                 list_id=entry.list_id,
                 list_title=titles.get(entry.list_id, entry.list_id),
-                cluster=labels.get(entry.cluster_number, NOT_RECORDED) if entry.cluster_number is not None else NOT_RECORDED,
+                cluster=labels.get(entry.cluster_number, NOT_RECORDED)
+                if entry.cluster_number is not None
+                else NOT_RECORDED,
                 reasons=list(entry.reasons) or [NOT_RECORDED],
                 added_by_clinician=entry.added_by_clinician,
             )
