@@ -235,3 +235,28 @@ def test_a_person_without_segmentation_or_care_plan_still_has_a_summary(world: d
         "No open tasks.",
     ]:
         assert expected in page, expected
+
+
+def test_the_summary_shows_the_care_plan_status_review_date_and_what_matters(
+    segmented: dict[str, Any],
+) -> None:
+    from careweave.care.models import CarePlan, CarePlanAction
+
+    alice, gp = segmented["alice"], segmented["gp_a"]
+    plan = CarePlan.objects.create(
+        person=alice,
+        version=2,
+        what_matters="Staying at home with my cat",
+        review_date=timezone.localdate() - timedelta(days=1),
+        updated_by=gp,
+    )
+    CarePlanAction.objects.create(care_plan=plan, description="Book the falls clinic", owner=gp)
+    page = signed_in(gp).get(f"/people/{alice.pk}/").content.decode()
+    for expected in [
+        "Staying at home with my cat",
+        "version 2",
+        "Review overdue",
+        f"/care/people/{alice.pk}/plan/",
+        "Book the falls clinic",
+    ]:
+        assert expected in page, expected

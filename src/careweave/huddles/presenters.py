@@ -227,7 +227,7 @@ def suggestions(user: Any, exclude: set[int]) -> list[dict[str, Any]]:
 class TaskList:
     open: list[dict[str, Any]]
     done: list[dict[str, Any]]
-    care_actions: list[dict[str, str]]
+    care_actions: list[dict[str, Any]]
 
 
 def task_rows(user: Any) -> TaskList:
@@ -262,16 +262,23 @@ def task_rows(user: Any) -> TaskList:
             reverse=True,
         )[:10]
     ]
-    care_actions = []
-    for action in care_link.open_actions_for(user):
-        plan = getattr(action, "care_plan", None)
-        care_actions.append(
-            {
-                "description": str(getattr(action, "description", "")),
-                "due": format_date(getattr(action, "due_date", None))
-                if getattr(action, "due_date", None)
-                else "No date",
-                "person_pk": str(getattr(plan, "person_id", "")) if plan is not None else "",
-            }
-        )
+    actions = care_link.open_actions_for(user)
+    visible |= set(
+        people_in_care(user)
+        .filter(pk__in=[a.care_plan.person_id for a in actions])
+        .values_list("pk", flat=True)
+    )
+    care_actions = [
+        {
+            "description": a.description,
+            "due": format_date(a.due_date) if a.due_date else "No date set",
+            "overdue": bool(a.due_date and a.due_date < today),
+            "person_pk": a.care_plan.person_id,
+            "person": a.care_plan.person.display_name
+            if a.care_plan.person_id in visible
+            else f"Record {a.care_plan.person_id}",
+            "visible": a.care_plan.person_id in visible,
+        }
+        for a in actions
+    ]
     return TaskList(open=open_tasks, done=done, care_actions=care_actions)

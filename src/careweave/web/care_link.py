@@ -1,49 +1,35 @@
-"""The workspace's view of the care app (care plans, care team, co-ordinator, actions).
-
-The care app is built alongside the workspace; reading it through this one module keeps the
-summary, the task list and the huddles working whichever of its functions are present.
-"""
+"""The workspace's view of the care app (care plans, care team, co-ordinator, actions): the summary,
+the task list and the huddles read it through these few functions only."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-
-def _service(name: str) -> Any | None:
-    try:
-        module = importlib.import_module("careweave.care.services")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
+from careweave.care import services as care
 
 
 def current_care_plan(person: Any) -> Any | None:
-    fn = _service("current_care_plan")
-    return fn(person) if fn else None
+    return care.current_care_plan(person)
 
 
 def coordinator(person: Any) -> Any | None:
-    fn = _service("coordinator")
-    return fn(person) if fn else None
+    return care.coordinator(person)
 
 
-def care_team(person: Any) -> list[Any]:
-    fn = _service("care_team")
-    return list(fn(person)) if fn else []
+def open_plan_actions(plan: Any) -> list[Any]:
+    """The care plan's actions not yet done (`current_care_plan` prefetches them with their owners)."""
+    return sorted((a for a in plan.actions.all() if not a.done), key=lambda a: a.position)
 
 
 def open_actions_for(user: Any) -> list[Any]:
-    fn = _service("open_actions_for")
-    return list(fn(user)) if fn else []
+    return list(care.open_actions_for(user))
 
 
 def care_plan_url(person: Any) -> str:
-    for name in ("care:care-plan", "care:plan", "care:care_plan"):
-        try:
-            return reverse(name, kwargs={"person_pk": person.pk})
-        except NoReverseMatch:
-            continue
-    return ""
+    return reverse("care:plan", kwargs={"person_pk": person.pk})
+
+
+def care_team_url(person: Any) -> str:
+    return reverse("care:team", kwargs={"person_pk": person.pk})

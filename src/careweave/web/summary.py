@@ -20,7 +20,6 @@ from typing import Any
 from django.utils import timezone
 from markupsafe import Markup
 
-from careweave.governance.models import CareTeamMember
 from careweave.huddles.models import Task
 from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
@@ -91,7 +90,8 @@ class Summary:
     digital_access: str
     carers: list[dict[str, Any]] = field(default_factory=list)
     coordinator: dict[str, str] | None = None
-    care_team: list[dict[str, str]] = field(default_factory=list)
+    care_team_url: str = ""
+    care_plan_new_url: str = ""
     what_matters: str = ""
     condition_groups: list[tuple[str, list[dict[str, str]]]] = field(default_factory=list)
     past_conditions: list[dict[str, str]] = field(default_factory=list)
@@ -166,12 +166,14 @@ def holistic_summary(person: rm.Person) -> Summary:
     _timeline_and_referrals(summary, person)
     summary.trends = key_result_trends(person)
     _worklists(summary, person)
-    summary.open_tasks = [
+    # Huddle tasks first, then the care plan's open actions (added by _care).
+    summary.open_tasks[:0] = [
         {
             "description": t.description,
             "owner": _staff_name(t.owner),
             "due": format_date(t.due_date),
             "overdue": t.due_date < timezone.localdate(),
+            "source": "Huddle",
         }
         for t in Task.objects.filter(person=person, status=Task.Status.OPEN).select_related(
             "owner__staff_profile"
@@ -181,27 +183,34 @@ def holistic_summary(person: rm.Person) -> Summary:
 
 
 def _care(summary: Summary, person: rm.Person) -> None:
-    """Care plan and co-ordinator come from the care app when it is installed; the care team table otherwise."""
+    """Co-ordinator, care plan and its open actions, from the care app."""
     coordinator = care_link.coordinator(person)
-    if coordinator is None:
-        coordinator = (
-            CareTeamMember.objects.filter(person=person, is_coordinator=True)
-            .select_related("user__staff_profile")
-            .first()
-        )
     if coordinator is not None:
         summary.coordinator = {"name": _staff_name(coordinator.user), "role": coordinator.role_in_team}
+    summary.care_team_url = care_link.care_team_url(person)
+    summary.care_plan_new_url = care_link.care_plan_url(person)
     plan = care_link.current_care_plan(person)
-    if plan is not None:
-        review = getattr(plan, "review_date", None)
-        summary.care_plan = {
-            "status": str(getattr(plan, "get_status_display", lambda: plan.status)()).capitalize(),
-            "version": str(getattr(plan, "version", "") or ""),
-            "review_date": format_date(review) if review else NOT_RECORDED,
-            "review_overdue": bool(review and review < timezone.localdate()),
-            "url": care_link.care_plan_url(person),
+    if plan is None:
+        return
+    review = plan.review_date
+    summary.care_plan = {
+        "status": plan.get_status_display(),
+        "version": str(plan.version),
+        "review_date": format_date(review) if review else NOT_RECORDED,
+        "review_overdue": bool(review and review < timezone.localdate()),
+        "url": care_link.care_plan_url(person),
+    }
+    summary.what_matters = plan.what_matters
+    summary.open_tasks.extend(
+        {
+            "description": action.description,
+            "owner": _staff_name(action.owner),
+            "due": format_date(action.due_date) if action.due_date else "no date set",
+            "overdue": bool(action.due_date and action.due_date < timezone.localdate()),
+            "source": "Care plan",
         }
-        summary.what_matters = str(getattr(plan, "what_matters", "") or "")
+        for action in care_link.open_plan_actions(plan)
+    )
 
 
 def _conditions(summary: Summary, person: rm.Person) -> None:
