@@ -102,7 +102,7 @@ def care_plan_pdf(
         for p in plan.priorities:
             line = f"{p['rank']}. {_text(p['text'])}"
             if p["differs"]:
-                line += f" (my care team ranked this {p['clinician_rank']})"
+                line += f" (my care team put this at number {p['clinician_rank']})"
             items.append(line)
         story += [Paragraph(item, body) for item in items]
     story.append(Paragraph("My goals", h2))

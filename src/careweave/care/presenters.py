@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from careweave.care.models import CarePlan, CarePlanStatus, GoalStatus, HandoverNote
+from careweave.care.models import CarePlan, CarePlanStatus, GoalStatus
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
 from careweave.web.presenters import NOT_RECORDED, age_in_years, format_date, format_nhs_number
@@ -174,7 +174,3 @@ def team_rows(members: list[CareTeamMember]) -> list[dict[str, Any]]:
 
 def note_rows(notes: Any) -> list[dict[str, Any]]:
     return [{"author": staff_label(n.author), "when": _when(n.created_at), "text": n.text} for n in notes]
-
-
-def latest_note(notes: Any) -> HandoverNote | None:
-    return next(iter(notes), None)
