@@ -271,6 +271,8 @@ def test_handover_notes_with_and_without_htmx(team_world: dict[str, Any], gp_in_
     assert section.lstrip().startswith("{#") is False and "<html" not in section
     assert section.index("District nurse visit booked.") < section.index("Discharged home on Monday.")
     assert "Handover note added" in section
+    # Showing the notes is a view of the record, audited like the full page.
+    assert AuditEntry.objects.filter(action="read", resource_type="CareTeam", person_id=alice.pk).count() == 1
 
     empty = client.post(f"/care/people/{alice.pk}/handover/", {"note": " "})
     assert empty.status_code == 400 and 'href="#note"' in empty.content.decode()

@@ -169,6 +169,8 @@ def _edit_page(
     decision: Decision,
     status: int = 200,
 ) -> HttpResponse:
+    if request.method == "POST":  # the form shown again (more rows, or errors) is another view of the plan
+        _audit(request, person, decision, "read", "CarePlan", services.care_plan_id(person))
     context = {
         "heading": presenters.person_heading(person),
         "form": form,
@@ -273,6 +275,7 @@ def _team_error(
     request: HttpRequest, person: rm.Person, field: str, message: str, **values: str
 ) -> HttpResponse:
     decision = services.check_access(request.user, person)
+    _audit(request, person, decision, "read", "CareTeam", services.care_team_id(person))  # shown again
     context = _team_context(request, person, decision, errors=[(field, message)], values=values)
     return render(request, "care/team.html", context, status=400)
 
@@ -354,19 +357,18 @@ def handover_add(request: HttpRequest, person_pk: int) -> HttpResponse:
     try:
         services.add_handover_note(user=request.user, person=person, text=text)
     except ValueError as problem:
-        error = str(problem)
         if request.htmx:  # htmx swaps only 2xx responses: send the section back with its error
-            context = _team_context(
-                request,
-                person,
-                services.check_access(request.user, person),
-                errors=[("note", error)],
-                values={"note": text},
-            )
-            return render(request, "care/_handover.html", context)
-        return _team_error(request, person, "note", error, note=text)
-    if request.htmx:
-        context = _team_context(request, person, services.check_access(request.user, person), added=True)
-        return render(request, "care/_handover.html", context)
+            return _handover_section(request, person, errors=[("note", str(problem))], values={"note": text})
+        return _team_error(request, person, "note", str(problem), note=text)
+    if request.htmx:  # the notes section alone, with the new note at the top
+        return _handover_section(request, person, added=True)
     messages.success(request, "Handover note added")
     return redirect("care:team", person_pk=person.pk)
+
+
+def _handover_section(request: HttpRequest, person: rm.Person, **extra: Any) -> HttpResponse:
+    decision = services.check_access(request.user, person)
+    _audit(
+        request, person, decision, "read", "CareTeam", services.care_team_id(person)
+    )  # the notes are shown
+    return render(request, "care/_handover.html", _team_context(request, person, decision, **extra))
