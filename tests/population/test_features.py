@@ -441,3 +441,34 @@ def test_validator_names_table_and_column() -> None:
         extract(person=[person(1, sex="F")])
     with pytest.raises(ExtractSchemaError, match="'condition' has no column 'code'"):
         Extract.from_tables(condition=table("condition", []).drop_columns(["code"]))
+
+
+def test_register_entries_and_explanations_in_words() -> None:
+    from careweave.population.register import explain_person, register_entries
+
+    ex = extract(
+        person=[person(1), person(2)],
+        condition=[
+            dx(1, "38341003", dt.date(2010, 1, 1)),
+            dx(1, "35489007", dt.date(2015, 6, 1)),  # old depression code ...
+            dx(2, "38341003", dt.date(2010, 1, 1)),
+        ],
+        medication=[rx(1, "AD1", AS_OF - dt.timedelta(days=20))],  # ... plus current treatment
+    )
+    register = compute_population(ex, AS_OF, knowledge=KNOWLEDGE).register
+    entries = register_entries(register).to_pylist()
+    assert entries == [
+        {
+            "person_id": 1,
+            "condition_ids": ["depression", "hypertension"],
+            "condition_names": ["Depression", "Hypertension"],
+            "condition_count": 2,
+        }
+    ]
+    explained = {e.condition_id: e.explanation for e in explain_person(register, 1)}
+    assert explained["hypertension"] == "Hypertension: diagnosed (code 38341003 on 1 January 2010)"
+    assert explained["depression"] == (
+        "Depression: an earlier diagnosis (code 35489007 on 1 June 2015); "
+        "1 prescription issue(s) of qualifying medicines between 11 March 2024 and 11 March 2024"
+    )
+    assert explain_person(register, 2) == []
