@@ -1,0 +1,251 @@
+"""Server time of the clinician's workspace under concurrent use: the holistic summary and the worklist.
+
+    uv run python bench/bench_workspace.py [--database-url postgres://postgres@127.0.0.1:5432/careweave_bench]
+        [--clients 20] [--requests 50] [--json]
+
+Against a loaded database (bench/bench_import.py loads 100k synthetic people; `careweave demo
+--people N --no-serve` with DATABASE_URL set makes a small one), this creates a GP at the practice
+with the most registered people, serves the app with waitress on a free loopback port in this
+process, signs each client in through the login form (with its CSRF token), and has every client
+request the summary of random people in that GP's care and the worklist page in turn.
+
+Server time is read from the `Server-Timing` header the app adds to every response
+(careweave.web.middleware); client time is the wall time of the request on loopback. Goal: p95
+server time under 200 ms with 20 concurrent users. Exits 2 when the database is missing or empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import re
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/careweave_bench"
+GOAL_P95_MS = 200.0
+BENCH_USER = "bench-gp"
+BENCH_PASSWORD = "bench-workspace-password-not-secret"
+SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
+
+
+def database_ready(url: str) -> str | None:
+    """None when the database exists and holds people; otherwise why not."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None  # SQLite and others: let Django report problems
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            found = conn.execute("select to_regclass('record_person') is not null").fetchone()
+            if not found or not found[0]:
+                return "it has no CareWeave tables (load it with bench/bench_import.py first)"
+            count = conn.execute("select count(*) from record_person").fetchone()
+            if not count or not count[0]:
+                return "it has no people (load it with bench/bench_import.py first)"
+    except psycopg.OperationalError as problem:
+        first_line = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
+        return f"cannot connect ({first_line})"
+    return None
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def prepare() -> tuple[Any, list[int], int]:
+    """A GP at the largest practice, and a sample of the people in their care."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+
+    from careweave.governance.access import people_in_care
+    from careweave.governance.models import Role, StaffProfile
+    from careweave.record.models import Person
+
+    largest = (
+        Person.objects.exclude(registered_practice=None)
+        .values("registered_practice")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
+    )
+    if largest is None:
+        raise SystemExit("no one is registered at a practice: nothing to benchmark")
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
+    user.set_password(BENCH_PASSWORD)
+    user.is_active = True
+    user.save()
+    StaffProfile.objects.update_or_create(
+        user=user,
+        defaults={
+            "role": Role.GP,
+            "organisation_id": largest["registered_practice"],
+            "failed_logins": 0,
+            "locked_until": None,
+        },
+    )
+    people = list(people_in_care(user).filter(deceased=False).values_list("pk", flat=True)[:20_000])
+    return user, people, largest["n"]
+
+
+def sign_in(base: str) -> Any:
+    import requests
+
+    session = requests.Session()
+    session.get(f"{base}/login/", timeout=30).raise_for_status()
+    token = session.cookies.get("csrftoken", "")
+    response = session.post(
+        f"{base}/login/",
+        data={"username": BENCH_USER, "password": BENCH_PASSWORD, "csrfmiddlewaretoken": token, "next": ""},
+        headers={"Referer": f"{base}/login/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"sign-in failed with HTTP {response.status_code}")
+    return session
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument("--clients", type=int, default=20, help="concurrent users")
+    parser.add_argument(
+        "--requests", type=int, default=50, help="requests per user (half summaries, half worklists)"
+    )
+    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    problem = database_ready(args.database_url)
+    if problem:
+        print(f"The benchmark database {args.database_url} is not ready: {problem}.", file=sys.stderr)
+        return 2
+
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory: not what production does
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careweave.config.settings")
+    sys.path.insert(0, str(ROOT / "src"))
+    from careweave.cli import setup_django
+
+    setup_django()  # applies any migrations the database lacks (e.g. huddles)
+    from django.core.wsgi import get_wsgi_application
+    from waitress.server import create_server
+
+    from careweave.segmentation.services import current_run
+    from careweave.web.summary import worklist_titles
+
+    _user, people, practice_size = prepare()
+    if not people:
+        print("The GP at the largest practice has no one in their care.", file=sys.stderr)
+        return 2
+    run = current_run()
+    list_ids = list(worklist_titles())
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" is expected under load
+    server = create_server(get_wsgi_application(), host="127.0.0.1", port=0, threads=args.threads)
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+
+    timings: dict[str, dict[str, list[float]]] = {
+        "summary": {"server": [], "client": []},
+        "worklist": {"server": [], "client": []},
+    }
+    lock = threading.Lock()
+    failures: list[str] = []
+    sessions = [sign_in(base) for _ in range(args.clients)]
+    start_line = threading.Barrier(args.clients)
+
+    def client(index: int) -> None:
+        rng = random.Random(args.seed * 1000 + index)
+        session = sessions[index]
+        # Warm up this client's connection and the server's caches (not timed).
+        session.get(f"{base}/people/{rng.choice(people)}/", timeout=60)
+        start_line.wait()
+        for i in range(args.requests):
+            if i % 2 == 0:
+                kind, url = "summary", f"{base}/people/{rng.choice(people)}/"
+            else:
+                choice = rng.choice([""] + list_ids)
+                kind, url = "worklist", f"{base}/worklists/" + (f"?list={choice}" if choice else "")
+            started = time.perf_counter()
+            response = session.get(url, timeout=60)
+            elapsed = (time.perf_counter() - started) * 1000
+            match = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
+            with lock:
+                if response.status_code != 200 or match is None:
+                    failures.append(f"{kind} HTTP {response.status_code}")
+                    continue
+                timings[kind]["server"].append(float(match.group(1)))
+                timings[kind]["client"].append(elapsed)
+
+    began = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    wall = time.perf_counter() - began
+    server.close()
+
+    results: dict[str, Any] = {
+        "database": re.sub(r"//[^@/]*@", "//", args.database_url),  # never print a password
+        "people_in_gp_care_sampled": len(people),
+        "largest_practice_registered": practice_size,
+        "segmentation_run": run.version if run else None,
+        "clients": args.clients,
+        "requests_per_client": args.requests,
+        "waitress_threads": args.threads,
+        "wall_seconds": round(wall, 1),
+        "throughput_per_second": round(sum(len(t["client"]) for t in timings.values()) / wall, 1),
+        "failures": len(failures),
+        "goal_p95_ms": GOAL_P95_MS,
+        "pages": {},
+    }
+    for kind, series in timings.items():
+        if not series["server"]:
+            continue
+        results["pages"][kind] = {
+            "n": len(series["server"]),
+            "server_median_ms": round(statistics.median(series["server"]), 1),
+            "server_p95_ms": round(percentile(series["server"], 0.95), 1),
+            "client_median_ms": round(statistics.median(series["client"]), 1),
+            "client_p95_ms": round(percentile(series["client"], 0.95), 1),
+            "meets_goal": percentile(series["server"], 0.95) < GOAL_P95_MS,
+        }
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(
+            f"Workspace under {args.clients} concurrent users, {args.requests} requests each "
+            f"({results['database']}; GP at a practice of {practice_size:,} people; "
+            f"{results['throughput_per_second']} requests/s; {len(failures)} failures)"
+        )
+        print(
+            f"{'page':<10} {'n':>5} {'server median':>14} {'server p95':>11} {'client median':>14} "
+            f"{'client p95':>11}  goal p95 < {GOAL_P95_MS:.0f} ms"
+        )
+        for kind, r in results["pages"].items():
+            print(
+                f"{kind:<10} {r['n']:>5} {r['server_median_ms']:>11.1f} ms {r['server_p95_ms']:>8.1f} ms "
+                f"{r['client_median_ms']:>11.1f} ms {r['client_p95_ms']:>8.1f} ms  "
+                f"{'met' if r['meets_goal'] else 'NOT met'}"
+            )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
