@@ -129,8 +129,11 @@ def generate(people: int) -> None:
     for name in ("person", "condition", "medication", "encounter", "observation", "social"):
         rows[name] = sum(pq.ParquetFile(f).metadata.num_rows for f in (target / name).iterdir())
     (target / "COMPLETE").write_text(json.dumps(rows))
-    print(f"generated {people:,} people in {time.perf_counter() - started:.1f} s: "
-          + ", ".join(f"{k} {v:,}" for k, v in rows.items()), file=sys.stderr)
+    print(
+        f"generated {people:,} people in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in rows.items()),
+        file=sys.stderr,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -155,12 +158,13 @@ def run_one(people: int, engine_name: str) -> dict[str, Any]:
             }
         )
 
+    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from careweave.population.engines import get_engine
     from careweave.population.extract_schema import Extract
     from careweave.population.features import FeatureKnowledge, FeatureSpecification
+    from careweave.population.lca import fit_lca
     from careweave.population.register import register_entries
     from careweave.population.worklists import compute_worklists
     from careweave.terminology import load_worklist_rules
@@ -189,15 +193,26 @@ def run_one(people: int, engine_name: str) -> dict[str, Any]:
         indicators = [f"cond_{c.id}" for c in knowledge.conditions if c.cms_weight is not None]
         indicators += [n.id for n in knowledge.social_needs]
 
-        def assigner(patterns: pa.Table) -> pa.Table:
-            """A stand-in for the latent class model: any deterministic function of the pattern."""
-            count = pc.add(pc.cast(patterns.column(indicators[0]), pa.int32()), 0)
-            for name in indicators[1:]:
-                count = pc.add(count, pc.cast(patterns.column(name), pa.int32()))
-            return patterns.append_column("cluster", pc.cast(count, pa.int32()))
-
         with stage("pattern counts"):
             patterns = engine.pattern_counts(features, indicators)
+        codes = np.column_stack(
+            [patterns.column(c).to_numpy(zero_copy_only=False).astype(np.int64) for c in indicators]
+        )
+        counts = patterns.column("people").to_numpy().astype(np.int64)
+        with stage("LCA fit (K=5)"):
+            model = fit_lca(
+                codes, counts, [2] * len(indicators), 5, n_starts=5, seed=1, indicator_names=indicators
+            )
+
+        def assigner(distinct: pa.Table) -> pa.Table:
+            """The fitted latent class model, applied once per distinct pattern."""
+            cluster, _probability = model.assign(
+                np.column_stack(
+                    [distinct.column(c).to_numpy(zero_copy_only=False).astype(np.int64) for c in indicators]
+                )
+            )
+            return distinct.append_column("cluster", pa.array(cluster.astype(np.int32), pa.int32()))
+
         with stage("assignment"):
             assigned = engine.assign(features, indicators, assigner)
         with stage("worklists"):
@@ -254,8 +269,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--engine", choices=["duckdb", "spark", "both"], default="both")
-    parser.add_argument("--spark-people", type=int, nargs="+", default=[100_000],
-                        help="sizes to run on Spark (local[*]); default 100k")
+    parser.add_argument(
+        "--spark-people",
+        type=int,
+        nargs="+",
+        default=[100_000],
+        help="sizes to run on Spark (local[*]); default 100k",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -274,7 +294,9 @@ def main() -> None:
                 continue
             done = subprocess.run(
                 [sys.executable, __file__, "--one", str(people), "--engine", engine],
-                check=True, stdout=subprocess.PIPE, text=True,
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             report(json.loads(done.stdout.strip().splitlines()[-1]))
 

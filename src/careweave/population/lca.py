@@ -495,6 +495,8 @@ def fit_lca(
     n_starts: int = 10,
     seed: int = 0,
     max_iter: int = 1000,
+    initial_iter: int | None = None,
+    final_starts: int = 2,
     tol: float = 1e-8,
     smoothing: float = 0.01,
     indicator_names: Sequence[str] | None = None,
@@ -560,12 +562,33 @@ def fit_lca(
     best: _Run | None = None
     start_lls: list[float] = []
     with _single_threaded_blas():
-        for s in range(n_starts):
-            rng = np.random.default_rng([seed, n_classes, s])
-            run = _em(em, *_random_start(rng, marginals, layout, n_classes), max_iter=max_iter, tol=tol)
-            start_lls.append(run.loglik)
-            if best is None or run.loglik > best.loglik:
-                best = run
+        if initial_iter is None:
+            for s in range(n_starts):
+                rng = np.random.default_rng([seed, n_classes, s])
+                run = _em(em, *_random_start(rng, marginals, layout, n_classes), max_iter=max_iter, tol=tol)
+                start_lls.append(run.loglik)
+                if best is None or run.loglik > best.loglik:
+                    best = run
+        else:
+            # Two stages, as Mplus's STARTS option: every start takes `initial_iter` steps, then only
+            # the `final_starts` most promising continue to convergence. On weakly separated data
+            # most of the time of full runs is spent polishing starts that will lose.
+            initial = []
+            for s in range(n_starts):
+                rng = np.random.default_rng([seed, n_classes, s])
+                initial.append(
+                    _em(em, *_random_start(rng, marginals, layout, n_classes), max_iter=initial_iter, tol=tol)
+                )
+            ranked = sorted(range(n_starts), key=lambda i: -initial[i].loglik)
+            for i in ranked[: max(1, final_starts)]:
+                run = (
+                    initial[i]
+                    if initial[i].converged
+                    else _em(em, initial[i].log_theta, initial[i].log_w, max_iter=max_iter, tol=tol)
+                )
+                start_lls.append(run.loglik)
+                if best is None or run.loglik > best.loglik:
+                    best = run
     assert best is not None
 
     # Canonical order: largest estimated class first (stable, so ties keep start order).
@@ -621,6 +644,8 @@ def select_classes(
     n_starts: int = 10,
     seed: int = 0,
     max_iter: int = 1000,
+    initial_iter: int | None = None,
+    final_starts: int = 2,
     tol: float = 1e-8,
     smoothing: float = 0.01,
     min_class_share: float = 0.0,
@@ -646,6 +671,8 @@ def select_classes(
             n_starts=n_starts,
             seed=seed,
             max_iter=max_iter,
+            initial_iter=initial_iter,
+            final_starts=final_starts,
             tol=tol,
             smoothing=smoothing,
             indicator_names=indicator_names,

@@ -51,7 +51,9 @@ class DuckDBEngine:
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         self._connection = duckdb.connect(":memory:")
         threads = threads or int(os.environ.get("CAREWEAVE_DUCKDB_THREADS", "0")) or None
-        memory_limit = memory_limit or os.environ.get("CAREWEAVE_DUCKDB_MEMORY_LIMIT")
+        # 2 GB keeps a 1M-person run under the 4 GB goal (DuckDB spills to disk beyond it); the
+        # default would be 80% of RAM, which on a shared server is not ours to take.
+        memory_limit = memory_limit or os.environ.get("CAREWEAVE_DUCKDB_MEMORY_LIMIT", "2GB")
         if threads:
             self._connection.execute(f"SET threads = {int(threads)}")
         if memory_limit:
