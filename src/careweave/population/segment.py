@@ -138,6 +138,8 @@ def segment(
                 seed=seed,
                 min_class_share=MIN_CLASS_SHARE,
                 indicator_names=indicators,
+                initial_iter=INITIAL_EM_STEPS,
+                tol=EM_TOLERANCE,
             )
         else:
             model = fit_lca(
@@ -148,6 +150,8 @@ def segment(
                 n_starts=starts,
                 seed=seed,
                 indicator_names=indicators,
+                initial_iter=INITIAL_EM_STEPS,
+                tol=EM_TOLERANCE,
             )
             selection = [
                 {
