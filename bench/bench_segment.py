@@ -201,7 +201,15 @@ def run_one(people: int, engine_name: str) -> dict[str, Any]:
         counts = patterns.column("people").to_numpy().astype(np.int64)
         with stage("LCA fit (K=5)"):
             model = fit_lca(
-                codes, counts, [2] * len(indicators), 5, n_starts=5, seed=1, indicator_names=indicators
+                codes,
+                counts,
+                [2] * len(indicators),
+                5,
+                n_starts=5,
+                seed=1,
+                indicator_names=indicators,
+                initial_iter=50,
+                tol=1e-7,  # as the population pipeline (careweave.population.segment)
             )
 
         def assigner(distinct: pa.Table) -> pa.Table:
