@@ -144,7 +144,7 @@ def token_create(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    threads: Annotated[int, typer.Option(help="Worker threads")] = 8,
+    threads: Annotated[int, typer.Option(help="Worker threads (on 2 cores, more than 4 only adds contention)")] = 4,
 ) -> None:
     """Serve the web app and the FHIR API."""
     setup_django()
