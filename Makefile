@@ -38,4 +38,7 @@ typecheck: install
 	$(UV) run --frozen mypy
 
 bench: install
-	$(UV) run --frozen python -m bench
+	$(UV) run --frozen python bench/bench_synth.py --people 20000
+	$(UV) run --frozen python bench/bench_import.py --people 2000
+	$(UV) run --frozen python bench/bench_segment.py --people 100000 --engine duckdb
+	$(UV) run --frozen python bench/bench_lca.py
