@@ -126,7 +126,7 @@ def main() -> int:
     parser.add_argument(
         "--requests", type=int, default=50, help="requests per user (half summaries, half worklists)"
     )
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--threads", type=int, default=4, help="waitress worker threads (as `careweave serve`)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
