@@ -251,3 +251,11 @@ def test_ndjson_file_is_all_or_nothing(tmp_path: Path) -> None:
     assert rm.Person.objects.count() == 0
     assert importer.summary.errors[0].entry == 3 and importer.summary.errors[0].expression == "Patient.gender"
     assert importer.summary.total("created") == 0
+
+
+def test_missing_paths_and_empty_folders_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(app, ["import", str(tmp_path / "empty"), str(tmp_path / "absent.json"), "--json"])
+    assert result.exit_code == 1
+    text = json.dumps(json.loads(result.stdout)["errors"])
+    assert "no FHIR files" in text and "absent.json" in text

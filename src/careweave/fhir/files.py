@@ -108,6 +108,11 @@ def import_paths(
     missing = [p for p in paths if not p.exists()]
     for path in missing:
         importer.summary.errors.append(Issue("fatal", "not-found", "no such file or folder", str(path)))
+    for path in paths:
+        if path.is_dir() and not any(f.is_relative_to(path) for f in files):
+            importer.summary.errors.append(
+                Issue("fatal", "not-found", f"no FHIR files ({', '.join(SUFFIXES)}) in this folder", str(path))
+            )
     for path in files:
         importer.summary.files += 1
         before = importer.checkpoint()
