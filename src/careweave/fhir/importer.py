@@ -96,6 +96,9 @@ class Entry:
         return f"{base}.{element}" if element else base
 
 
+OUTCOMES = ("created", "updated", "unchanged", "skipped", "deleted")
+
+
 @dataclass
 class ImportSummary:
     counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
@@ -119,8 +122,8 @@ class ImportSummary:
             "ok": self.ok,
             "files": self.files,
             "refused": self.units_refused,
-            "counts": {t: dict(c) for t, c in sorted(self.counts.items())},
-            "totals": {o: self.total(o) for o in ("created", "updated", "unchanged", "skipped", "deleted")},
+            "counts": {t: {o: c.get(o, 0) for o in OUTCOMES} for t, c in sorted(self.counts.items())},
+            "totals": {o: self.total(o) for o in OUTCOMES},
             "errors": [i.as_fhir() for i in self.errors],
             "warnings": [i.as_fhir() for i in self.warnings[:200]],
         }
