@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
@@ -332,6 +332,7 @@ class Importer:
     ) -> None:
         """A Bulk Data NDJSON file: all-or-nothing for the file, written in chunks for speed."""
         strict = True if self.strict_references is None else self.strict_references
+        refresh_planner_statistics()
         with transaction.atomic():
             chunk: list[Entry] = []
             for line_no, line in enumerate(lines, start=1):
@@ -1077,6 +1078,28 @@ class Importer:
             creates[rm.SocialCircumstance].append(
                 rm.SocialCircumstance(resource=stored, person_id=person_pk, **row)
             )
+
+
+def refresh_planner_statistics() -> None:
+    """PostgreSQL plans each lookup from table statistics; after a bulk load the statistics still say
+    the tables are small, and every identity lookup becomes a sequential scan. Autovacuum cannot help
+    inside a long import, so refresh them before each bulk file (a sampled, cheap ANALYZE)."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [
+        m._meta.db_table
+        for m in (
+            rm.StoredResource,
+            rm.SourceAlias,
+            rm.ResourceIdentifier,
+            rm.Person,
+            rm.Organisation,
+            rm.Practitioner,
+            rm.Referral,
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 def match_by_identifier(kind: str, resource: dict[str, Any]) -> rm.StoredResource | None:
