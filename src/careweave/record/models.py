@@ -49,14 +49,19 @@ class StoredResource(models.Model):
 
     class Meta:
         constraints = [
+            # The selective id leads: PostgreSQL then always looks ids up through the index, even
+            # when its statistics are stale in the middle of a bulk load (ADR 0002).
             models.UniqueConstraint(
-                fields=["resource_type", "logical_id"], name="resource_type_logical_id_unique"
+                fields=["logical_id", "resource_type"], name="resource_logical_id_unique"
             ),
             models.UniqueConstraint(
-                fields=["source_system", "resource_type", "source_id"], name="resource_source_identity_unique"
+                fields=["source_id", "resource_type", "source_system"], name="resource_source_identity_unique"
             ),
         ]
-        indexes = [models.Index(fields=["person", "resource_type"])]
+        indexes = [
+            models.Index(fields=["person", "resource_type"]),
+            models.Index(fields=["resource_type", "id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.logical_id}"
@@ -75,7 +80,7 @@ class SourceAlias(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["source_system", "resource_type", "source_id"], name="alias_unique"
+                fields=["source_id", "resource_type", "source_system"], name="alias_unique"
             )
         ]
 
@@ -89,7 +94,7 @@ class ResourceIdentifier(models.Model):
     value = models.CharField(max_length=255)
 
     class Meta:
-        indexes = [models.Index(fields=["resource_type", "value", "system"])]
+        indexes = [models.Index(fields=["value", "resource_type", "system"])]
 
 
 class Organisation(models.Model):
