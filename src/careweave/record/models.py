@@ -58,10 +58,9 @@ class StoredResource(models.Model):
                 fields=["source_id", "resource_type", "source_system"], name="resource_source_identity_unique"
             ),
         ]
-        indexes = [
-            models.Index(fields=["person", "resource_type"]),
-            models.Index(fields=["resource_type", "id"]),
-        ]
+        # No index may lead with resource_type alone: with stale statistics PostgreSQL would pick it and
+        # filter ids row by row. Type-wide listings page through the primary key instead.
+        indexes = [models.Index(fields=["person", "resource_type"])]
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.logical_id}"

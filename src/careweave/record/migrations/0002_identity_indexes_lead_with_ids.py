@@ -31,10 +31,6 @@ class Migration(migrations.Migration):
                 fields=["value", "resource_type", "system"], name="record_reso_value_5f444e_idx"
             ),
         ),
-        migrations.AddIndex(
-            model_name="storedresource",
-            index=models.Index(fields=["resource_type", "id"], name="record_stor_resourc_54be0b_idx"),
-        ),
         migrations.AddConstraint(
             model_name="sourcealias",
             constraint=models.UniqueConstraint(
