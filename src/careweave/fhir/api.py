@@ -366,6 +366,8 @@ def search_queryset(kind: str, params: list[tuple[str, str]]) -> QuerySet[rm.Sto
             qs = qs.filter(pk__in=idents.values("resource_id"))
         elif base_name in ("patient", "subject") or (kind == "Appointment" and base_name == "actor"):
             qs = qs.filter(person__resource__logical_id=_ref_value(value))
+            # narrow the item rows to the person too, or a common code scans everyone's rows
+            item_filter &= Q(person__resource__logical_id=_ref_value(value))
         elif kind == "Patient":
             if base_name in ("name", "family", "given"):
                 fields = {
