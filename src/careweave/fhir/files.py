@@ -11,7 +11,7 @@ from typing import IO
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
 
-from careweave.fhir.importer import TYPE_RANK, Importer
+from careweave.fhir.importer import TYPE_RANK, Importer, refresh_planner_statistics
 from careweave.fhir.outcome import Issue, Refused
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,9 @@ def import_paths(
     for path in paths:
         if path.is_dir() and not any(f.is_relative_to(path) for f in files):
             importer.summary.errors.append(
-                Issue("fatal", "not-found", f"no FHIR files ({', '.join(SUFFIXES)}) in this folder", str(path))
+                Issue(
+                    "fatal", "not-found", f"no FHIR files ({', '.join(SUFFIXES)}) in this folder", str(path)
+                )
             )
     for path in files:
         importer.summary.files += 1
@@ -134,3 +136,4 @@ def import_paths(
             logger.exception("import of one file failed (file index %d)", importer.summary.files)
         if progress:
             progress(path)
+    refresh_planner_statistics()  # so the first queries after a bulk load are planned on real sizes

@@ -1086,18 +1086,16 @@ def refresh_planner_statistics() -> None:
     inside a long import, so refresh them before each bulk file (a sampled, cheap ANALYZE)."""
     if connection.vendor != "postgresql":
         return
-    tables = [
-        m._meta.db_table
-        for m in (
-            rm.StoredResource,
-            rm.SourceAlias,
-            rm.ResourceIdentifier,
-            rm.Person,
-            rm.Organisation,
-            rm.Practitioner,
-            rm.Referral,
-        )
-    ]
+    models = (
+        rm.StoredResource,
+        rm.SourceAlias,
+        rm.ResourceIdentifier,
+        rm.Person,
+        rm.Organisation,
+        rm.Practitioner,
+        *rm.PERSON_ITEM_MODELS,
+    )
+    tables = [m._meta.db_table for m in models]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 

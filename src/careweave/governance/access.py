@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from careweave.governance.audit import record_access
@@ -45,15 +45,21 @@ def people_in_care(user: Any) -> QuerySet[rm.Person]:
     if role not in CLINICAL_ROLES:
         return rm.Person.objects.none()
     org = user.staff_profile.organisation_id
-    person = OuterRef("pk")
-    relationship = Exists(CareTeamMember.objects.filter(person=person, user=user))
-    relationship |= Exists(BreakGlass.objects.filter(person=person, user=user, expires_at__gt=timezone.now()))
+    # Each relationship is an uncorrelated `pk IN (...)`: the database builds each set once (a hash)
+    # instead of probing encounters for every person, which at 100k people is the difference between
+    # milliseconds and seconds for a worklist.
+    relationship = Q(pk__in=CareTeamMember.objects.filter(user=user).values("person_id"))
+    relationship |= Q(
+        pk__in=BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values("person_id")
+    )
     if org is not None:
         relationship |= Q(registered_practice_id=org)
-        relationship |= Exists(rm.Encounter.objects.filter(person=person, organisation_id=org))
-        relationship |= Exists(rm.Appointment.objects.filter(person=person, organisation_id=org))
-        relationship |= Exists(
-            rm.Referral.objects.filter(Q(to_organisation_id=org) | Q(from_organisation_id=org), person=person)
+        relationship |= Q(pk__in=rm.Encounter.objects.filter(organisation_id=org).values("person_id"))
+        relationship |= Q(pk__in=rm.Appointment.objects.filter(organisation_id=org).values("person_id"))
+        relationship |= Q(
+            pk__in=rm.Referral.objects.filter(Q(to_organisation_id=org) | Q(from_organisation_id=org)).values(
+                "person_id"
+            )
         )
     return rm.Person.objects.filter(relationship)
 

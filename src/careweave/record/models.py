@@ -246,7 +246,8 @@ class Encounter(PersonItem):
     practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
-        indexes = [models.Index(fields=["person", "start"])]
+        # (person, organisation) answers "has this organisation seen this person?" for access checks
+        indexes = [models.Index(fields=["person", "start"]), models.Index(fields=["person", "organisation"])]
 
 
 class Appointment(PersonItem):
@@ -257,6 +258,9 @@ class Appointment(PersonItem):
     end = models.DateTimeField(null=True, blank=True)
     practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.SET_NULL)
     organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "organisation"])]
 
 
 class Referral(PersonItem):
