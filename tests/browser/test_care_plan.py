@@ -48,6 +48,7 @@ def test_write_change_and_print_a_care_plan(live_server: Any) -> None:
             # Saving without what matters shows the error summary, focused, linking to the field.
             page.get_by_role("button", name="Save care plan").click()
             summary = page.locator(".nhsuk-error-summary")
+            summary.wait_for(state="visible", timeout=15_000)  # the POST's response page, not the old page
             assert summary.is_visible()
             assert "Enter what matters to the person" in summary.inner_text()
             assert serious_accessibility_violations(page) == []
