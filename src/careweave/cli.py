@@ -37,13 +37,14 @@ def setup_django(migrate: bool = True) -> None:
         call_command("migrate", verbosity=0, interactive=False)
 
 
-def _progress() -> Progress:
+def progress_bar(on: Console | None = None) -> Progress:
+    """The progress bar of every long command (to stderr, so --json output stays clean)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=on or console,
         transient=False,
     )
 
@@ -68,7 +69,7 @@ def import_command(
     if as_json or not sys.stderr.isatty():
         import_paths(importer, paths)
     else:
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task("Importing", total=len(files))
             import_paths(importer, paths, progress=lambda _p: progress.advance(task))
     seconds = time.perf_counter() - started
@@ -113,7 +114,7 @@ def synth(
     """Generate a synthetic MLTC population as FHIR R4 NDJSON."""
     from careweave.synth import generate
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Generating people", total=people)
         summary = generate(
             people, seed, out, practices=practices, progress=lambda n: progress.update(task, completed=n)
@@ -144,7 +145,9 @@ def token_create(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    threads: Annotated[int, typer.Option(help="Worker threads (on 2 cores, more than 4 only adds contention)")] = 4,
+    threads: Annotated[
+        int, typer.Option(help="Worker threads (on 2 cores, more than 4 only adds contention)")
+    ] = 4,
 ) -> None:
     """Serve the web app and the FHIR API."""
     setup_django()

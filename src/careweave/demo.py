@@ -9,8 +9,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from careweave.cli import progress_bar
 from careweave.fhir.files import expand, import_paths
 from careweave.fhir.importer import Importer
 from careweave.governance.models import ApiToken, Role, StaffProfile
@@ -42,13 +42,7 @@ def build_demo(
     workdir = workdir or Path.cwd() / ".demo"
     out = workdir / f"synth-{people}-{seed}"
     source = f"urn:careweave:synth:{seed}"
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    progress = progress_bar(console)
     if not (out / "Patient.ndjson").exists():
         with progress:
             task = progress.add_task("Generating people", total=people)
@@ -57,13 +51,7 @@ def build_demo(
     if already < people:
         importer = Importer(source_system=source)
         files = expand([out])
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
+        with progress_bar(console) as bar:
             task = bar.add_task("Importing FHIR files", total=len(files))
             import_paths(importer, [out], progress=lambda _p: bar.advance(task))
         if not importer.summary.ok:

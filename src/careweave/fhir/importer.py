@@ -19,14 +19,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from careweave.fhir import projection as proj
 from careweave.fhir.bindings import binding_errors
-from careweave.fhir.bulk import allocate_ids, insert_rows
+from careweave.fhir.bulk import allocate_ids, analyze, insert_rows
 from careweave.fhir.nhs_number import NHS_NUMBER_SYSTEM, why_invalid
 from careweave.fhir.outcome import Issue, Refused
 from careweave.record import models as rm
@@ -241,6 +241,8 @@ class Importer:
         # reference targets that many resources point at; cached for bulk loads
         self._target_cache: dict[tuple[str, str, str], tuple[int, str, int | None]] = {}
         self._domain_pk: dict[tuple[str, str], int | None] = {}
+        # reference targets of the chunk being imported, looked up in one query per type
+        self._chunk_targets: dict[tuple[str, str, str], tuple[int, str, int | None]] = {}
 
     def checkpoint(self) -> dict[str, Counter[str]]:
         return {k: Counter(v) for k, v in self.summary.counts.items()}
@@ -250,6 +252,7 @@ class Importer:
         self.summary.counts = defaultdict(Counter, counts)
         self._target_cache.clear()
         self._domain_pk.clear()
+        self._chunk_targets.clear()
 
     # -- entry points -------------------------------------------------------------------------
     def import_bundle(self, bundle: dict[str, Any], file: str | None = None) -> list[Entry]:
@@ -661,7 +664,7 @@ class Importer:
                     and (source, match.group("type"), match.group("id")) not in self._target_cache
                 ):
                     wanted[match.group("type")].add(match.group("id"))
-        self._chunk_targets: dict[tuple[str, str, str], tuple[int, str, int | None]] = {}
+        self._chunk_targets = {}
         for kind, ids in wanted.items():
             for pk, lid, person, sid in rm.StoredResource.objects.filter(
                 source_system=source, resource_type=kind, source_id__in=ids
@@ -676,7 +679,7 @@ class Importer:
 
     def _resolve_stored(self, source: str, kind: str, rid: str) -> str | None:
         key = (source, kind, rid)
-        cached = self._target_cache.get(key) or getattr(self, "_chunk_targets", {}).get(key)
+        cached = self._target_cache.get(key) or self._chunk_targets.get(key)
         if cached:
             return cached[1]
         row = (
@@ -732,15 +735,14 @@ class Importer:
 
     def _write(self, entries: list[Entry], file: str | None) -> None:
         now = timezone.now()
-        new_rows: list[tuple[Entry, rm.StoredResource]] = []
-        changed: list[tuple[Entry, rm.StoredResource]] = []
         by_rank: dict[int, list[Entry]] = defaultdict(list)
         for entry in entries:
             if entry.outcome == "unchanged" and entry.if_none_exist:
                 continue
             by_rank[TYPE_RANK.get(entry.resource_type, 9)].append(entry)
         for rank in sorted(by_rank):
-            new_rows, changed = [], []
+            new_rows: list[tuple[Entry, rm.StoredResource]] = []
+            changed: list[tuple[Entry, rm.StoredResource]] = []
             person_pks = self._person_pks({e.person_logical_id for e in by_rank[rank] if e.person_logical_id})
             for entry in by_rank[rank]:
                 body = dict(entry.resource or {})
@@ -1081,23 +1083,19 @@ class Importer:
 
 
 def refresh_planner_statistics() -> None:
-    """PostgreSQL plans each lookup from table statistics; after a bulk load the statistics still say
-    the tables are small, and every identity lookup becomes a sequential scan. Autovacuum cannot help
-    inside a long import, so refresh them before each bulk file (a sampled, cheap ANALYZE)."""
-    if connection.vendor != "postgresql":
-        return
-    models = (
-        rm.StoredResource,
-        rm.SourceAlias,
-        rm.ResourceIdentifier,
-        rm.Person,
-        rm.Organisation,
-        rm.Practitioner,
-        *rm.PERSON_ITEM_MODELS,
+    """Autovacuum cannot refresh statistics inside a long import, so the record's tables are analysed
+    before each bulk file and after each import (on PostgreSQL; elsewhere a no-op)."""
+    analyze(
+        (
+            rm.StoredResource,
+            rm.SourceAlias,
+            rm.ResourceIdentifier,
+            rm.Person,
+            rm.Organisation,
+            rm.Practitioner,
+            *rm.PERSON_ITEM_MODELS,
+        )
     )
-    tables = [m._meta.db_table for m in models]
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 def match_by_identifier(kind: str, resource: dict[str, Any]) -> rm.StoredResource | None:

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from django.db import connection, transaction
+from django.db import transaction
 
-from careweave.fhir.bulk import insert_rows
+from careweave.fhir.bulk import analyze, insert_rows
 from careweave.governance.audit import record_system_event
 from careweave.population import worklists as pw
 from careweave.population.segment import SegmentationResult, StageTimer, planning_aggregates, segment
@@ -62,11 +62,9 @@ def run_segmentation(
     say("storing the run")
     with timer.stage("store"):
         run = store(result, seed=seed, library_version=library.version)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # worklist pages are planned on the new run's real size
-            cursor.execute(
-                "ANALYZE segmentation_worklistentry, segmentation_personsegment, segmentation_registerentry"
-            )
+    analyze(
+        (sm.WorklistEntry, sm.PersonSegment, sm.RegisterEntry)
+    )  # worklist pages planned on the run's real size
     if export_dir is not None:
         with timer.stage("export"):
             export(result, export_dir)
