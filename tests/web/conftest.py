@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from careweave.governance.models import Role, StaffProfile
 from careweave.record import models as rm
+from careweave.record.relationships import rebuild_care_relationships, refresh_care_relationships
 
 PASSWORD = "correct-horse-battery-staple"
 _ids = itertools.count(1)
@@ -38,7 +39,7 @@ def organisation(name: str, sector: str, ods_code: str) -> rm.Organisation:
 
 def person(given: str, family: str, nhs_number: str | None, practice: rm.Organisation | None, **fields: Any) -> rm.Person:
     fields.setdefault("birth_date", date(1950, 6, 15))
-    return rm.Person.objects.create(
+    created = rm.Person.objects.create(
         resource=stored("Patient"),
         given_name=given,
         family_name=family,
@@ -46,6 +47,8 @@ def person(given: str, family: str, nhs_number: str | None, practice: rm.Organis
         registered_practice=practice,
         **fields,
     )
+    refresh_care_relationships([created.pk])  # as the importer does for a new person
+    return created
 
 
 def staff(username: str, role: str, org: rm.Organisation | None) -> Any:
@@ -112,6 +115,8 @@ def world(db: Any) -> dict[str, Any]:
     item(rm.SocialCircumstance, alice, "Observation", kind="housing", display="Lives alone", recorded=date(2024, 5, 1))
     item(rm.RelatedPerson, alice, "RelatedPerson", name="Carys Zephyrine", relationship_display="Daughter",
          is_carer=True, telecom="07700 900123")
+    # rows written with the ORM, not the importer: derive the organisations' care relationships once
+    rebuild_care_relationships()
 
     return {
         "practice_a": practice_a,

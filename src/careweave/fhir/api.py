@@ -437,8 +437,7 @@ def _scope(request: HttpRequest, kind: str, qs: QuerySet[rm.StoredResource]) -> 
         )
     if kind in NON_PERSON_TYPES:
         return qs
-    in_care = access.people_in_care(request.user).values("pk")
-    return qs.filter(person__in=in_care)
+    return qs.filter(access.in_care(request.user, "person_id"))
 
 
 def _bundle(

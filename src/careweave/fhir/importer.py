@@ -30,6 +30,7 @@ from careweave.fhir.bulk import allocate_ids, analyze, insert_rows
 from careweave.fhir.nhs_number import NHS_NUMBER_SYSTEM, why_invalid
 from careweave.fhir.outcome import Issue, Refused
 from careweave.record import models as rm
+from careweave.record.relationships import add_care_relationships, refresh_care_relationships
 
 DEFAULT_SOURCE = "urn:careweave:source:unspecified"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -648,6 +649,10 @@ class Importer:
                 if target:
                     entry.person_logical_id = target
                     break
+            else:
+                if entry.resource_type == "Appointment":
+                    # an Appointment names its patient only as a participant (FHIR R4 compartment rule)
+                    entry.person_logical_id = proj.appointment_participant(resource, "Patient")
 
     def _prefetch_targets(self, entries: list[Entry], local: dict[str, str], source: str) -> None:
         """Resolve every literal reference of a chunk in one query per type (the bulk path)."""
@@ -730,7 +735,10 @@ class Importer:
                 ],
                 409,
             )
+        person_pk = target.person_id
         target.delete()
+        if entry.resource_type in ("Encounter", "Appointment", "ServiceRequest") and person_pk is not None:
+            refresh_care_relationships([person_pk])
         entry.outcome = "deleted"
 
     def _write(self, entries: list[Entry], file: str | None) -> None:
@@ -877,6 +885,15 @@ class Importer:
             )
         return self._domain_pk[key]
 
+    def _role_organisation(self, lid: str | None) -> int | None:
+        if not lid:
+            return None
+        return (
+            rm.PractitionerRole.objects.filter(resource__resource_type="PractitionerRole", resource__logical_id=lid)
+            .values_list("organisation_id", flat=True)
+            .first()
+        )
+
     def _medication(self, lid: str) -> dict[str, Any] | None:
         body = (
             rm.StoredResource.objects.filter(resource_type="Medication", logical_id=lid)
@@ -895,6 +912,9 @@ class Importer:
         """Create or refresh the record rows for stored resources."""
         creates: dict[type[Any], list[Any]] = defaultdict(list)
         changed_pks = {r.pk for _, r in changed}
+        # care relationships: new rows add (person, organisation) pairs; an update may remove one
+        related: set[tuple[int, int]] = set()
+        recheck: set[int] = set()
         for entry, stored in [*new_rows, *changed]:
             if entry.resource_type not in MODELLED:
                 continue
@@ -962,6 +982,10 @@ class Importer:
                         setattr(person, name, value)
                     person.save()
                 self._domain_pk[("Patient", entry.logical_id)] = person.pk
+                if is_update:
+                    recheck.add(person.pk)
+                elif person.registered_practice_id is not None:
+                    related.add((person.pk, person.registered_practice_id))
                 rm.StoredResource.objects.filter(pk=stored.pk).update(person=person)
             elif person_pk is None:
                 # a clinical resource about no known person: kept as a resource, not in anyone's record
@@ -1004,12 +1028,19 @@ class Importer:
                 )
                 fields["practitioner_id"] = self._domain("Practitioner", proj.encounter_practitioner_id(body))
                 self._upsert(rm.Encounter, stored, {"person_id": person_pk, **fields}, is_update, creates)
+                self._relate(person_pk, [fields["organisation_id"]], is_update, related, recheck)
             elif kind == "Appointment":
                 fields = proj.appointment_fields(body)
                 fields["practitioner_id"] = self._domain(
                     "Practitioner", proj.appointment_participant(body, "Practitioner")
                 )
+                # FHIR R4 Appointment has no organisation element: it is the one a PractitionerRole
+                # participant works for, when there is one
+                fields["organisation_id"] = self._role_organisation(
+                    proj.appointment_participant(body, "PractitionerRole")
+                )
                 self._upsert(rm.Appointment, stored, {"person_id": person_pk, **fields}, is_update, creates)
+                self._relate(person_pk, [fields["organisation_id"]], is_update, related, recheck)
             elif kind == "ServiceRequest":
                 fields = proj.referral_fields(body)
                 requester = body.get("requester")
@@ -1037,6 +1068,13 @@ class Importer:
                     creates,
                     cache=("ServiceRequest", entry.logical_id),
                 )
+                self._relate(
+                    person_pk,
+                    [fields["from_organisation_id"], fields["to_organisation_id"]],
+                    is_update,
+                    related,
+                    recheck,
+                )
             elif kind == "RelatedPerson":
                 self._upsert(
                     rm.RelatedPerson,
@@ -1047,6 +1085,21 @@ class Importer:
                 )
         for model, rows in creates.items():
             insert_rows(model, rows)
+        add_care_relationships(related)
+        refresh_care_relationships(recheck)
+
+    @staticmethod
+    def _relate(
+        person_pk: int,
+        organisations: list[int | None],
+        is_update: bool,
+        related: set[tuple[int, int]],
+        recheck: set[int],
+    ) -> None:
+        if is_update:
+            recheck.add(person_pk)
+        else:
+            related.update((person_pk, org) for org in organisations if org is not None)
 
     def _upsert(
         self,

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from careweave.governance.access import people_in_care
+from careweave.governance.access import in_care, people_in_care
 from careweave.huddles.models import AgendaItem, Huddle, Task
 from careweave.huddles.services import Action
 from careweave.segmentation.models import WorklistEntry
@@ -193,7 +193,8 @@ def suggestions(user: Any, exclude: set[int]) -> list[dict[str, Any]]:
         return []
     titles = worklist_titles()
     entries = (
-        WorklistEntry.objects.filter(run=run, list_id__in=SUGGESTED_LISTS, person__in=people_in_care(user))
+        WorklistEntry.objects.filter(run=run, list_id__in=SUGGESTED_LISTS)
+        .filter(in_care(user, "person_id"))
         .exclude(person_id__in=exclude)
         .select_related("person")
         .order_by("person__family_name", "person__given_name", "person_id")[

@@ -311,3 +311,25 @@ PERSON_ITEM_MODELS: tuple[type[models.Model], ...] = (
     SocialCircumstance,
     RelatedPerson,
 )
+
+
+class CareRelationship(models.Model):
+    """Derived from the rows above: this organisation has this person in its care, because the person is
+    registered there or has had an encounter, an appointment, or a referral to or from it.
+
+    Access rules read it (governance.access): "the people in my organisation's care" is then one index
+    range instead of a scan of every encounter, appointment and referral on each request. It is kept
+    in step by careweave.record.relationships whenever those rows are written or deleted.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            # leads with the organisation: the access question is "who is in this organisation's care?"
+            models.UniqueConstraint(fields=["organisation", "person"], name="care_relationship_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"CareRelationship {self.organisation_id}/{self.person_id}"

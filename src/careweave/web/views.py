@@ -221,9 +221,14 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if run is None:
         return render(request, "web/worklists.html", {"run": None})
     filters = worklists.Filters.from_query(request.GET)
-    in_care = worklists.entries_in_care(run, people_in_care(request.user))
+    in_care = worklists.entries_in_care(run, request.user)
+    counts = worklists.Counts.of(in_care)
     entries = worklists.filtered(in_care, filters, run)
-    page = Paginator(worklists.ordered_page_query(entries, run), WORKLIST_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(worklists.ordered_page_query(entries, run), WORKLIST_ROWS_PER_PAGE)
+    known = counts.results(filters)
+    if known is not None:
+        paginator.count = known  # already counted by the grouped query: saves a second pass
+    page = paginator.get_page(request.GET.get("page"))
     clusters = worklists.cluster_options(run)
     # A list of identifiable people: audited as one access, with its size only.
     record_access(actor=request.user, action="worklist-read", resource_type="WorklistEntry",
@@ -233,9 +238,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "run": run,
         "run_caption": worklists.run_caption(run),
         "filters": filters,
-        "lists": worklists.list_counts(in_care),
+        "lists": counts.lists(),
         "clusters": clusters,
-        "practices": worklists.practice_options(in_care),
+        "practices": counts.practices(),
         "page": page,
         "rows": worklists.rows(page.object_list, run, clusters),
         "pager": presenters.pager_for(page, filters.query()),

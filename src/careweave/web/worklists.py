@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
+from careweave.governance.access import in_care
 from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, SegmentationRun, WorklistEntry
 from careweave.web.presenters import NOT_RECORDED, _age_text, format_date, format_nhs_number
@@ -49,8 +50,8 @@ class WorklistRow:
     added_by_clinician: bool
 
 
-def entries_in_care(run: SegmentationRun, people: QuerySet[rm.Person]) -> QuerySet[WorklistEntry]:
-    return WorklistEntry.objects.filter(run=run, person__in=people)
+def entries_in_care(run: SegmentationRun, user: Any) -> QuerySet[WorklistEntry]:
+    return WorklistEntry.objects.filter(run=run).filter(in_care(user, "person_id"))
 
 
 def filtered(
@@ -62,15 +63,49 @@ def filtered(
         entries = entries.filter(person__registered_practice_id=filters.practice)
     if filters.cluster is not None:
         entries = entries.filter(
-            person__in=PersonSegment.objects.filter(run=run, cluster=filters.cluster).values("person_id")
+            person_id__in=PersonSegment.objects.filter(run=run, cluster=filters.cluster).values("person_id")
         )
     return entries
 
 
-def list_counts(entries: QuerySet[WorklistEntry]) -> list[dict[str, Any]]:
-    """Every list with how many people in the user's care are on it (one query)."""
-    counts = dict(entries.values_list("list_id").annotate(n=Count("pk")).values_list("list_id", "n"))
-    return [{"id": i, "title": t, "count": counts.get(i, 0)} for i, t in worklist_titles().items()]
+@dataclass(frozen=True)
+class Counts:
+    """How many entries in the user's care each (list, practice) has: one grouped query that gives the
+    list counts, the practice choices and, unless a cluster is chosen, the number of results."""
+
+    by_list_and_practice: dict[tuple[str, int | None], int]
+
+    @classmethod
+    def of(cls, entries: QuerySet[WorklistEntry]) -> Counts:
+        grouped = (
+            entries.order_by()
+            .values_list("list_id", "person__registered_practice_id")
+            .annotate(n=Count("pk"))
+            .values_list("list_id", "person__registered_practice_id", "n")
+        )
+        return cls({(list_id, practice): n for list_id, practice, n in grouped})
+
+    def lists(self) -> list[dict[str, Any]]:
+        per_list: dict[str, int] = {}
+        for (list_id, _), n in self.by_list_and_practice.items():
+            per_list[list_id] = per_list.get(list_id, 0) + n
+        return [{"id": i, "title": t, "count": per_list.get(i, 0)} for i, t in worklist_titles().items()]
+
+    def practices(self) -> list[dict[str, Any]]:
+        pks = {practice for _, practice in self.by_list_and_practice if practice is not None}
+        found = rm.Organisation.objects.filter(pk__in=pks).order_by("name").values_list("pk", "name")
+        return [{"pk": pk, "name": name or NOT_RECORDED} for pk, name in found]
+
+    def results(self, filters: Filters) -> int | None:
+        """The number of entries the filters select, or None when only the database can tell (cluster)."""
+        if filters.cluster is not None:
+            return None
+        return sum(
+            n
+            for (list_id, practice), n in self.by_list_and_practice.items()
+            if (not filters.list_id or list_id == filters.list_id)
+            and (filters.practice is None or practice == filters.practice)
+        )
 
 
 def cluster_options(run: SegmentationRun) -> list[dict[str, Any]]:
