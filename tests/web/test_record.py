@@ -119,3 +119,46 @@ def test_no_patient_data_in_logs(world: dict[str, Any], client: Any, caplog: pyt
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
     for secret in ["Alice", "Zephyrine", "9434765919", "943 476 5919", "Carys", "diabetes", PASSWORD, "wrong-password"]:
         assert secret not in logged, secret
+
+
+def test_an_administrator_reviews_break_glass_once_with_a_finding(world: dict[str, Any]) -> None:
+    alice, gp_b, admin = world["alice"], world["gp_b"], world["admin"]
+    reason = "Seen in the urgent treatment centre out of hours"
+    signed_in(gp_b).post(f"/people/{alice.pk}/break-glass/", {"reason": reason})
+    glass = BreakGlass.objects.get()
+    review_url = f"/audit/break-glass/{glass.pk}/"
+
+    # only administrators review, and not the person who broke the glass
+    assert signed_in(gp_b).get(review_url).status_code == 403
+    assert signed_in(gp_b).post(review_url, {"review_note": "I say it was fine"}).status_code == 403
+
+    client = signed_in(admin)
+    listing = client.get("/audit/").content.decode()
+    assert f'href="{review_url}"' in listing
+    page = client.get(review_url).content.decode()
+    assert reason in page and "gp.hilltop" in page and 'name="review_note"' in page
+
+    too_short = client.post(review_url, {"review_note": "ok"})
+    assert too_short.status_code == 400 and "There is a problem" in too_short.content.decode()
+    glass.refresh_from_db()
+    assert glass.reviewed_at is None
+
+    finding = "Justified: attended the urgent treatment centre, GP record needed"
+    done = client.post(review_url, {"review_note": finding})
+    assert done.status_code == 302 and done["Location"] == "/audit/"
+    glass.refresh_from_db()
+    assert (glass.reviewed_by, glass.review_note) == (admin, finding) and glass.reviewed_at is not None
+    entry = AuditEntry.objects.get(action="break-glass-review")
+    assert (entry.actor, entry.person_id, entry.purpose, entry.reason) == (admin, alice.pk, "audit", finding)
+
+    after = client.get("/audit/").content.decode()
+    assert "No break-glass access is awaiting review" in after and "Break-glass access marked as reviewed" in after
+    assert finding in after[after.index("Recently reviewed"):]
+
+    # a second review does not overwrite the first
+    again = client.post(review_url, {"review_note": "Not justified, on reflection"})
+    assert again.status_code == 409 and "already been reviewed" in again.content.decode()
+    assert "Mark as reviewed" not in again.content.decode()
+    glass.refresh_from_db()
+    assert glass.review_note == finding
+    assert client.get("/audit/break-glass/999999/").status_code == 404

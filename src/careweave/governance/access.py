@@ -111,3 +111,29 @@ def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str 
         channel=channel,
     )
     return glass
+
+
+def review_break_glass(*, reviewer: Any, glass: BreakGlass, note: str) -> BreakGlass:
+    """An administrator records that a break-glass access was looked at, and what they found."""
+    if role_of(reviewer) != Role.ADMINISTRATOR:
+        raise PermissionError("only administrators review break-glass access")
+    note = note.strip()
+    if len(note) < 10:
+        raise ValueError("say what you found, in at least 10 characters")
+    # one review per access: a second reviewer must not overwrite the first
+    claimed = BreakGlass.objects.filter(pk=glass.pk, reviewed_at=None).update(
+        reviewed_by=reviewer, reviewed_at=timezone.now(), review_note=note
+    )
+    if not claimed:
+        raise ValueError("this break-glass access has already been reviewed")
+    glass.refresh_from_db()
+    record_access(
+        actor=reviewer,
+        action="break-glass-review",
+        resource_type="Patient",
+        resource_id=glass.person.resource.logical_id,
+        person_id=glass.person_id,
+        purpose="audit",
+        reason=note,
+    )
+    return glass

@@ -384,21 +384,32 @@ def audit_rows(person: rm.Person, limit: int = 500) -> list[AuditRow]:
     return rows
 
 
+def break_glass_row(glass: BreakGlass) -> dict[str, Any]:
+    user, role = _user_label(glass.user)
+    row = {
+        "pk": glass.pk,
+        "started": _when(glass.started_at),
+        "user": user,
+        "role": role,
+        "person_pk": glass.person_id,
+        "nhs_number": format_nhs_number(glass.person.nhs_number),
+        "reason": glass.reason,
+        "expires": _when(glass.expires_at),
+    }
+    if glass.reviewed_at is not None:
+        row["reviewed"] = _when(glass.reviewed_at)
+        row["reviewer"] = _user_label(glass.reviewed_by)[0] if glass.reviewed_by_id else ""
+        row["review_note"] = glass.review_note
+    return row
+
+
 def break_glass_awaiting_review() -> list[dict[str, Any]]:
-    rows = []
-    for glass in BreakGlass.objects.filter(reviewed_at=None).select_related(
-        "user", "user__staff_profile", "person"
-    ).order_by("-started_at"):
-        user, role = _user_label(glass.user)
-        rows.append(
-            {
-                "started": _when(glass.started_at),
-                "user": user,
-                "role": role,
-                "person_pk": glass.person_id,
-                "nhs_number": format_nhs_number(glass.person.nhs_number),
-                "reason": glass.reason,
-                "expires": _when(glass.expires_at),
-            }
-        )
-    return rows
+    awaiting = BreakGlass.objects.filter(reviewed_at=None).select_related("user", "user__staff_profile", "person")
+    return [break_glass_row(g) for g in awaiting.order_by("-started_at")]
+
+
+def break_glass_recently_reviewed(limit: int = 20) -> list[dict[str, Any]]:
+    reviewed = BreakGlass.objects.exclude(reviewed_at=None).select_related(
+        "user", "user__staff_profile", "person", "reviewed_by", "reviewed_by__staff_profile"
+    )
+    return [break_glass_row(g) for g in reviewed.order_by("-reviewed_at")[:limit]]

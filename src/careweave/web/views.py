@@ -20,9 +20,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careweave.governance.access import decide, open_break_glass, people_in_care, role_of
+from careweave.governance.access import decide, open_break_glass, people_in_care, review_break_glass, role_of
 from careweave.governance.audit import record_access
-from careweave.governance.models import CLINICAL_ROLES, Role
+from careweave.governance.models import CLINICAL_ROLES, BreakGlass, Role
 from careweave.record import models as rm
 from careweave.segmentation.models import WorklistOverride
 from careweave.segmentation.services import current_run, override_worklist
@@ -180,13 +180,9 @@ def break_glass(request: HttpRequest, person_pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def audit(request: HttpRequest) -> HttpResponse:
-    if role_of(request.user) != Role.ADMINISTRATOR:
-        return render(
-            request,
-            "web/forbidden.html",
-            {"heading": "Only administrators see the audit log", "explanation": "Ask an administrator to review access."},
-            status=403,
-        )
+    refused = _administrators_only(request)
+    if refused is not None:
+        return refused
     person_param = request.GET.get("person", "").strip()
     subject = None
     error = ""
@@ -204,9 +200,49 @@ def audit(request: HttpRequest) -> HttpResponse:
         "subject_nhs_number": presenters.format_nhs_number(subject.nhs_number) if subject else "",
         "rows": presenters.audit_rows(subject) if subject else [],
         "awaiting_review": presenters.break_glass_awaiting_review(),
+        "recently_reviewed": presenters.break_glass_recently_reviewed(),
         "error": error,
     }
     return render(request, "web/audit.html", context)
+
+
+def _administrators_only(request: HttpRequest) -> HttpResponse | None:
+    if role_of(request.user) == Role.ADMINISTRATOR:
+        return None
+    return render(
+        request,
+        "web/forbidden.html",
+        {"heading": "Only administrators see the audit log", "explanation": "Ask an administrator to review access."},
+        status=403,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def break_glass_review(request: HttpRequest, glass_pk: int) -> HttpResponse:
+    """One break-glass access: who, whose record, why; the administrator records what they found."""
+    refused = _administrators_only(request)
+    if refused is not None:
+        return refused
+    glass = get_object_or_404(
+        BreakGlass.objects.select_related("user", "user__staff_profile", "person", "person__resource"), pk=glass_pk
+    )
+    note = request.POST.get("review_note", "")
+    error = ""
+    if request.method == "POST":
+        try:
+            review_break_glass(reviewer=request.user, glass=glass, note=note)
+        except ValueError as problem:
+            error = str(problem).capitalize()
+            glass.refresh_from_db()  # someone else may have reviewed it meanwhile
+        else:
+            logger.info("break-glass reviewed glass_id=%s user_id=%s", glass.pk, request.user.pk)
+            messages.success(request, "Break-glass access marked as reviewed")
+            return redirect("web:audit")
+    context = {"glass": presenters.break_glass_row(glass), "note": note, "error": error,
+               "reviewed": glass.reviewed_at is not None}
+    status = (409 if glass.reviewed_at is not None else 400) if error else 200
+    return render(request, "web/break_glass_review.html", context, status=status)
 
 
 # -- worklists -------------------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""Break-glass in a real browser (Debian's chromium): a GP outside the person's care opens the record
+with a reason, and an administrator finds it on the audit page and reviews it; axe on every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from careweave.governance.models import AuditEntry, BreakGlass
+from tests.browser.test_smoke import AXE, CHROMIUM, CHROMIUM_ARGS, require, serious_accessibility_violations
+from tests.web.conftest import PASSWORD, organisation, person, staff
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def test_break_glass_is_opened_with_a_reason_and_reviewed_by_an_administrator(live_server: Any) -> None:
+    require(CHROMIUM, "apt-get install -y chromium")
+    require(AXE, "run `make assets` (npm ci)")
+    from playwright.sync_api import sync_playwright
+
+    riverside = organisation("Riverside Surgery", "general-practice", "A11111")
+    hilltop = organisation("Hilltop Medical Centre", "general-practice", "B22222")
+    alice = person("Alice", "Zephyrine", "9434765919", riverside, sex="female")
+    staff("gp.hilltop", "gp", hilltop)
+    staff("admin", "administrator", None)
+    base = live_server.url
+    reason = "Seen at our walk-in clinic out of hours with chest pain"
+    finding = "Justified: urgent care out of hours, her GP record was needed"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            gp = browser.new_context().new_page()
+            sign_in(gp, base, "gp.hilltop")
+            gp.goto(f"{base}/people/{alice.pk}/")
+            assert "Type 2" not in gp.content() and "Zephyrine" not in gp.get_by_role("heading", level=1).inner_text()
+            assert serious_accessibility_violations(gp) == []
+            gp.get_by_label("Why do you need to see this record now?").fill(reason)
+            gp.get_by_role("button", name="Open the record with break-glass access").click()
+            gp.wait_for_url(f"{base}/people/{alice.pk}/")
+            assert "Alice Zephyrine" in gp.get_by_role("heading", level=1).inner_text()
+            assert serious_accessibility_violations(gp) == []
+
+            admin = browser.new_context().new_page()
+            sign_in(admin, base, "admin")
+            admin.goto(f"{base}/audit/")
+            awaiting = admin.get_by_role("table", name="Break-glass access awaiting review, most recent first")
+            assert reason in awaiting.inner_text()
+            assert serious_accessibility_violations(admin) == []
+            awaiting.get_by_role("link", name="Review").click()
+            admin.wait_for_url(f"{base}/audit/break-glass/*/")
+            assert serious_accessibility_violations(admin) == []
+
+            admin.get_by_role("button", name="Mark as reviewed").click()  # no finding given
+            admin.get_by_role("alert").wait_for()
+            assert "There is a problem" in admin.get_by_role("alert").inner_text()
+            assert serious_accessibility_violations(admin) == []
+
+            admin.get_by_label("What did you find?").fill(finding)
+            admin.get_by_role("button", name="Mark as reviewed").click()
+            admin.wait_for_url(f"{base}/audit/")
+            assert admin.get_by_role("status").inner_text().strip().endswith("Break-glass access marked as reviewed")
+            assert "No break-glass access is awaiting review" in admin.content()
+            assert serious_accessibility_violations(admin) == []
+        finally:
+            browser.close()
+
+    glass = BreakGlass.objects.get()
+    assert glass.review_note == finding and glass.reviewed_by is not None
+    assert AuditEntry.objects.filter(action="break-glass-review", person_id=alice.pk).count() == 1
