@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.console import Console
@@ -218,7 +218,7 @@ def segment(
         console.print("[red]error:[/red] --engine must be duckdb or spark")
         raise typer.Exit(2)
     try:
-        k: int | str = "auto" if classes == "auto" else int(classes)
+        k: int | Literal["auto"] = "auto" if classes == "auto" else int(classes)
         when = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}")
@@ -229,11 +229,11 @@ def segment(
     with console.status("Segmenting") as status:
         try:
             run, result = run_segmentation(
-                engine=engine,
+                engine=cast(Literal["duckdb", "spark"], engine),  # checked above
                 classes=k,
                 seed=seed,
                 as_of=when,
-                export_dir=export,  # type: ignore[arg-type]
+                export_dir=export,
                 progress=lambda stage: status.update(f"Segmenting: {stage}"),
             )
         except ValueError as error:
@@ -299,10 +299,10 @@ def lca_fit(
     from careweave.population.lca import fit_csv
 
     try:
-        k: int | str = "auto" if classes == "auto" else int(classes)
+        k: int | Literal["auto"] = "auto" if classes == "auto" else int(classes)
         if isinstance(k, int) and k < 1:
             raise ValueError("--classes must be at least 1")
-        result = fit_csv(file, classes=k, starts=starts, seed=seed)  # type: ignore[arg-type]
+        result = fit_csv(file, classes=k, starts=starts, seed=seed)
     except (ValueError, OSError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -12,6 +12,9 @@ from careweave.care.models import CarePlan, CarePlanStatus, GoalStatus
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
 from careweave.web.presenters import NOT_RECORDED, age_in_years, format_date, format_nhs_number
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 GOAL_TAG = {
     GoalStatus.ACTIVE: "nhsuk-tag--blue",
@@ -26,7 +29,7 @@ PLAN_TAG = {
 }
 
 
-def staff_name(user: Any) -> str:
+def staff_name(user: User) -> str:
     return user.get_full_name().strip() or user.get_username()
 
 

@@ -232,8 +232,8 @@ def plan_data_from(plan: CarePlan | None) -> PlanData:
     )
 
 
-def _check_plan(person: rm.Person, data: PlanData) -> dict[str, Any]:
-    """Refuse a plan that breaks the rules; return the action owners as users."""
+def _check_plan(person: rm.Person, data: PlanData) -> dict[int, Any]:
+    """Refuse a plan that breaks the rules; return the action owners as users, by action index."""
     problems: dict[str, str] = {}
     if data.status not in CarePlanStatus.values:
         problems["status"] = "Choose whether the plan is a draft, active or completed"
@@ -293,7 +293,8 @@ def save_care_plan(*, user: Any, person: rm.Person, data: PlanData | Mapping[str
         # Ranks are stored 1..n in the person's order, whatever numbers were typed.
         by_rank = sorted(data.priorities, key=lambda p: p.rank)
         by_clinician = sorted(
-            (p for p in by_rank if p.clinician_rank is not None), key=lambda p: p.clinician_rank
+            (p for p in by_rank if p.clinician_rank is not None),
+            key=lambda p: p.clinician_rank or 0,  # never None here
         )
         clinician_rank = {id(p): n for n, p in enumerate(by_clinician, start=1)}
         Priority.objects.bulk_create(

@@ -26,6 +26,7 @@ from careweave.governance.access import Decision
 from careweave.governance.audit import record_access
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
+from careweave.web.http import HtmxHttpRequest
 from careweave.web.views import clinical_staff_only
 
 logger = logging.getLogger(__name__)
@@ -348,7 +349,7 @@ def team_remove(request: HttpRequest, person_pk: int, member_pk: int) -> HttpRes
 
 @require_POST
 @clinical_staff_only
-def handover_add(request: HttpRequest, person_pk: int) -> HttpResponse:
+def handover_add(request: HtmxHttpRequest, person_pk: int) -> HttpResponse:
     person = _person(person_pk)
     refused = _check_write(request, person, "HandoverNote")
     if refused:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +21,7 @@ from careweave.fhir.importer import MODELLED, Importer
 from careweave.fhir.outcome import Issue, Refused, operation_outcome
 from careweave.governance import access
 from careweave.governance.audit import record_access
-from careweave.governance.models import ApiToken, AuditEntry, BreakGlass, Role
+from careweave.governance.models import CLINICAL_ROLES, ApiToken, AuditEntry, BreakGlass, Role
 from careweave.record import models as rm
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -480,7 +481,7 @@ def _bundle(
 
 def _searchset_bytes(total: int | None, links: list[dict[str, str]], entries: list[tuple[str, str]]) -> bytes:
     """Assemble the Bundle from stored JSON text without parsing it again (fast $everything)."""
-    head = {"resourceType": "Bundle", "type": "searchset", "link": links}
+    head: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links}
     if total is not None:
         head["total"] = total
     parts = [orjson.dumps(head)[:-1], b',"entry":[']
@@ -502,12 +503,14 @@ def _audit_people(request: HttpRequest, action: str, kind: str, rows: list[tuple
     people = {r[1] for r in rows if r[1] is not None}
     if not people:
         return
+    user = request.user
+    assert isinstance(user, User), "api_view has signed in the token's user"
     glass = set(
-        BreakGlass.objects.filter(user=request.user, person_id__in=people).values_list("person_id", flat=True)
+        BreakGlass.objects.filter(user=user, person_id__in=people).values_list("person_id", flat=True)
     )
     AuditEntry.objects.bulk_create(
         AuditEntry(
-            actor=request.user,
+            actor=user,
             action=action,
             resource_type=kind,
             person_id=pk,
@@ -525,7 +528,7 @@ def _write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpRespo
     resource = orjson.loads(request.body or b"null")
     if not isinstance(resource, dict):
         return outcome(400, "structure", "the body must be a FHIR resource (a JSON object)")
-    if role not in (Role.INTEGRATOR, *access.CLINICAL_ROLES):
+    if role not in (Role.INTEGRATOR, *CLINICAL_ROLES):
         return outcome(403, "forbidden", "this role cannot write to the record")
     if role != Role.INTEGRATOR and kind not in NON_PERSON_TYPES:
         subject = resource.get("subject") or resource.get("patient") or {}
@@ -586,7 +589,8 @@ def type_endpoint(request: HttpRequest, kind: str) -> HttpResponse:
         return _write(request, kind, None)
     if request.method != "GET":
         return outcome(405, "not-supported", f"{request.method} is not supported on /fhir/{kind}")
-    params = list(request.GET.items())
+    # the stubs allow a list for a key whose values were emptied with setlist(); a parsed query has none
+    params = [(key, value) for key, value in request.GET.items() if isinstance(value, str)]
     qs = _scope(request, kind, search_queryset(kind, params))
     return _bundle(request, kind, qs, params)
 
@@ -642,7 +646,7 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
         .values_list("resource_type", "logical_id", "body")
     )
     # the organisations and practitioners the record points at, so the bundle stands on its own
-    org_ids = set(
+    org_ids: set[int | None] = set(
         rm.Encounter.objects.filter(person=person).values_list("organisation__resource_id", flat=True)
     )
     org_ids |= set(
@@ -658,9 +662,9 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
     prac_ids |= set(
         rm.Medication.objects.filter(person=person).values_list("prescriber__resource_id", flat=True)
     )
-    extra = rm.StoredResource.objects.filter(pk__in=(org_ids | prac_ids) - {None}).values_list(
-        "resource_type", "logical_id", "body"
-    )
+    extra = rm.StoredResource.objects.filter(
+        pk__in={i for i in org_ids | prac_ids if i is not None}
+    ).values_list("resource_type", "logical_id", "body")
     entries = [(request.build_absolute_uri(f"/fhir/{t}/{i}"), b) for t, i, b in [*rows, *extra]]
     record_access(
         actor=request.user,

@@ -10,7 +10,7 @@ Primary keys are allocated up front so rows that refer to each other can be writ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, models
 
@@ -48,7 +48,8 @@ def insert_rows(model: type[models.Model], objects: Sequence[models.Model]) -> N
     pk = model._meta.pk
     # rows without a primary key get one from the database
     fields = [f for f in model._meta.concrete_fields if not (f is pk and objects[0].pk is None)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # a concrete field always has a column (the stubs allow None for the non-concrete relations)
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
     prepared: list[list[Any]] = []

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
 
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
@@ -53,7 +53,7 @@ def expand(paths: list[Path]) -> list[Path]:
     return sorted(dict.fromkeys(found), key=_sort_key)
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 

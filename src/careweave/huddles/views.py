@@ -18,6 +18,7 @@ from careweave.governance.audit import record_access
 from careweave.huddles import presenters, services
 from careweave.huddles.models import AgendaItem, Huddle, Task
 from careweave.record import models as rm
+from careweave.web.http import StaffHttpRequest
 from careweave.web.views import clinical_staff_only, forbidden
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 @require_http_methods(["GET", "POST"])
 @clinical_staff_only
-def huddle_list(request: HttpRequest) -> HttpResponse:
+def huddle_list(request: StaffHttpRequest) -> HttpResponse:
     org_id = request.user.staff_profile.organisation_id
     form = presenters.ScheduleForm.empty()
     errors: list[dict[str, str]] = []

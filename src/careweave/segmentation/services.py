@@ -8,6 +8,7 @@ from django.db import transaction
 
 from careweave.governance import access
 from careweave.governance.audit import record_access
+from careweave.governance.models import CLINICAL_ROLES
 from careweave.record.models import Person
 from careweave.segmentation.models import SegmentationRun, WorklistEntry, WorklistOverride
 
@@ -27,7 +28,7 @@ def override_worklist(
         raise ValueError(f"action must be one of {', '.join(WorklistOverride.Action.values)}")
     if len(reason) < 5:
         raise ValueError("give a reason for the change (at least 5 characters)")
-    if access.role_of(user) not in access.CLINICAL_ROLES or not access.decide(user, person).allowed:
+    if access.role_of(user) not in CLINICAL_ROLES or not access.decide(user, person).allowed:
         raise PermissionError("only clinicians caring for this person can change their worklists")
     WorklistOverride.objects.filter(person=person, list_id=list_id, active=True).update(active=False)
     override = WorklistOverride.objects.create(

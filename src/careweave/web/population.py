@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Case, CharField, Count, IntegerField, Q, QuerySet, Value, When
 from markupsafe import Markup
@@ -74,6 +74,12 @@ class Breakdown:
     chart: Markup
 
 
+class OverRepresented(TypedDict):
+    label: str
+    ratio: str  # as shown, e.g. "3.1×"
+    value: float  # the ratio, for the bar chart
+
+
 @dataclass
 class ClusterView:
     number: int
@@ -84,7 +90,7 @@ class ClusterView:
     share: str
     age_profile: list[dict[str, str]] = field(default_factory=list)
     chart: Markup = Markup("")
-    over_represented: list[dict[str, str]] = field(default_factory=list)
+    over_represented: list[OverRepresented] = field(default_factory=list)
     ratio_chart: Markup = Markup("")
 
 
@@ -185,7 +191,7 @@ def population_view(run: SegmentationRun) -> PopulationView:
         .annotate(n=Count("pk"))
         .values_list("cluster", "n")
     )
-    ages: dict[int, dict[str, int]] = {}
+    ages: dict[int | None, dict[str, int]] = {}  # no None key: unclustered rows are excluded
     for row in (
         segments.exclude(cluster=None).annotate(band=band).values("cluster", "band").annotate(n=Count("pk"))
     ):
@@ -258,14 +264,14 @@ def population_view(run: SegmentationRun) -> PopulationView:
     )
 
 
-def _over_represented(profile: Any) -> list[dict[str, str]]:
+def _over_represented(profile: Any) -> list[OverRepresented]:
     """The conditions and needs the run found over-represented in a cluster, when it stored them.
 
     Ratios are shown, not counts; an indicator based on fewer than 10 people is left out."""
     if not isinstance(profile, dict):
         return []
     items = profile.get("over_represented") or []
-    out = []
+    out: list[OverRepresented] = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or "label" not in item or "ratio" not in item:
             continue

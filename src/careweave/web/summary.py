@@ -103,7 +103,7 @@ class Summary:
     timeline: list[TimelineEntry] = field(default_factory=list)
     open_referrals: list[dict[str, str]] = field(default_factory=list)
     trends: list[Trend] = field(default_factory=list)
-    care_plan: dict[str, str] | None = None
+    care_plan: dict[str, str | bool] | None = None
     open_tasks: list[dict[str, Any]] = field(default_factory=list)
     worklists: list[dict[str, Any]] = field(default_factory=list)
     removed_from: list[dict[str, str]] = field(default_factory=list)
@@ -341,8 +341,9 @@ def key_result_trends(person: rm.Person) -> list[Trend]:
         .only("person_id", "system", "code", "effective", "value", "unit")
     ):
         key = code_to_key.get((obs.system, obs.code))
-        if key is not None and len(series[key]) < MAX_TREND_POINTS:
-            series[key].append((obs.effective, obs.value, obs.unit))
+        when, value = obs.effective, obs.value  # never None: the query excludes them
+        if key is not None and len(series[key]) < MAX_TREND_POINTS and when is not None and value is not None:
+            series[key].append((when, value, obs.unit))
     trends = []
     systolic, diastolic = series.pop("systolic", []), series.pop("diastolic", [])
     if systolic:
