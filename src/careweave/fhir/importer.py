@@ -879,7 +879,7 @@ class Importer:
                 "Patient": rm.Person,
             }[kind]
             self._domain_pk[key] = (
-                model.objects.filter(resource__resource_type=kind, resource__logical_id=lid)
+                model._default_manager.filter(resource__resource_type=kind, resource__logical_id=lid)
                 .values_list("pk", flat=True)
                 .first()
             )

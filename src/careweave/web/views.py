@@ -28,13 +28,14 @@ from careweave.segmentation.models import WorklistOverride
 from careweave.segmentation.services import current_run, override_worklist
 from careweave.web import population as population_presenter
 from careweave.web import presenters, summary, worklists
+from careweave.web.http import HtmxHttpRequest
 from careweave.web.signin import LOCKOUT_PERIOD, attempt_sign_in
 
 logger = logging.getLogger(__name__)
 
 PEOPLE_PER_PAGE = 25
 
-REFUSALS = {
+REFUSALS: dict[str | None, tuple[str, str]] = {
     Role.ANALYST: (
         "Analysts see aggregate figures only",
         "Your role gives you counts, registers and patterns across the population, never an individual's record.",
@@ -63,7 +64,8 @@ def clinical_staff_only(view: Any) -> Any:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if role_of(request.user) not in CLINICAL_ROLES:
             return forbidden(request)
-        return view(request, *args, **kwargs)
+        response: HttpResponse = view(request, *args, **kwargs)
+        return response
 
     return wrapper
 
@@ -92,7 +94,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         username = request.POST.get("username", "").strip()
         result = attempt_sign_in(request, username=username, password=request.POST.get("password", ""))
-        if result.ok:
+        if result.ok and result.user is not None:
             login(request, result.user)
             logger.info("sign-in user_id=%s", result.user.pk)
             return redirect(next_url or _home_for(result.user))
@@ -116,7 +118,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @clinical_staff_only
-def people(request: HttpRequest) -> HttpResponse:
+def people(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     found = presenters.search_people(
         people_in_care(request.user).select_related("registered_practice"), query
@@ -252,7 +254,7 @@ WORKLIST_ROWS_PER_PAGE = 50
 
 @require_GET
 @clinical_staff_only
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: HtmxHttpRequest) -> HttpResponse:
     run = current_run()
     if run is None:
         return render(request, "web/worklists.html", {"run": None})
