@@ -80,3 +80,19 @@ def test_large_print_uses_a_bigger_font(planned: dict[str, Any]) -> None:
 def test_no_plan_no_pdf(team_world: dict[str, Any]) -> None:
     alice = team_world["alice"]
     assert signed_in(team_world["gp_a"]).get(f"/care/people/{alice.pk}/plan.pdf").status_code == 404
+
+
+def test_welsh_words_print_with_real_letters(team_world: dict[str, Any]) -> None:
+    """Names and "what matters to me" are printed in the person's own words, in Welsh too."""
+    from careweave.care.pdf import missing_glyphs
+
+    alice, gp = team_world["alice"], team_world["gp_a"]
+    in_welsh = "Rwy'n edrych ymlaen at yr ŵyl yn Nhŷ Ddewi; canu gyda'r côr yw fy mywyd."
+    services.add_team_member(user=gp, person=alice, member=gp)
+    services.save_care_plan(user=gp, person=alice, data=PlanData(what_matters=in_welsh))
+    for large in ("", "1"):
+        pdf = signed_in(gp).get(f"/care/people/{alice.pk}/plan.pdf", {"large": large} if large else {}).content
+        text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+        assert in_welsh in text
+    assert missing_glyphs(in_welsh + "ŴŶÂÊÎÔÛ £€–“”’") == set()
+    assert missing_glyphs("\u4e2d") == {"\u4e2d"}  # the check can fail: no CJK in this font

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import reportlab
+import font_source_sans_pro
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -29,10 +29,20 @@ FONT, BOLD = "CareWeaveSans", "CareWeaveSans-Bold"
 
 @functools.cache
 def _register_fonts() -> None:
-    fonts = Path(reportlab.__file__).parent / "fonts"
-    pdfmetrics.registerFont(TTFont(FONT, str(fonts / "Vera.ttf")))
-    pdfmetrics.registerFont(TTFont(BOLD, str(fonts / "VeraBd.ttf")))
+    # Source Sans Pro (SIL OFL, from PyPI): a clear humanist sans like the NHS's Frutiger, and it has
+    # every letter of Welsh (ŵ, ŷ), which reportlab's bundled Vera lacks; names and "what matters to
+    # me" are printed in the person's own words.
+    files = Path(font_source_sans_pro.__file__).parent / "files"
+    pdfmetrics.registerFont(TTFont(FONT, str(files / "SourceSansPro-Regular.ttf")))
+    pdfmetrics.registerFont(TTFont(BOLD, str(files / "SourceSansPro-Bold.ttf")))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+
+
+def missing_glyphs(text: str) -> set[str]:
+    """The characters of `text` the plan's fonts cannot draw (they would print as empty boxes)."""
+    _register_fonts()
+    faces = [pdfmetrics.getFont(name).face for name in (FONT, BOLD)]
+    return {c for c in set(text) if c.isprintable() and not c.isspace() and any(ord(c) not in f.charToGlyph for f in faces)}
 
 
 def _styles(size: int) -> dict[str, ParagraphStyle]:
