@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from careweave.governance.models import AuditEntry, BreakGlass
+from careweave.record import models as rm
 from tests.web.conftest import PASSWORD, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +163,16 @@ def test_an_administrator_reviews_break_glass_once_with_a_finding(world: dict[st
     glass.refresh_from_db()
     assert glass.review_note == finding
     assert client.get("/audit/break-glass/999999/").status_code == 404
+
+
+def test_a_legitimate_relationship_is_not_audited_as_break_glass(world: dict[str, Any]) -> None:
+    from careweave.governance.access import decide, open_break_glass
+
+    alice, gp_a = world["alice"], world["gp_a"]
+    open_break_glass(user=gp_a, person=alice, reason="Opened before she registered with us")
+    assert decide(gp_a, alice).break_glass is False and decide(gp_a, alice).allowed
+    signed_in(gp_a).get(f"/people/{alice.pk}/")
+    assert AuditEntry.objects.get(action="read", actor=gp_a).break_glass is False
+    # the relationship goes (she leaves the practice and was never seen there): now it is break-glass
+    rm.CareRelationship.objects.filter(person=alice, organisation=world["practice_a"]).delete()
+    assert decide(gp_a, alice).break_glass is True
