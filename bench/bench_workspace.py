@@ -5,8 +5,8 @@
 
 Against a loaded database (bench/bench_import.py loads 100k synthetic people; `careweave demo
 --people N --no-serve` with DATABASE_URL set makes a small one), this creates a GP at the practice
-with the most registered people, serves the app with waitress on a free loopback port in this
-process, signs each client in through the login form (with its CSRF token), and has every client
+with the most registered people, runs `careweave serve` (waitress) in its own process on a free
+loopback port, signs each client in through the login form (with its CSRF token), and has every client
 request the summary of random people in that GP's care and the worklist page in turn.
 
 Server time is read from the `Server-Timing` header the app adds to every response
@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import random
 import re
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -126,7 +127,9 @@ def main() -> int:
     parser.add_argument(
         "--requests", type=int, default=50, help="requests per user (half summaries, half worklists)"
     )
-    parser.add_argument("--threads", type=int, default=4, help="waitress worker threads (as `careweave serve`)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="waitress worker threads (as `careweave serve`)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
@@ -143,9 +146,6 @@ def main() -> int:
     from careweave.cli import setup_django
 
     setup_django()  # applies any migrations the database lacks (e.g. huddles)
-    from django.core.wsgi import get_wsgi_application
-    from waitress.server import create_server
-
     from careweave.segmentation.services import current_run
     from careweave.web.summary import worklist_titles
 
@@ -155,10 +155,48 @@ def main() -> int:
         return 2
     run = current_run()
     list_ids = list(worklist_titles())
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" is expected under load
-    server = create_server(get_wsgi_application(), host="127.0.0.1", port=0, threads=args.threads)
-    threading.Thread(target=server.run, daemon=True).start()
-    base = f"http://127.0.0.1:{server.effective_port}"
+    # The server is `careweave serve` in its own process, as deployed: load clients in the same
+    # interpreter would compete with it for the GIL and inflate its server times.
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "careweave.cli", "serve", "--port", str(port), "--threads", str(args.threads)],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base, server)
+        return measure(args, base, people, practice_size, run, list_ids)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(base: str, server: subprocess.Popen[bytes]) -> None:
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"careweave serve exited with {server.returncode}")
+        try:
+            requests.get(f"{base}/login/", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise SystemExit("careweave serve did not start within 60 s")
+
+
+def measure(
+    args: Any, base: str, people: list[int], practice_size: int, run: Any, list_ids: list[str]
+) -> int:
 
     timings: dict[str, dict[str, list[float]]] = {
         "summary": {"server": [], "client": []},
@@ -199,7 +237,6 @@ def main() -> int:
     for w in workers:
         w.join()
     wall = time.perf_counter() - began
-    server.close()
 
     results: dict[str, Any] = {
         "database": re.sub(r"//[^@/]*@", "//", args.database_url),  # never print a password

@@ -107,3 +107,12 @@ def test_overrides_survive_reruns(population: None) -> None:
             action="add",
             reason="should not be allowed",
         )
+
+
+def test_worklist_entries_carry_the_practice_of_the_run(population: None) -> None:
+    run, _ = run_segmentation(classes=2, seed=3, as_of=AS_OF)
+    entries = list(sm.WorklistEntry.objects.filter(run=run).values_list("person_id", "practice_id"))
+    assert entries
+    practice_of = dict(rm.Person.objects.values_list("pk", "registered_practice_id"))
+    assert all(practice == practice_of[person] for person, practice in entries)
+    assert any(practice is not None for _, practice in entries)

@@ -153,8 +153,9 @@ def segment(run: Any, who: rm.Person, cluster: int | None = 1, **fields: Any) ->
 def on_worklist(run: Any, who: rm.Person, list_id: str, *reasons: str) -> Any:
     from careweave.segmentation.models import WorklistEntry
 
+    # as `careweave segment` stores it: with the person's registered practice at the time of the run
     return WorklistEntry.objects.create(run=run, person=who, list_id=list_id, reasons=list(reasons),
-                                        source="NICE NG56 (test)")
+                                        source="NICE NG56 (test)", practice=who.registered_practice)
 
 
 @pytest.fixture

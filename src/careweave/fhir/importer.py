@@ -1146,6 +1146,7 @@ def refresh_planner_statistics() -> None:
             rm.Person,
             rm.Organisation,
             rm.Practitioner,
+            rm.CareRelationship,
             *rm.PERSON_ITEM_MODELS,
         )
     )

@@ -45,22 +45,16 @@ def in_care(user: Any, field: str = "pk") -> Q:
         return Q()
     if role not in CLINICAL_ROLES:
         return Q(pk__in=[])
-    # Each relationship is an uncorrelated `IN (...)` that the database builds once: the organisation's
-    # from the materialised CareRelationship (one index range), the rest from the user's own rows.
-    relationship = Q(**{f"{field}__in": CareTeamMember.objects.filter(user=user).values("person_id")})
-    relationship |= Q(
-        **{
-            f"{field}__in": BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values(
-                "person_id"
-            )
-        }
+    # One set, `field IN (a UNION b UNION c)`, rather than three ORed IN-lists: the database can then
+    # join it (semi-join) and drive from the smaller side, instead of probing three hashes per row.
+    # The organisation's people come from the materialised CareRelationship (one index range).
+    people = CareTeamMember.objects.filter(user=user).values("person_id").union(
+        BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now()).values("person_id")
     )
     org = user.staff_profile.organisation_id
     if org is not None:
-        relationship |= Q(
-            **{f"{field}__in": rm.CareRelationship.objects.filter(organisation_id=org).values("person_id")}
-        )
-    return relationship
+        people = people.union(rm.CareRelationship.objects.filter(organisation_id=org).values("person_id"))
+    return Q(**{f"{field}__in": people})
 
 
 def people_in_care(user: Any) -> QuerySet[rm.Person]:

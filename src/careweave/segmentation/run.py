@@ -201,6 +201,11 @@ def store(result: SegmentationResult, *, seed: int, library_version: str) -> sm.
             for r in register
         ],
     )
+    practice_of = (
+        dict(zip(columns["person_id"], features.column("practice_id").to_pylist(), strict=True))
+        if "practice_id" in features.column_names
+        else {}
+    )
     insert_rows(
         sm.WorklistEntry,
         [
@@ -211,6 +216,7 @@ def store(result: SegmentationResult, *, seed: int, library_version: str) -> sm.
                 reasons=w["reasons"],
                 source=w["source"],
                 added_by_clinician=w["overridden"],
+                practice_id=practice_of.get(w["person_id"]) or None,  # 0 in the extract: none
             )
             for w in result.worklists.to_pylist()
         ],

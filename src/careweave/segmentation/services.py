@@ -46,6 +46,7 @@ def override_worklist(
                 list_id=list_id,
                 reasons=[f"Added by a clinician: {reason}"],
                 added_by_clinician=True,
+                practice_id=person.registered_practice_id,
             )
     record_access(
         actor=user,

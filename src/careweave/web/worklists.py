@@ -60,7 +60,7 @@ def filtered(
     if filters.list_id:
         entries = entries.filter(list_id=filters.list_id)
     if filters.practice is not None:
-        entries = entries.filter(person__registered_practice_id=filters.practice)
+        entries = entries.filter(practice_id=filters.practice)
     if filters.cluster is not None:
         entries = entries.filter(
             person_id__in=PersonSegment.objects.filter(run=run, cluster=filters.cluster).values("person_id")
@@ -79,9 +79,9 @@ class Counts:
     def of(cls, entries: QuerySet[WorklistEntry]) -> Counts:
         grouped = (
             entries.order_by()
-            .values_list("list_id", "person__registered_practice_id")
+            .values_list("list_id", "practice_id")
             .annotate(n=Count("pk"))
-            .values_list("list_id", "person__registered_practice_id", "n")
+            .values_list("list_id", "practice_id", "n")
         )
         return cls({(list_id, practice): n for list_id, practice, n in grouped})
 
@@ -115,16 +115,6 @@ def cluster_options(run: SegmentationRun) -> list[dict[str, Any]]:
     ]
 
 
-def practice_options(entries: QuerySet[WorklistEntry]) -> list[dict[str, Any]]:
-    found = (
-        entries.exclude(person__registered_practice=None)
-        .values_list("person__registered_practice_id", "person__registered_practice__name")
-        .distinct()
-        .order_by("person__registered_practice__name")
-    )
-    return [{"pk": pk, "name": name or NOT_RECORDED} for pk, name in found]
-
-
 def rows(page_entries: Any, run: SegmentationRun, clusters: list[dict[str, Any]]) -> list[WorklistRow]:
     labels = {c["number"]: c["label"] for c in clusters}
     titles = worklist_titles()
@@ -137,7 +127,7 @@ def rows(page_entries: Any, run: SegmentationRun, clusters: list[dict[str, Any]]
                 name=person.display_name,
                 nhs_number=format_nhs_number(person.nhs_number),
                 age=_age_text(person),
-                practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
+                practice=entry.practice.name if entry.practice else NOT_RECORDED,
                 list_id=entry.list_id,
                 list_title=titles.get(entry.list_id, entry.list_id),
                 cluster=labels.get(entry.cluster_number, NOT_RECORDED)
@@ -154,7 +144,7 @@ def ordered_page_query(entries: QuerySet[WorklistEntry], run: SegmentationRun) -
     """Rows with person, practice and cluster fetched together: one query per page whatever its size."""
     cluster = PersonSegment.objects.filter(run=run, person_id=OuterRef("person_id")).values("cluster")[:1]
     return (
-        entries.select_related("person", "person__registered_practice")
+        entries.select_related("person", "practice")
         .annotate(cluster_number=Subquery(cluster))
         .order_by("list_id", "person__family_name", "person__given_name", "pk")
     )
