@@ -195,3 +195,30 @@ def test_handover_notes_need_text_and_cannot_be_edited(team_world: dict[str, Any
     note.text = "changed"
     with pytest.raises(ImmutableVersionError):
         note.save()
+
+
+def test_the_care_teams_history_is_kept_and_shown(team_world: dict[str, Any]) -> None:
+    from tests.web.conftest import signed_in
+
+    alice, gp, nurse = team_world["alice"], team_world["gp_a"], team_world["nurse_hospital"]
+    services.add_team_member(user=gp, person=alice, member=gp)
+    joined = services.add_team_member(user=gp, person=alice, member=nurse, role_in_team="Diabetes specialist nurse")
+    services.set_coordinator(user=gp, person=alice, member=joined)
+    services.set_coordinator(user=gp, person=alice, member=joined)  # already: not a change
+    services.remove_team_member(user=gp, person=alice, member=CareTeamMember.objects.get(person=alice, user=gp))
+
+    history = services.care_team_history(alice)
+    assert [(c.kind, c.member) for c in reversed(history)] == [
+        ("joined", gp),
+        ("coordinator", gp),
+        ("joined", nurse),
+        ("coordinator", nurse),
+        ("left", gp),
+    ]
+    assert {c.changed_by for c in history} == {gp} and history[1].role_in_team == "Diabetes specialist nurse"
+    with pytest.raises(ImmutableVersionError):
+        history[0].save()
+
+    page = signed_in(nurse).get(f"/care/people/{alice.pk}/team/").content.decode()
+    section = page[page.index("Changes to the care team"):]
+    assert "Left the team" in section and "Diabetes specialist nurse" in section

@@ -139,3 +139,31 @@ class HandoverNote(models.Model):
         if self.pk is not None:
             raise ImmutableVersionError("a handover note cannot be changed; add a new note")
         super().save(*args, **kwargs)
+
+
+class CareTeamChange(models.Model):
+    """Who joined or left a person's care team, or was named co-ordinator, when and by whom: the team
+    is a current list, so its history is kept here, never edited."""
+
+    class Kind(models.TextChoices):
+        JOINED = "joined", "Joined the team"
+        LEFT = "left", "Left the team"
+        COORDINATOR = "coordinator", "Named co-ordinator"
+
+    person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="care_team_changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role_in_team = models.CharField(max_length=128, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"CareTeamChange {self.pk} (person {self.person_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableVersionError("the care team's history cannot be changed")
+        super().save(*args, **kwargs)

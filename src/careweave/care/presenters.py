@@ -175,5 +175,18 @@ def team_rows(members: list[CareTeamMember]) -> list[dict[str, Any]]:
     return rows
 
 
+def team_history_rows(changes: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "when": _when(c.changed_at),
+            "change": c.get_kind_display(),
+            "member": staff_label(c.member),
+            "role_in_team": c.role_in_team,
+            "changed_by": staff_name(c.changed_by),
+        }
+        for c in changes
+    ]
+
+
 def note_rows(notes: Any) -> list[dict[str, Any]]:
     return [{"author": staff_label(n.author), "when": _when(n.created_at), "text": n.text} for n in notes]

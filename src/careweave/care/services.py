@@ -23,6 +23,7 @@ from careweave.care.models import (
     CarePlan,
     CarePlanAction,
     CarePlanStatus,
+    CareTeamChange,
     Goal,
     GoalStatus,
     HandoverNote,
@@ -376,6 +377,9 @@ def add_team_member(
             role_in_team=(role_in_team.strip() or member.staff_profile.get_role_display())[:128],
             is_coordinator=make_coordinator,
         )
+        _team_history(user, person, added, CareTeamChange.Kind.JOINED)
+        if make_coordinator:
+            _team_history(user, person, added, CareTeamChange.Kind.COORDINATOR)
         _audit_change(user, decision, person, "create", "CareTeam", care_team_id(person))
     return added
 
@@ -399,6 +403,7 @@ def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) 
                 f"They own {open_actions} open action{'s' if open_actions != 1 else ''} in the care plan: "
                 "give the action to someone else first"
             )
+        _team_history(user, person, leaving, CareTeamChange.Kind.LEFT)
         leaving.delete()
         _audit_change(user, decision, person, "update", "CareTeam", care_team_id(person))
 
@@ -415,8 +420,24 @@ def set_coordinator(*, user: Any, person: rm.Person, member: CareTeamMember) -> 
         if not chosen.is_coordinator:
             chosen.is_coordinator = True
             chosen.save(update_fields=["is_coordinator"])
+            _team_history(user, person, chosen, CareTeamChange.Kind.COORDINATOR)
         _audit_change(user, decision, person, "update", "CareTeam", care_team_id(person))
     return chosen
+
+
+def _team_history(user: Any, person: rm.Person, member: CareTeamMember, kind: str) -> None:
+    CareTeamChange.objects.create(
+        person=person, kind=kind, member_id=member.user_id, role_in_team=member.role_in_team, changed_by=user
+    )
+
+
+def care_team_history(person: rm.Person, limit: int = 50) -> list[CareTeamChange]:
+    """The team's changes, most recent first."""
+    return list(
+        CareTeamChange.objects.filter(person=person)
+        .select_related("member", "member__staff_profile__organisation", "changed_by")
+        .order_by("-changed_at", "-pk")[:limit]
+    )
 
 
 # -- handover notes -----------------------------------------------------------------------------------

@@ -254,6 +254,7 @@ def _team_context(
         "team": presenters.team_rows(members),
         "candidates": [(str(u.pk), presenters.staff_label(u)) for u in services.staff_who_can_join(person)],
         "notes": presenters.note_rows(services.handover_notes(person)),
+        "history": presenters.team_history_rows(services.care_team_history(person)),
         "decision": decision,
         "errors": [],
         "values": {},
