@@ -71,6 +71,17 @@ def test_break_glass_is_opened_with_a_reason_and_reviewed_by_an_administrator(li
             assert admin.get_by_role("status").inner_text().strip().endswith("Break-glass access marked as reviewed")
             assert "No break-glass access is awaiting review" in admin.content()
             assert serious_accessibility_violations(admin) == []
+
+            # who saw the record, and the person's own copy of that list
+            admin.get_by_label("Person's record number").fill(str(alice.pk))
+            admin.get_by_role("button", name="Show access").click()
+            admin.wait_for_url(f"{base}/audit/?person={alice.pk}")
+            assert serious_accessibility_violations(admin) == []
+            admin.get_by_role("link", name="A copy of this list for the person, in plain words, to print").click()
+            admin.wait_for_url(f"{base}/audit/people/{alice.pk}/report/")
+            report = admin.get_by_role("table").inner_text()
+            assert "Opened your record in an emergency" in report and reason in report
+            assert serious_accessibility_violations(admin) == []
         finally:
             browser.close()
 

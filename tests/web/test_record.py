@@ -176,3 +176,27 @@ def test_a_legitimate_relationship_is_not_audited_as_break_glass(world: dict[str
     # the relationship goes (she leaves the practice and was never seen there): now it is break-glass
     rm.CareRelationship.objects.filter(person=alice, organisation=world["practice_a"]).delete()
     assert decide(gp_a, alice).break_glass is True
+
+
+def test_the_person_can_be_given_the_list_of_who_saw_their_record(world: dict[str, Any]) -> None:
+    alice, gp_a, gp_b, admin = world["alice"], world["gp_a"], world["gp_b"], world["admin"]
+    gp_a.first_name, gp_a.last_name = "Gwen", "Price"
+    gp_a.save()
+    signed_in(gp_a).get(f"/people/{alice.pk}/")
+    signed_in(gp_b).get(f"/people/{alice.pk}/")  # refused: outside her care
+    signed_in(gp_b).post(f"/people/{alice.pk}/break-glass/", {"reason": "Came to our walk-in clinic unwell"})
+
+    assert signed_in(gp_a).get(f"/audit/people/{alice.pk}/report/").status_code == 403
+    client = signed_in(admin)
+    assert f'href="/audit/people/{alice.pk}/report/"' in client.get("/audit/", {"person": alice.pk}).content.decode()
+    response = client.get(f"/audit/people/{alice.pk}/report/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    table = page[page.index("<table"):]
+    assert "Alice Zephyrine" in page and "943 476 5919" in page
+    assert "Gwen Price, GP" in table and "Riverside Surgery" in table and "Looked at your record" in table
+    assert "Hilltop Medical Centre" in table and "Tried to look at your record, and was refused" in table
+    assert "Opened your record in an emergency" in table and "Came to our walk-in clinic unwell" in table
+    # producing the copy is itself recorded
+    assert AuditEntry.objects.filter(action="audit-read", person_id=alice.pk, purpose="subject-access").count() == 1
+    assert client.get("/audit/people/999999/report/").status_code == 404

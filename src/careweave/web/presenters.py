@@ -413,3 +413,82 @@ def break_glass_recently_reviewed(limit: int = 20) -> list[dict[str, Any]]:
         "user", "user__staff_profile", "person", "reviewed_by", "reviewed_by__staff_profile"
     )
     return [break_glass_row(g) for g in reviewed.order_by("-reviewed_at")[:limit]]
+
+
+# -- the access report a person is given: who looked at their record, in plain words ----------------
+
+_THINGS = {"CarePlan": "your care plan", "Goal": "your care plan", "CareTeam": "your care team",
+           "HandoverNote": "the notes your care team shares", "AuditEvent": "who has seen your record"}
+_DID = {
+    "read": "Looked at {thing}",
+    "search": "Looked at {thing}",
+    "create": "Added to {thing}",
+    "update": "Changed {thing}",
+    "delete": "Removed something from {thing}",
+    "export": "Copied {thing} for another system",
+    "import": "Added information to your record from another service",
+    "break-glass": "Opened your record in an emergency, without being part of your care",
+    "break-glass-review": "Checked that an emergency opening of your record was justified",
+    "audit-read": "Looked at who has seen your record",
+    "worklist-add": "Added you to a list of people to follow up",
+    "worklist-remove": "Took you off a list of people to follow up",
+    "task-done": "Completed a task agreed about your care",
+}
+
+
+_TRIED = {
+    "read": "Tried to look at {thing}, and was refused",
+    "search": "Tried to look at {thing}, and was refused",
+    "create": "Tried to add to {thing}, and was refused",
+    "update": "Tried to change {thing}, and was refused",
+    "export": "Tried to copy {thing}, and was refused",
+}
+
+
+@dataclass(frozen=True)
+class AccessReportRow:
+    when: str
+    who: str
+    organisation: str
+    what: str
+    reason: str
+    refused: bool
+
+
+def access_report_rows(person: rm.Person, limit: int = 2000) -> list[AccessReportRow]:
+    """The person's copy of the audit trail: every access and change, newest first, in plain words,
+    with each member of staff's name, role and organisation (UK GDPR Article 15: the recipients)."""
+    entries = (
+        AuditEntry.objects.filter(person=person)
+        .select_related("actor", "actor__staff_profile", "actor__staff_profile__organisation")
+        .order_by("-recorded_at", "-pk")[:limit]
+    )
+    rows = []
+    for entry in entries:
+        actor = entry.actor
+        if actor is None:
+            who, organisation = (entry.system_actor or "An automatic process"), ""
+        else:
+            profile = getattr(actor, "staff_profile", None)
+            name = actor.get_full_name().strip() or actor.get_username()
+            who = f"{name}, {profile.get_role_display()}" if profile else name
+            organisation = profile.organisation.name if profile and profile.organisation else ""
+        thing = _THINGS.get(entry.resource_type, "your record")
+        refused = entry.outcome != "success"
+        wording = (
+            _TRIED.get(entry.action, "Tried to open {thing}, and was refused")
+            if refused
+            else _DID.get(entry.action, entry.action.replace("-", " ").capitalize())
+        )
+        what = wording.format(thing=thing)
+        rows.append(
+            AccessReportRow(
+                when=_when(entry.recorded_at),
+                who=who,
+                organisation=organisation or NOT_RECORDED,
+                what=what,
+                reason=entry.reason if entry.action in ("break-glass", "break-glass-review") else "",
+                refused=refused,
+            )
+        )
+    return rows

@@ -18,5 +18,6 @@ urlpatterns = [
     path("tasks/", huddle_views.my_tasks, name="tasks"),
     path("tasks/<int:task_pk>/done/", huddle_views.complete_task, name="task-done"),
     path("audit/", views.audit, name="audit"),
+    path("audit/people/<int:person_pk>/report/", views.access_report, name="access-report"),
     path("audit/break-glass/<int:glass_pk>/", views.break_glass_review, name="break-glass-review"),
 ]

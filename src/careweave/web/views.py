@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -206,6 +207,26 @@ def audit(request: HttpRequest) -> HttpResponse:
         "error": error,
     }
     return render(request, "web/audit.html", context)
+
+
+@require_GET
+@login_required
+def access_report(request: HttpRequest, person_pk: int) -> HttpResponse:
+    """A copy for the person of who has looked at or changed their record (printable)."""
+    refused = _administrators_only(request)
+    if refused is not None:
+        return refused
+    subject = get_object_or_404(rm.Person, pk=person_pk)
+    record_access(actor=request.user, action="audit-read", resource_type="AuditEvent", person_id=subject.pk,
+                  purpose="subject-access", reason="copy of the access report for the person", channel="web")
+    context = {
+        "name": subject.display_name,
+        "nhs_number": presenters.format_nhs_number(subject.nhs_number),
+        "rows": presenters.access_report_rows(subject),
+        "produced": presenters.format_date(timezone.localdate()),
+        "person_pk": subject.pk,
+    }
+    return render(request, "web/access_report.html", context)
 
 
 def _administrators_only(request: HttpRequest) -> HttpResponse | None:
