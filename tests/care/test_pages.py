@@ -296,3 +296,30 @@ def test_print_view_is_plain_language_with_large_print(team_world: dict[str, Any
     assert "careweave-large-print" not in page
     large = client.get(f"/care/people/{alice.pk}/plan/print/?large=1").content.decode()
     assert "careweave-large-print" in large and "<title>Large print: " in large
+
+
+def test_staff_to_add_are_offered_from_the_services_caring_for_the_person_or_found_by_search(
+    team_world: dict[str, Any], gp_in_team: Any
+) -> None:
+    from tests.web.conftest import staff
+
+    alice, sw = team_world["alice"], team_world["social_worker"]
+    for n in range(30):  # more staff than one list should hold
+        staff(f"zz.bank{n:02d}", "nurse", team_world["hospital"])
+    client = signed_in(gp_in_team)
+    page = client.get(f"/care/people/{alice.pk}/team/").content.decode()
+    offered = page[page.index("Staff at the services that care for"):]
+    # the hospital saw her, the council has not: its social worker is found by searching
+    assert "nurse.county, Nurse, County General Hospital" in offered and "sw.shire" not in offered
+    assert offered.count('name="member"') == 25 and "Add more words to narrow the search" in offered
+
+    found = client.get(f"/care/people/{alice.pk}/team/", {"staff": "social shire"}).content.decode()
+    matching = found[found.index("Staff matching"):]
+    assert matching.count('name="member"') == 1 and f'value="{sw.pk}"' in matching
+    assert '<input type="hidden" name="staff" value="social shire">' in found  # kept if the add is refused
+
+    none = client.get(f"/care/people/{alice.pk}/team/", {"staff": "nobody-by-this-name"}).content.decode()
+    assert "No one who can join matches" in none and "Add to care team" not in none
+
+    assert client.post(f"/care/people/{alice.pk}/team/add/", {"member": str(sw.pk)}).status_code == 302
+    assert CareTeamMember.objects.filter(person=alice, user=sw).exists()

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from careweave.care.models import (
@@ -121,15 +121,37 @@ def handover_notes(person: rm.Person) -> QuerySet[HandoverNote]:
     )
 
 
-def staff_who_can_join(person: rm.Person) -> QuerySet[Any]:
-    """Active clinical staff in any organisation who are not yet in this person's care team."""
-    return (
+STAFF_CHOICES = 25
+
+
+def staff_who_can_join(person: rm.Person, query: str = "", limit: int = STAFF_CHOICES) -> list[Any]:
+    """Active clinical staff in any organisation who are not yet in this person's care team.
+
+    With a query, those whose name, username, role or organisation holds every word of it; without
+    one, the staff of the services that already care for the person (registered practice, where they
+    were seen or referred), so the usual choices are offered first. At most `limit`: an ICB has
+    thousands of staff, too many for one list.
+    """
+    staff = (
         get_user_model()
         .objects.filter(is_active=True, staff_profile__role__in=list(CLINICAL_ROLES))
         .exclude(care_teams__person=person)
         .select_related("staff_profile", "staff_profile__organisation")
-        .order_by("staff_profile__organisation__name", "last_name", "first_name", "username")
     )
+    words = query.split()[:5]
+    if words:
+        for word in words:
+            staff = staff.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(username__icontains=word)
+                | Q(staff_profile__role__icontains=word)
+                | Q(staff_profile__organisation__name__icontains=word)
+            )
+    else:
+        services_caring = rm.CareRelationship.objects.filter(person=person).values("organisation_id")
+        staff = staff.filter(staff_profile__organisation_id__in=services_caring)
+    return list(staff.order_by("staff_profile__organisation__name", "last_name", "first_name", "username")[:limit])
 
 
 # -- access -------------------------------------------------------------------------------------------

@@ -249,10 +249,15 @@ def _team_context(
     request: HttpRequest, person: rm.Person, decision: Decision, **extra: Any
 ) -> dict[str, Any]:
     members = services.care_team(person)
+    staff_query = (request.GET.get("staff") or request.POST.get("staff") or "").strip()[:100]
     context = {
         "heading": presenters.person_heading(person),
         "team": presenters.team_rows(members),
-        "candidates": [(str(u.pk), presenters.staff_label(u)) for u in services.staff_who_can_join(person)],
+        "staff_query": staff_query,
+        "max_candidates": services.STAFF_CHOICES,
+        "candidates": [
+            (str(u.pk), presenters.staff_label(u)) for u in services.staff_who_can_join(person, staff_query)
+        ],
         "notes": presenters.note_rows(services.handover_notes(person)),
         "history": presenters.team_history_rows(services.care_team_history(person)),
         "decision": decision,
