@@ -65,6 +65,19 @@ def test_worklist_summary_huddle_and_tasks(live_server: Any, segmented: dict[str
             assert not page.locator("header").first.is_visible()
             page.emulate_media(media="screen")
 
+            # They add her to another list, with a reason (a form page: no JavaScript needed)
+            page.get_by_label("Add to a worklist").select_option("care_coordination")
+            page.get_by_role("button", name="Add with a reason").click()
+            page.wait_for_url(f"{base}/people/{alice.pk}/worklists/?*")
+            check(page)
+            page.get_by_role("button", name="Add to the list").click()  # no reason given
+            page.locator(".nhsuk-error-summary").wait_for(state="visible", timeout=15_000)
+            check(page)
+            page.get_by_label("Why?").fill("Lives alone; her daughter is worried she is not coping")
+            page.get_by_role("button", name="Add to the list").click()
+            page.wait_for_url(f"{base}/people/{alice.pk}/")
+            assert page.get_by_text("Added by a clinician").first.is_visible()
+
             # Then they schedule a huddle
             page.get_by_role("link", name="Huddles").click()
             page.wait_for_url(f"{base}/huddles/")
@@ -117,4 +130,6 @@ def test_worklist_summary_huddle_and_tasks(live_server: Any, segmented: dict[str
     assert {url: v for url, v in visited.items() if v} == {}
     assert len(visited) >= 8
     assert Task.objects.get().status == "done"
-    assert AuditEntry.objects.filter(action="read", person_id=alice.pk, channel="web").count() == 1
+    # one view of her summary, and one more after the worklist change brought the user back to it
+    assert AuditEntry.objects.filter(action="read", person_id=alice.pk, channel="web").count() == 2
+    assert AuditEntry.objects.filter(action="worklist-add", person_id=alice.pk).count() == 1
