@@ -144,3 +144,55 @@ def test_bad_searches_are_refused_with_an_operation_outcome(planned: dict[str, A
     unknown = client.get("/care/fhir/CarePlan?patient=no-such-patient")
     assert unknown.status_code == 200 and orjson.loads(unknown.content)["total"] == 0
     assert client.post("/care/fhir/CarePlan?patient=x").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_care_plans_are_exchanged_at_the_record_fhir_base_with_fhirpy(planned: dict[str, Any], live_server: Any) -> None:
+    """A FHIR client pointed at /fhir finds the care plan, follows its Goal and CareTeam references, and
+    also gets a plan another system sent; all of it valid R4, and read-only."""
+    from fhirpy import SyncFHIRClient
+    from fhirpy.base.exceptions import ForbiddenError, OperationOutcome
+
+    from careweave.fhir.importer import Importer
+
+    alice, gp = planned["alice"], planned["gp_a"]
+    patient = alice.resource.logical_id
+    hospital_plan = {
+        "resourceType": "CarePlan",
+        "id": "hospital-discharge-plan",
+        "status": "active",
+        "intent": "plan",
+        "title": "Discharge plan after hip fracture",
+        "subject": {"reference": f"Patient/{patient}"},
+    }
+    Importer(source_system="https://hospital.example/fhir").import_resource(hospital_plan, "discharge.json")
+    client = SyncFHIRClient(f"{live_server.url}/fhir", authorization=f"Bearer {ApiToken.issue(gp, 'test')}")
+
+    capability = client.execute("metadata", method="get")
+    kinds = {r["type"]: r for r in capability["rest"][0]["resource"]}
+    assert {"read", "vread", "search-type"} == {i["code"] for i in kinds["CarePlan"]["interaction"]}
+    assert "Goal" in kinds and "CareTeam" in kinds
+
+    plans = client.resources("CarePlan").search(patient=patient).fetch_all()
+    by_id = {p["id"]: p for p in plans}
+    assert set(by_id) == {f"careplan-{alice.pk}", "hospital-discharge-plan"}
+    ours = FhirCarePlan.model_validate(by_id[f"careplan-{alice.pk}"].serialize())
+    assert ours.meta.versionId == "2"
+    goals = [client.reference(reference=g.reference).to_resource() for g in ours.goal]
+    assert {FhirGoal.model_validate(g.serialize()).description.text for g in goals} == {
+        "Walk to the shop with a frame",
+        "Sleep through the night",
+    }
+    team = client.reference(reference=ours.careTeam[0].reference).to_resource()
+    assert len(FhirCareTeam.model_validate(team.serialize()).participant) == 2
+    sent = client.reference("CarePlan", "hospital-discharge-plan").to_resource()
+    assert sent["title"] == "Discharge plan after hip fracture"
+
+    with pytest.raises(OperationOutcome):  # read-only: 405 with an OperationOutcome
+        client.resource("CarePlan", subject={"reference": f"Patient/{patient}"}, status="active", intent="plan").save()
+    with pytest.raises(ForbiddenError):
+        outsider = SyncFHIRClient(
+            f"{live_server.url}/fhir", authorization=f"Bearer {ApiToken.issue(planned['gp_b'], 'test')}"
+        )
+        outsider.resources("CarePlan").search(patient=patient).fetch_all()
+    assert AuditEntry.objects.filter(actor=gp, action="read", resource_type="Goal", person_id=alice.pk).count() == 2

@@ -1,22 +1,29 @@
-"""Read-only FHIR R4 exchange of care plans, goals and care teams under /care/fhir.
+"""Read-only FHIR R4 exchange of care plans, goals and care teams, at the record's FHIR base /fhir
+(and under /care/fhir, where they were first served).
 
 Same rules as the record's API (`careweave.fhir.api`): bearer tokens, OperationOutcome for every
 failure, 403 outside the user's care (X-Break-Glass-Reason opens emergency access), every read
 audited with its purpose (X-Request-Purpose, default direct-care).
 
-  GET /care/fhir/CarePlan?patient=<id>[&_include=CarePlan:goal&_include=CarePlan:care-team]
-  GET /care/fhir/Goal?patient=<id>          GET /care/fhir/CareTeam?patient=<id>
-  GET /care/fhir/CarePlan/careplan-<n>      GET /care/fhir/CarePlan/careplan-<n>/_history/<version>
+  GET /fhir/CarePlan?patient=<id>[&_include=CarePlan:goal&_include=CarePlan:care-team]
+  GET /fhir/Goal?patient=<id>               GET /fhir/CareTeam?patient=<id>
+  GET /fhir/CarePlan/careplan-<n>           GET /fhir/CarePlan/careplan-<n>/_history/<version>
+  GET /fhir/Goal/<id>                       GET /fhir/CareTeam/careteam-<n>
+
+A search also returns the person's plans, goals and teams imported from other systems (kept as
+sent in the record); a read of an id that is not CareWeave's own is the record's read.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, HttpResponse
 
 from careweave.care import fhir_exchange, services
-from careweave.care.models import CarePlan
+from careweave.care.models import CarePlan, Goal
 from careweave.fhir import api as fhir_api
 from careweave.fhir.api import CONTROL_PARAMS, api_view, fhir_response, outcome
 from careweave.governance.audit import record_access
@@ -55,8 +62,14 @@ def _first_version_at(plan: CarePlan) -> Any:
 
 
 def _entry(request: HttpRequest, resource: dict[str, Any], mode: str) -> dict[str, Any]:
-    url = request.build_absolute_uri(f"/care/fhir/{resource['resourceType']}/{resource['id']}")
+    url = request.build_absolute_uri(f"/fhir/{resource['resourceType']}/{resource['id']}")
     return {"fullUrl": url, "resource": resource, "search": {"mode": mode}}
+
+
+def _imported(kind: str, person: rm.Person) -> list[dict[str, Any]]:
+    """The person's resources of this kind sent by other systems (e.g. a hospital's care plan)."""
+    bodies = rm.StoredResource.objects.filter(resource_type=kind, person=person).order_by("pk")
+    return [orjson.loads(body) for body in bodies.values_list("body", flat=True)]
 
 
 @api_view
@@ -107,13 +120,15 @@ def _search_entries(
     members = services.care_team(person)
     team = [fhir_exchange.care_team_resource(person, members)] if members else []
     goals = [fhir_exchange.goal_resource(g, person) for g in plan.goals.all()] if plan else []
+    imported = [_entry(request, r, "match") for r in _imported(kind, person)]
     if kind == "Goal":
-        return [_entry(request, g, "match") for g in goals]
+        return [_entry(request, g, "match") for g in goals] + imported
     if kind == "CareTeam":
-        return [_entry(request, t, "match") for t in team]
+        return [_entry(request, t, "match") for t in team] + imported
     if plan is None:
-        return []
+        return imported
     entries = [_entry(request, fhir_exchange.care_plan_resource(plan, _first_version_at(plan)), "match")]
+    entries += imported
     if "CarePlan:goal" in includes:
         entries += [_entry(request, g, "include") for g in goals]
     if "CarePlan:care-team" in includes:
@@ -145,3 +160,51 @@ def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = 
     _audit(request, person, "read", "CarePlan", f"{logical_id}/_history/{plan.version}", bool(checked))
     resource = fhir_exchange.care_plan_resource(plan, _first_version_at(plan))
     return fhir_response(resource, headers={"ETag": f'W/"{plan.version}"'})
+
+
+@api_view
+def read_goal(request: HttpRequest, logical_id: str) -> HttpResponse:
+    goal = (
+        Goal.objects.filter(key=logical_id).select_related("care_plan__person__resource").first()
+        if _is_uuid(logical_id)
+        else None
+    )
+    if goal is None:
+        return fhir_api.instance(request, "Goal", logical_id)  # one sent by another system
+    if request.method != "GET":
+        return outcome(405, "not-supported", "CareWeave's goals are read-only over FHIR")
+    person = goal.care_plan.person
+    checked = fhir_api._check_person(request, person)
+    if isinstance(checked, HttpResponse):
+        return checked
+    # the goal as it stands in the latest version of the plan that has it
+    latest = Goal.objects.filter(key=goal.key).order_by("-care_plan__version").first() or goal
+    _audit(request, person, "read", "Goal", logical_id, bool(checked))
+    return fhir_response(fhir_exchange.goal_resource(latest, person))
+
+
+@api_view
+def read_care_team(request: HttpRequest, logical_id: str) -> HttpResponse:
+    if request.method != "GET":
+        return outcome(405, "not-supported", "CareWeave's care teams are read-only over FHIR")
+    person = (
+        rm.Person.objects.filter(pk=int(logical_id.removeprefix("careteam-")))
+        .select_related("resource")
+        .first()
+    )
+    members = services.care_team(person) if person is not None else []
+    if person is None or not members:
+        return outcome(404, "not-found", f"CareTeam/{logical_id} is not known")
+    checked = fhir_api._check_person(request, person)
+    if isinstance(checked, HttpResponse):
+        return checked
+    _audit(request, person, "read", "CareTeam", logical_id, bool(checked))
+    return fhir_response(fhir_exchange.care_team_resource(person, members))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -153,6 +153,21 @@ def metadata(request: HttpRequest) -> HttpResponse:
                 }
             ]
         resources.append(entry)
+    # CareWeave's own care plans, goals and care teams (careweave.care.api): read-only
+    for kind in ("CarePlan", "Goal", "CareTeam"):
+        care: dict[str, Any] = {
+            "type": kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}]
+            + ([{"code": "vread"}] if kind == "CarePlan" else []),
+            "versioning": "versioned" if kind == "CarePlan" else "no-version",
+            "searchParam": [
+                {"name": "patient", "type": "reference"},
+                {"name": "subject", "type": "reference"},
+            ],
+        }
+        if kind == "CarePlan":
+            care["searchInclude"] = ["CarePlan:goal", "CarePlan:care-team"]
+        resources.append(care)
     statement = {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -597,6 +612,11 @@ def type_endpoint(request: HttpRequest, kind: str) -> HttpResponse:
 
 @api_view
 def instance_endpoint(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
+    return instance(request, kind, logical_id)
+
+
+def instance(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
+    """Read or update one stored resource (the request already authenticated by `api_view`)."""
     if request.method == "PUT":
         return _write(request, kind, logical_id)
     if request.method != "GET":
