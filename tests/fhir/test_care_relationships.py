@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from careweave.fhir.importer import Importer
+from careweave.fhir.outcome import Refused
 from careweave.record import models as rm
 from careweave.record.relationships import rebuild_care_relationships
 from tests.fhir.conftest import PATIENT_ID, patient
@@ -133,6 +134,6 @@ def test_a_refused_bundle_leaves_no_relationship() -> None:
     load(put(organisation("GP1", "Riverside Surgery")), put(patient()))
     bad = encounter("enc-2", "GP1")
     del bad["status"]  # required: the whole bundle is refused
-    with pytest.raises(Exception, match="status"):
+    with pytest.raises(Refused, match="status"):
         load(put(organisation("H9", "Elsewhere Hospital")), put(encounter("enc-1", "GP1")), put(bad))
     assert relationships() == set()
