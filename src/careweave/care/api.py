@@ -164,8 +164,12 @@ def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = 
 
 @api_view
 def read_goal(request: HttpRequest, logical_id: str) -> HttpResponse:
+    # the goal as it stands in the latest version of the plan that has it
     goal = (
-        Goal.objects.filter(key=logical_id).select_related("care_plan__person__resource").first()
+        Goal.objects.filter(key=logical_id)
+        .select_related("care_plan__person__resource")
+        .order_by("-care_plan__version")
+        .first()
         if _is_uuid(logical_id)
         else None
     )
@@ -177,10 +181,8 @@ def read_goal(request: HttpRequest, logical_id: str) -> HttpResponse:
     checked = fhir_api._check_person(request, person)
     if isinstance(checked, HttpResponse):
         return checked
-    # the goal as it stands in the latest version of the plan that has it
-    latest = Goal.objects.filter(key=goal.key).order_by("-care_plan__version").first() or goal
     _audit(request, person, "read", "Goal", logical_id, bool(checked))
-    return fhir_response(fhir_exchange.goal_resource(latest, person))
+    return fhir_response(fhir_exchange.goal_resource(goal, person))
 
 
 @api_view

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils import timezone
 
@@ -12,9 +12,9 @@ from careweave.care.models import CarePlan, CarePlanStatus, GoalStatus
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
 from careweave.web.presenters import NOT_RECORDED, age_in_years, format_date, format_nhs_number
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+from careweave.web.presenters import staff_name as staff_name
+from careweave.web.presenters import staff_organisation as staff_organisation
+from careweave.web.presenters import staff_role as staff_role
 
 GOAL_TAG = {
     GoalStatus.ACTIVE: "nhsuk-tag--blue",
@@ -27,20 +27,6 @@ PLAN_TAG = {
     CarePlanStatus.ACTIVE: "nhsuk-tag--green",
     CarePlanStatus.COMPLETED: "nhsuk-tag--grey",
 }
-
-
-def staff_name(user: User) -> str:
-    return user.get_full_name().strip() or user.get_username()
-
-
-def staff_role(user: Any) -> str:
-    profile = getattr(user, "staff_profile", None)
-    return profile.get_role_display() if profile else "No role"
-
-
-def staff_organisation(user: Any) -> rm.Organisation | None:
-    profile = getattr(user, "staff_profile", None)
-    return profile.organisation if profile else None
 
 
 def staff_label(user: Any) -> str:

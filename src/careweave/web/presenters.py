@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
@@ -16,6 +16,9 @@ from django.utils import timezone
 from careweave.governance.models import AuditEntry, BreakGlass
 from careweave.record import models as rm
 from careweave.terminology.loaders import load_condition_library
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
 OPEN_REFERRAL_STATUSES = frozenset({"draft", "active", "on-hold"})
@@ -349,11 +352,24 @@ class AuditRow:
     reason: str
 
 
+def staff_name(user: User) -> str:
+    return user.get_full_name().strip() or user.get_username()
+
+
+def staff_role(user: Any) -> str:
+    profile = getattr(user, "staff_profile", None)
+    return profile.get_role_display() if profile else "No role"
+
+
+def staff_organisation(user: Any) -> rm.Organisation | None:
+    profile = getattr(user, "staff_profile", None)
+    return profile.organisation if profile else None
+
+
 def _user_label(user: Any) -> tuple[str, str]:
     if user is None:
         return "System", ""
-    profile = getattr(user, "staff_profile", None)
-    return user.get_username(), profile.get_role_display() if profile else "No role"
+    return user.get_username(), staff_role(user)
 
 
 def _when(value: datetime) -> str:
@@ -434,8 +450,6 @@ _DID = {
     "worklist-remove": "Took you off a list of people to follow up",
     "task-done": "Completed a task agreed about your care",
 }
-
-
 _TRIED = {
     "read": "Tried to look at {thing}, and was refused",
     "search": "Tried to look at {thing}, and was refused",
@@ -469,10 +483,10 @@ def access_report_rows(person: rm.Person, limit: int = 2000) -> list[AccessRepor
         if actor is None:
             who, organisation = (entry.system_actor or "An automatic process"), ""
         else:
-            profile = getattr(actor, "staff_profile", None)
-            name = actor.get_full_name().strip() or actor.get_username()
-            who = f"{name}, {profile.get_role_display()}" if profile else name
-            organisation = profile.organisation.name if profile and profile.organisation else ""
+            has_role = getattr(actor, "staff_profile", None) is not None
+            who = f"{staff_name(actor)}, {staff_role(actor)}" if has_role else staff_name(actor)
+            place = staff_organisation(actor)
+            organisation = place.name if place is not None else ""
         thing = _THINGS.get(entry.resource_type, "your record")
         refused = entry.outcome != "success"
         wording = (
