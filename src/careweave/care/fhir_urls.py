@@ -1,5 +1,6 @@
 """CareWeave's care plans, goals and care teams at the record's FHIR base (/fhir), ahead of the
-record's generic routes: ids CareWeave does not own fall through to the record's read."""
+record's generic routes: ids CareWeave does not own fall through to the record's read. The same
+routes are also served under /care/fhir, where they were first published."""
 
 from django.urls import re_path
 

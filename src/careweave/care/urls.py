@@ -1,6 +1,6 @@
-from django.urls import path, re_path
+from django.urls import include, path
 
-from careweave.care import api, views
+from careweave.care import views
 
 app_name = "care"
 
@@ -19,12 +19,6 @@ urlpatterns = [
     ),
     path("people/<int:person_pk>/team/<int:member_pk>/remove/", views.team_remove, name="team-remove"),
     path("people/<int:person_pk>/handover/", views.handover_add, name="handover-add"),
-    # Read-only FHIR R4 exchange of plans and teams (bearer tokens, as /fhir).
-    re_path(r"^fhir/(?P<kind>CarePlan|Goal|CareTeam)$", api.search, name="fhir-search"),
-    re_path(r"^fhir/CarePlan/(?P<logical_id>careplan-\d+)$", api.read_care_plan, name="fhir-careplan"),
-    re_path(
-        r"^fhir/CarePlan/(?P<logical_id>careplan-\d+)/_history/(?P<version>\d+)$",
-        api.read_care_plan,
-        name="fhir-careplan-version",
-    ),
+    # Read-only FHIR R4 exchange of plans and teams, first served here; the same routes as at /fhir.
+    path("fhir/", include("careweave.care.fhir_urls")),
 ]
