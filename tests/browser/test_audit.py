@@ -8,18 +8,17 @@ from typing import Any
 import pytest
 
 from careweave.governance.models import AuditEntry, BreakGlass
-from tests.browser.test_smoke import AXE, CHROMIUM, CHROMIUM_ARGS, require, serious_accessibility_violations
-from tests.web.conftest import PASSWORD, organisation, person, staff
+from tests.browser.test_smoke import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    require,
+    serious_accessibility_violations,
+    sign_in,
+)
+from tests.web.conftest import organisation, person, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def test_break_glass_is_opened_with_a_reason_and_reviewed_by_an_administrator(live_server: Any) -> None:

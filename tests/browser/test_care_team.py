@@ -9,8 +9,15 @@ import pytest
 
 from careweave.care import services
 from careweave.governance.models import CareTeamMember
-from tests.browser.test_smoke import AXE, CHROMIUM, CHROMIUM_ARGS, require, serious_accessibility_violations
-from tests.web.conftest import PASSWORD, organisation, person, staff
+from tests.browser.test_smoke import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    require,
+    serious_accessibility_violations,
+    sign_in,
+)
+from tests.web.conftest import organisation, person, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +41,7 @@ def test_find_and_add_a_coordinator_then_hand_over(live_server: Any) -> None:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            page.goto(f"{base}/login/")
-            page.get_by_label("Username").fill("gp.riverside")
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
+            sign_in(page, base, "gp.riverside")
             page.wait_for_url(f"{base}/people/")
 
             page.goto(f"{base}/care/people/{alice.pk}/team/")

@@ -43,6 +43,15 @@ def serious_accessibility_violations(page: Any) -> list[str]:
     ]
 
 
+def sign_in(page: Any, base: str, username: str) -> None:
+    """Through the sign-in form, as a person would (the password is the test world's)."""
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
 def test_sign_in_people_list_and_record_are_accessible(live_server: Any) -> None:
     require(CHROMIUM, "apt-get install -y chromium")
     require(AXE, "run `make assets` (npm ci)")
