@@ -14,11 +14,11 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
+from careweave.synth.build import RESOURCE_TYPES, RecordBuilder
 from careweave.synth.cohort import sample_cohort
 from careweave.synth.nhs_numbers import nhs_numbers
 from careweave.synth.organisations import build_economy
 from careweave.synth.parameters import load_parameters
-from careweave.synth.records import RESOURCE_TYPES, RecordBuilder
 
 DEFAULT_REFERENCE_DATE = date(2026, 10, 1)
 # Fixed so that the random streams, and hence the output, do not depend on any tuning knob.
