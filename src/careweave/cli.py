@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from careweave.progress import console, progress_bar
 
 app = typer.Typer(
     help="CareWeave: joined-up care for people living with multiple long-term conditions.",
@@ -23,7 +24,6 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 lca_app = typer.Typer(help="Latent class analysis for analysts.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(lca_app, name="lca")
-console = Console(stderr=True)
 
 
 def setup_django(migrate: bool = True) -> None:
@@ -35,18 +35,6 @@ def setup_django(migrate: bool = True) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
-
-
-def progress_bar(on: Console | None = None) -> Progress:
-    """The progress bar of every long command (to stderr, so --json output stays clean)."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=on or console,
-        transient=False,
-    )
 
 
 @app.command("import")

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rich.console import Console
 
-from careweave.cli import progress_bar
 from careweave.fhir.files import expand, import_paths
 from careweave.fhir.importer import Importer
 from careweave.governance.models import ApiToken, Role, StaffProfile
+from careweave.progress import progress_bar
 from careweave.record import models as rm
 from careweave.segmentation.models import SegmentationRun
 from careweave.segmentation.run import run_segmentation
