@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import copy
 import datetime as dt
 import importlib
 import random
@@ -13,12 +12,14 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+import yaml
 
 from careweave.synth import generate
 from careweave.synth.cohort import sample_cohort
 from careweave.synth.nhs_numbers import nhs_numbers
 from careweave.synth.organisations import build_economy
-from careweave.synth.parameters import PopulationDataError, load_parameters, parse
+from careweave.synth.parameters import DATA_FILE, load_parameters
+from careweave.terminology import TerminologyError
 
 REFERENCE = dt.date(2026, 10, 1)
 PEOPLE = 8_000
@@ -334,17 +335,48 @@ def test_social_circumstances_carers_and_deaths(out: dict[str, list[dict[str, An
     assert lives_alone[True] / n_old > lives_alone[False] / (len(patients) - n_old)
 
 
-def test_data_file_requires_citations_and_review_dates() -> None:
+def write_broken(tmp_path: Path, change: Any) -> Path:
+    """The packaged data file with one change, written where `load_parameters` can read it."""
+    raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    change(raw)
+    path = tmp_path / "population.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_the_packaged_data_file_carries_the_review_header() -> None:
     raw = load_parameters().raw
-    for key in ("authored_by", "checked_by", "date_reviewed", "date_next_review"):
+    assert raw["schema"] == "careweave.synth.population/1"
+    for key in ("authored_by", "checked_by", "date_reviewed", "date_next_review", "version"):
         assert raw[key]
     for block in raw["conditions"] + raw["social"]:
-        assert block["source"]
-    broken = copy.deepcopy(raw)
-    del broken["conditions"][0]["source"]
-    with pytest.raises(PopulationDataError):
-        parse(broken)
-    broken = copy.deepcopy(raw)
-    broken["conditions"][0]["source"] = "made-up"
-    with pytest.raises(PopulationDataError):
-        parse(broken)
+        assert block["sources"]
+
+
+def test_an_unchanged_copy_of_the_data_file_loads(tmp_path: Path) -> None:
+    params = load_parameters(write_broken(tmp_path, lambda raw: None))
+    assert [t.key for t in params.traits] == [t.key for t in load_parameters().traits]
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda raw: raw.pop("checked_by"), "checked_by"),
+        (lambda raw: raw.pop("date_next_review"), "date_next_review"),
+        (lambda raw: raw.update(date_next_review="next spring"), "date_next_review"),
+        (lambda raw: raw.update(schema="careweave.terminology.conditions/1"), "schema"),
+        (lambda raw: raw.update(unexpected=1), "<root>"),
+        (lambda raw: raw["conditions"][0].pop("sources"), "conditions[0]"),
+        (lambda raw: raw["conditions"][0].update(sources=["made-up"]), "conditions[0].sources"),
+        (lambda raw: raw["social"][0].update(sources=[]), "social[0].sources"),
+        (lambda raw: raw["conditions"][0].update(colour="red"), "conditions[0]"),
+        (lambda raw: raw["utilisation"].pop("sources"), "utilisation"),
+        (lambda raw: raw["references"].update(ons_mid_2022=""), "references.ons_mid_2022"),
+        (lambda raw: raw["conditions"][0].update(snomed="hypertension"), "conditions[0].snomed"),
+    ],
+)
+def test_data_file_is_refused_without_its_header_or_a_source(tmp_path: Path, change: Any, where: str) -> None:
+    with pytest.raises(TerminologyError) as refused:
+        load_parameters(write_broken(tmp_path, change))
+    assert refused.value.path == where
+    assert refused.value.file.endswith("population.yaml")

@@ -1,5 +1,8 @@
 """Load and validate the reviewed population data file, and calibrate the latent-factor model.
 
+The file is checked by the terminology schema code (`terminology._schema.Document`): the same review
+header, references table and per-entry `sources` as every other reviewed data file.
+
 Co-occurrence comes from shared latent liabilities (cardiometabolic, mental health, frailty,
 respiratory) rather than independent draws. Each trait (condition or social circumstance) has
 log-odds = intercept[age band, sex] + loadings . factors + deprivation term. The intercepts are
@@ -8,23 +11,41 @@ solved here so that the marginal prevalence in every age band and sex equals the
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
+
+from careweave.terminology._schema import Document
 
 FloatArray = NDArray[np.float64]
 
-REQUIRED_TOP_LEVEL = ("authored_by", "checked_by", "date_reviewed", "date_next_review", "references")
-
-
-class PopulationDataError(ValueError):
-    """The population data file is malformed or a number lacks a citation."""
+# Validated by the terminology schema code: the same review header, references and per-entry sources.
+SCHEMA = "careweave.synth.population/1"
+DATA_FILE = Path(__file__).resolve().parent / "data" / "population.yaml"
+ROOT_KEYS = (
+    "population",
+    "prevalence_bands",
+    "latent_factors",
+    "calibration",
+    "conditions",
+    "social",
+    "monitoring",
+    "utilisation",
+    "ethnicity",
+)
+TRAIT_KEYS = ("key", "snomed", "display", "sources", "male", "female")
+TRAIT_OPTIONAL = (
+    "loadings",
+    "deprivation_log_odds_per_decile",
+    "specialty",
+    "medicines",
+    "monitoring",
+    "note",
+)
 
 
 @dataclass(frozen=True)
@@ -85,50 +106,35 @@ class Parameters:
         return np.array([[t.male, t.female] for t in self.traits], dtype=np.float64).transpose(0, 2, 1)
 
 
-def _require(block: dict[str, Any], key: str, where: str) -> Any:
-    if key not in block:
-        raise PopulationDataError(f"{where}: missing '{key}'")
-    return block[key]
-
-
-def _check_sources(block: dict[str, Any], where: str, references: dict[str, str]) -> None:
-    source = _require(block, "source", where)
-    sources = source if isinstance(source, list) else [source]
-    for name in sources:
-        # A source is either a key into `references` or a full citation string.
-        if name not in references and len(str(name)) < 20:
-            raise PopulationDataError(f"{where}: source '{name}' is not a known reference")
-
-
-def _trait(
-    block: dict[str, Any], where: str, factors: tuple[str, ...], n_bands: int, refs: dict[str, str]
-) -> Trait:
-    _check_sources(block, where, refs)
-    key = str(_require(block, "key", where))
-    snomed = str(_require(block, "snomed", where))
+def _trait(doc: Document, block: object, where: str, factors: tuple[str, ...], n_bands: int) -> Trait:
+    block = doc.mapping(block, where)
+    doc.keys(block, where, TRAIT_KEYS, TRAIT_OPTIONAL)
+    doc.sources(block, where)
+    key = doc.identifier(block, "key", where)
+    snomed = doc.string(block, "snomed", where)
     if not snomed.isdigit() or not 6 <= len(snomed) <= 18:
-        raise PopulationDataError(f"{where}: '{snomed}' is not a SNOMED CT concept id")
-    male = tuple(float(v) / 100.0 for v in _require(block, "male", where))
-    female = tuple(float(v) / 100.0 for v in _require(block, "female", where))
+        raise doc.error(f"{where}.snomed", f"'{snomed}' is not a SNOMED CT concept id")
+    male = tuple(float(v) / 100.0 for v in block["male"])
+    female = tuple(float(v) / 100.0 for v in block["female"])
     if len(male) != n_bands or len(female) != n_bands:
-        raise PopulationDataError(f"{where}: expected {n_bands} prevalence values per sex")
+        raise doc.error(where, f"expected {n_bands} prevalence values per sex")
     if any(not 0.0 <= v < 1.0 for v in male + female):
-        raise PopulationDataError(f"{where}: prevalence must be a percentage in [0, 100)")
+        raise doc.error(where, "prevalence must be a percentage in [0, 100)")
     raw_loadings: dict[str, float] = block.get("loadings") or {}
     unknown = set(raw_loadings) - set(factors)
     if unknown:
-        raise PopulationDataError(f"{where}: unknown latent factors {sorted(unknown)}")
+        raise doc.error(f"{where}.loadings", f"unknown latent factors {sorted(unknown)}")
     medicines = tuple(
         Medicine(str(m["dmd"]), str(m["display"]), str(m["dose"]), float(m["p"]))
         for m in block.get("medicines") or []
     )
     for m in medicines:
         if not m.dmd.isdigit():
-            raise PopulationDataError(f"{where}: dm+d code '{m.dmd}' is not numeric")
+            raise doc.error(f"{where}.medicines", f"dm+d code '{m.dmd}' is not numeric")
     return Trait(
         key=key,
         snomed=snomed,
-        display=str(_require(block, "display", where)),
+        display=doc.string(block, "display", where),
         male=male,
         female=female,
         loadings=tuple(float(raw_loadings.get(f, 0.0)) for f in factors),
@@ -137,6 +143,13 @@ def _trait(
         medicines=medicines,
         monitoring=tuple(str(m) for m in block.get("monitoring") or []),
     )
+
+
+def _block(doc: Document, key: str) -> dict[str, Any]:
+    """A top-level block that cites its sources."""
+    block = doc.mapping(doc.root[key], key)
+    doc.sources(block, key)
+    return block
 
 
 def factor_sample(
@@ -173,48 +186,40 @@ def calibrate(
     return np.where(targets <= 0.0, -60.0, out)
 
 
-def parse(raw: dict[str, Any]) -> Parameters:
-    for key in REQUIRED_TOP_LEVEL:
-        _require(raw, key, "population.yaml")
-    refs: dict[str, str] = raw["references"]
-    for key in ("date_reviewed", "date_next_review"):
-        if not isinstance(raw[key], dt.date):
-            raise PopulationDataError(f"population.yaml: '{key}' must be a date")
-    population = raw["population"]
-    _check_sources(population, "population", refs)
+def parse(doc: Document) -> Parameters:
+    """Check the document against the schema and calibrate the model it describes."""
+    doc.check_root_keys(ROOT_KEYS)
+    raw = doc.root
+    population = _block(doc, "population")
     starts = tuple(int(v) for v in population["band_starts"])
     male = np.array(population["male"], dtype=np.float64)
     female = np.array(population["female"], dtype=np.float64)
     if not (len(starts) == male.size == female.size):
-        raise PopulationDataError("population: band_starts, male and female differ in length")
+        raise doc.error("population", "band_starts, male and female differ in length")
 
-    latent = raw["latent_factors"]
-    _check_sources(latent, "latent_factors", refs)
+    latent = _block(doc, "latent_factors")
     factors = tuple(str(n) for n in latent["names"])
     corr = np.array(latent["correlation"], dtype=np.float64)
     if corr.shape != (len(factors), len(factors)) or not np.allclose(corr, corr.T):
-        raise PopulationDataError("latent_factors: correlation must be a symmetric square matrix")
+        raise doc.error("latent_factors.correlation", "must be a symmetric square matrix")
     cholesky: FloatArray = np.asarray(np.linalg.cholesky(corr), dtype=np.float64)
     shift = np.array(latent["deprivation_shift_per_decile"], dtype=np.float64)
 
     bands = tuple(int(v) for v in raw["prevalence_bands"])
     conditions = tuple(
-        _trait(b, f"conditions[{i}]", factors, len(bands), refs) for i, b in enumerate(raw["conditions"])
+        _trait(doc, b, f"conditions[{i}]", factors, len(bands)) for i, b in enumerate(raw["conditions"])
     )
-    social = tuple(_trait(b, f"social[{i}]", factors, len(bands), refs) for i, b in enumerate(raw["social"]))
+    social = tuple(_trait(doc, b, f"social[{i}]", factors, len(bands)) for i, b in enumerate(raw["social"]))
     keys = [t.key for t in conditions + social]
     if len(set(keys)) != len(keys):
-        raise PopulationDataError("duplicate trait keys")
-    monitoring: dict[str, Any] = raw["monitoring"]
-    _check_sources(monitoring, "monitoring", refs)
+        raise doc.error("conditions", "duplicate trait keys")
+    monitoring = _block(doc, "monitoring")
     for t in conditions:
         for m in t.monitoring:
             if m not in monitoring:
-                raise PopulationDataError(f"{t.key}: unknown monitoring '{m}'")
-    utilisation: dict[str, Any] = raw["utilisation"]
-    _check_sources(utilisation, "utilisation", refs)
-    ethnicity = raw["ethnicity"]
-    _check_sources(ethnicity, "ethnicity", refs)
+                raise doc.error(t.key, f"unknown monitoring '{m}'")
+    utilisation = _block(doc, "utilisation")
+    ethnicity = _block(doc, "ethnicity")
     eth_p = np.array(ethnicity["percent"], dtype=np.float64)
 
     partial = Parameters(
@@ -241,8 +246,10 @@ def parse(raw: dict[str, Any]) -> Parameters:
     return Parameters(**{**partial.__dict__, "intercepts": intercepts})
 
 
-@lru_cache(maxsize=1)
-def load_parameters() -> Parameters:
-    """The packaged, reviewed population parameters (parsed and calibrated once per process)."""
-    text = resources.files("careweave.synth").joinpath("data/population.yaml").read_text(encoding="utf-8")
-    return parse(yaml.safe_load(text))
+@lru_cache(maxsize=4)
+def load_parameters(path: Path | None = None) -> Parameters:
+    """The reviewed population parameters (parsed and calibrated once per process); tests pass a path.
+
+    Raises `TerminologyError` naming the file and field, as every reviewed data file does.
+    """
+    return parse(Document(path or DATA_FILE, SCHEMA))
