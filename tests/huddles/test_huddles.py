@@ -186,6 +186,44 @@ def test_a_member_sees_only_the_names_of_people_in_their_own_care(team: dict[str
     assert "Zephyrine" not in page and "Falls at home" not in page and "not in your care" in page
 
 
+def _seen(action: str) -> list[int | None]:
+    return sorted(AuditEntry.objects.filter(action=action).values_list("person_id", flat=True))
+
+
+def test_each_person_named_on_a_huddle_page_is_audited(team: dict[str, Any]) -> None:
+    gp_a, gp_b, alice = team["gp_a"], team["gp_b"], team["alice"]
+    huddle = services.schedule_huddle(user=gp_a, team_name="PCN MDT", scheduled_for=timezone.now(), members=[gp_b])
+    signed_in(gp_a).get(f"/huddles/{huddle.pk}/")
+    assert _seen("huddle-read") == [alice.pk]  # suggested from the worklists
+    services.nominate(user=gp_a, huddle=huddle, person=alice, reason="Falls at home")
+    signed_in(gp_a).get(f"/huddles/{huddle.pk}/")
+    assert _seen("huddle-read") == [alice.pk, alice.pk]  # now on the agenda
+    signed_in(gp_b).get(f"/huddles/{huddle.pk}/")  # Alice shown as a record number only; Bob suggested
+    assert _seen("huddle-read") == sorted([alice.pk, alice.pk, team["bob"].pk])
+    assert AuditEntry.objects.filter(action="huddle-read", actor=gp_b).get().person_id == team["bob"].pk
+    entry = AuditEntry.objects.filter(action="huddle-read").first()
+    assert entry is not None and (entry.actor, entry.resource_id) == (gp_a, str(huddle.pk))
+    report = signed_in(team["admin"]).get(f"/audit/people/{alice.pk}/report/").content.decode()
+    assert "Saw your name on the list for a meeting of your care team" in report
+
+
+def test_each_person_named_on_my_tasks_is_audited(team: dict[str, Any]) -> None:
+    gp, nurse, alice = team["gp_a"], team["nurse"], team["alice"]
+    signed_in(nurse).get("/tasks/")
+    assert _seen("tasks-read") == []
+    huddle = services.schedule_huddle(user=gp, team_name="MDT", scheduled_for=timezone.now(), members=[nurse])
+    item = services.nominate(user=gp, huddle=huddle, person=alice, reason="Falls at home")
+    action = services.Action(description="Refer to falls clinic", owner_id=nurse.pk,
+                             due_date=timezone.localdate() + timedelta(days=7))
+    services.record_outcome(user=gp, item=item, discussion="Agreed a referral", actions=[action])
+    signed_in(nurse).get("/tasks/")
+    assert _seen("tasks-read") == [alice.pk]
+    signed_in(gp).get("/tasks/")  # the GP owns no task: no one shown
+    assert _seen("tasks-read") == [alice.pk]
+    report = signed_in(team["admin"]).get(f"/audit/people/{alice.pk}/report/").content.decode()
+    assert "Saw your name on their list of tasks" in report
+
+
 def test_services_take_keyword_arguments_only() -> None:
     with pytest.raises(TypeError):
         services.schedule_huddle(None, "MDT", timezone.now())  # type: ignore[misc]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from careweave.governance.models import AuditEntry
 from careweave.web.presenters import format_nhs_number
 from tests.web.conftest import person, signed_in
 
@@ -79,3 +80,30 @@ def test_an_htmx_search_returns_only_the_results(world: dict[str, Any]) -> None:
     assert "<html" not in partial and "<h1>" not in partial
     full = client.get("/people/", {"q": "zephyr"}).content.decode()
     assert "<html" in full and 'hx-target="#people-results"' in full
+
+
+def _shown(action: str = "people-list") -> list[int | None]:
+    return sorted(AuditEntry.objects.filter(action=action).values_list("person_id", flat=True))
+
+
+def test_each_person_on_the_page_is_audited_and_only_they(world: dict[str, Any]) -> None:
+    paged = [person(f"Person{n:02d}", "Paged", None, world["practice_a"]) for n in range(30)]
+    client = signed_in(world["gp_a"])
+    client.get("/people/")  # sorted by family name: Paged 00 to 23, then Alice Zephyrine on page 2
+    assert _shown() == sorted(p.pk for p in paged[:25])
+    entry = AuditEntry.objects.filter(action="people-list").first()
+    assert entry is not None and (entry.actor, entry.channel, entry.resource_type) == (world["gp_a"], "web", "Patient")
+    assert entry.person_ref == paged[0].resource.logical_id
+    assert "Paged" not in str(AuditEntry.objects.values_list())  # the search words are not kept
+
+    client.get("/people/", {"q": "zephyr"}, headers={"HX-Request": "true"})  # the htmx results
+    assert _shown().count(world["alice"].pk) == 1
+    assert world["bob"].pk not in _shown()  # never shown to this GP
+
+    report = signed_in(world["admin"]).get(f"/audit/people/{world['alice'].pk}/report/").content.decode()
+    assert "Saw your name on a list of people in their care" in report
+
+
+def test_an_empty_search_writes_no_audit(world: dict[str, Any]) -> None:
+    signed_in(world["gp_a"]).get("/people/", {"q": "no such name"})
+    assert _shown() == []

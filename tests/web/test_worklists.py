@@ -58,10 +58,37 @@ def test_an_htmx_filter_gets_only_the_results(segmented: dict[str, Any]) -> None
     assert "<html" not in page and "Moderate frailty" in page
 
 
-def test_viewing_a_worklist_is_audited_without_names(segmented: dict[str, Any]) -> None:
-    signed_in(segmented["gp_a"]).get("/worklists/", {"list": "mdt_discussion"})
-    entry = AuditEntry.objects.get(action="worklist-read")
-    assert entry.actor == segmented["gp_a"] and entry.reason == "mdt_discussion: 1 entries"
+def _views(action: str) -> list[tuple[int | None, str]]:
+    return sorted(AuditEntry.objects.filter(action=action).values_list("person_id", "resource_id"))
+
+
+def test_each_person_shown_on_a_worklist_is_audited_with_the_list(segmented: dict[str, Any]) -> None:
+    alice, bob, gp = segmented["alice"], segmented["bob"], segmented["gp_a"]
+    client = signed_in(gp)
+    client.get("/worklists/")  # every list: Alice is on two, Bob is not in this GP's care
+    assert _views("worklist-read") == [(alice.pk, "mdt_discussion"), (alice.pk, "medicines_review")]
+    client.get("/worklists/", {"list": "care_coordination"})  # no one in this GP's care on it
+    client.get("/worklists/", {"list": "mdt_discussion"}, HTTP_HX_REQUEST="true")
+    entries = AuditEntry.objects.filter(action="worklist-read")
+    assert _views("worklist-read") == [(alice.pk, "mdt_discussion")] * 2 + [(alice.pk, "medicines_review")]
+    assert {(e.actor, e.person_ref, e.channel) for e in entries} == {(gp, alice.resource.logical_id, "web")}
+    assert not AuditEntry.objects.filter(person_id=bob.pk).exists()
+
+    report = signed_in(segmented["admin"]).get(f"/audit/people/{alice.pk}/report/").content.decode()
+    assert "Saw your name on a list of people to follow up: Structured medication review" in report
+    assert report.count("Saw your name on a list of people to follow up: Multidisciplinary team discussion") == 2
+
+
+def test_the_form_to_change_a_persons_worklists_is_audited_as_a_view_of_them(segmented: dict[str, Any]) -> None:
+    alice, bob = segmented["alice"], segmented["bob"]
+    client = signed_in(segmented["gp_a"])
+    assert client.get(f"/people/{alice.pk}/worklists/", {"list_id": "mdt_discussion"}).status_code == 200
+    assert client.post(f"/people/{alice.pk}/worklists/", {"action": "add"}).status_code == 400  # shown again
+    assert _views("worklist-form") == [(alice.pk, alice.resource.logical_id)] * 2
+    assert client.get(f"/people/{bob.pk}/worklists/").status_code == 403  # refused: shows nothing
+    assert _views("worklist-form") == [(alice.pk, alice.resource.logical_id)] * 2
+    report = signed_in(segmented["admin"]).get(f"/audit/people/{alice.pk}/report/").content.decode()
+    assert "Opened the form to add you to or take you off a list of people to follow up" in report
 
 
 def test_a_clinician_removes_a_person_from_a_list_with_a_reason(segmented: dict[str, Any]) -> None:

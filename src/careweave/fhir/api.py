@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from careweave.fhir.importer import MODELLED, Importer
 from careweave.fhir.outcome import Issue, Refused, operation_outcome
 from careweave.governance import access
-from careweave.governance.audit import record_access
+from careweave.governance.audit import record_access, record_views
 from careweave.governance.models import CLINICAL_ROLES, ApiToken, AuditEntry, BreakGlass, Role
 from careweave.record import models as rm
 
@@ -523,17 +523,14 @@ def _audit_people(request: HttpRequest, action: str, kind: str, rows: list[tuple
     glass = set(
         BreakGlass.objects.filter(user=user, person_id__in=people).values_list("person_id", flat=True)
     )
-    AuditEntry.objects.bulk_create(
-        AuditEntry(
-            actor=user,
-            action=action,
-            resource_type=kind,
-            person_id=pk,
-            purpose=_purpose(request),
-            break_glass=pk in glass,
-            channel="api",
-        )
-        for pk in people
+    record_views(
+        actor=user,
+        person_ids=people,
+        action=action,
+        resource_type=kind,
+        purpose=_purpose(request),
+        channel="api",
+        break_glass_ids=glass,
     )
 
 
@@ -796,7 +793,7 @@ def audit_events(request: HttpRequest) -> HttpResponse:
     qs = AuditEntry.objects.select_related("actor", "person__resource").order_by("-recorded_at", "-pk")
     patient = request.GET.get("patient")
     if patient:
-        qs = qs.filter(person__resource__logical_id=_ref_value(patient))
+        qs = qs.filter(person_ref=_ref_value(patient))  # found also once the record is removed
     if request.GET.get("date"):
         qs = qs.filter(_date_filter("recorded_at", request.GET["date"], True))
     try:
@@ -865,10 +862,11 @@ def audit_event(entry: AuditEntry) -> dict[str, Any]:
         ],
         "source": {"observer": {"display": "CareWeave"}},
     }
-    if entry.person is not None:
+    if entry.person_id is not None:  # kept as a plain value: the person's record may since be removed
+        patient = entry.person_ref or (entry.person.resource.logical_id if entry.person else "")
         event["entity"] = [
             {
-                "what": {"reference": f"Patient/{entry.person.resource.logical_id}"},
+                "what": {"reference": f"Patient/{patient}"},
                 "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1"},
             }
         ]

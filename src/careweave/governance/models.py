@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+
+from careweave.record import models as rm
 
 
 class Role(models.TextChoices):
@@ -93,6 +96,55 @@ class AppendOnlyError(Exception):
     pass
 
 
+def patient_ids(person_pks: Iterable[int]) -> dict[int, str]:
+    """The Patient logical id of each person, in one query: kept on audit rows as a plain value."""
+    wanted = set(person_pks)
+    if not wanted:
+        return {}
+    return dict(rm.Person.objects.filter(pk__in=wanted).values_list("pk", "resource__logical_id"))
+
+
+def _cached_patient_id(row: models.Model) -> str | None:
+    """The Patient id from an already loaded person (open_break_glass passes one), saving a query."""
+    person = row._state.fields_cache.get("person")
+    resource = person._state.fields_cache.get("resource") if person is not None else None
+    return resource.logical_id if resource is not None else None
+
+
+# Who a row is about (AuditEntry and BreakGlass). The audit must outlive the record it describes (a
+# transaction can delete a Patient), so the person's id is kept with no constraint and no deletion
+# rule: DO_NOTHING with db_constraint=False keeps the join for the audit pages while the row is never
+# nulled or cascaded; PROTECT would instead make every audited person undeletable. The id alone means
+# nothing once the person is gone, so person_ref keeps their Patient id ("Patient/<id>, since removed").
+# null=True so select_related uses an outer join: a removed person reads as None instead of the row
+# silently dropping out of the query.
+PERSON_REF_HELP = "The person's Patient id, kept if their record is removed."
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    """No bulk change or deletion through the ORM; the database refuses them too (migration 0003)."""
+
+    def bulk_create(self, objs: Iterable[AuditEntry], *args: Any, **kwargs: Any) -> list[AuditEntry]:
+        objs = list(objs)
+        refs = patient_ids(o.person_id for o in objs if o.person_id is not None and not o.person_ref)
+        for o in objs:
+            if o.person_id is not None and not o.person_ref:
+                o.person_ref = refs.get(o.person_id, "")
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit entries cannot be changed")
+
+    def _update(self, values: Any) -> Any:
+        raise AppendOnlyError("audit entries cannot be changed")
+
+    def bulk_update(self, objs: Iterable[AuditEntry], fields: Iterable[str], batch_size: int | None = None) -> int:
+        raise AppendOnlyError("audit entries cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
 class AuditEntry(models.Model):
     """One access to or change of a person's record. Append-only: rows are never updated or deleted."""
 
@@ -106,30 +158,63 @@ class AuditEntry(models.Model):
     )  # read, search, create, update, export, import, break-glass, login
     resource_type = models.CharField(max_length=64, blank=True)
     resource_id = models.CharField(max_length=64, blank=True)
-    person = models.ForeignKey("record.Person", null=True, on_delete=models.SET_NULL, related_name="+")
+    person = models.ForeignKey(
+        "record.Person", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    person_ref = models.CharField(max_length=64, blank=True, help_text=PERSON_REF_HELP)
     purpose = models.CharField(max_length=64, blank=True)
     break_glass = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
     outcome = models.CharField(max_length=16, default="success")
     channel = models.CharField(max_length=16, default="web")  # web | api | cli
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
-        indexes = [models.Index(fields=["person", "recorded_at"])]
+        indexes = [
+            models.Index(fields=["person", "recorded_at"]),
+            models.Index(fields=["person_ref"], name="audit_person_ref_idx"),  # a removed person's audit
+        ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError("audit entries cannot be changed")
+        if self.person_id is not None and not self.person_ref:
+            self.person_ref = _cached_patient_id(self) or patient_ids([self.person_id]).get(self.person_id, "")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("audit entries cannot be deleted")
 
 
+REVIEW_FIELDS = frozenset({"reviewed_by", "reviewed_at", "review_note"})
+
+
+class BreakGlassQuerySet(models.QuerySet["BreakGlass"]):
+    """A break-glass record is kept for good; only its one review may be written later (the database
+    enforces that the review is written once, from empty: migration 0003)."""
+
+    def update(self, **kwargs: Any) -> int:
+        if not kwargs.keys() <= REVIEW_FIELDS | {"reviewed_by_id"}:
+            raise AppendOnlyError("break-glass records cannot be changed, only reviewed")
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs: Iterable[BreakGlass], fields: Iterable[str], batch_size: int | None = None) -> int:
+        raise AppendOnlyError("break-glass records cannot be changed, only reviewed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("break-glass records cannot be deleted")
+
+
 class BreakGlass(models.Model):
     """Access to a person outside the user's care, with the stated reason; listed for review."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="+")
+    # never empty (the constraint below): nullable only for the outer join, as on AuditEntry
+    person = models.ForeignKey(
+        "record.Person", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    person_ref = models.CharField(max_length=64, blank=True, help_text=PERSON_REF_HELP)
     reason = models.TextField()
     started_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -138,3 +223,22 @@ class BreakGlass(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True, help_text="What the reviewer found: justified, or followed up.")
+
+    objects = BreakGlassQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(person__isnull=False), name="break_glass_has_person")
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            fields = kwargs.get("update_fields")
+            if not fields or not set(fields) <= REVIEW_FIELDS:
+                raise AppendOnlyError("break-glass records cannot be changed, only reviewed")
+        elif self.person_id is not None and not self.person_ref:
+            self.person_ref = _cached_patient_id(self) or patient_ids([self.person_id]).get(self.person_id, "")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyError("break-glass records cannot be deleted")

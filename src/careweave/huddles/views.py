@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from careweave.governance.access import people_in_care
-from careweave.governance.audit import record_access
+from careweave.governance.audit import record_views
 from careweave.huddles import presenters, services
 from careweave.huddles.models import AgendaItem, Huddle, Task
 from careweave.record import models as rm
@@ -79,13 +79,11 @@ def _render_detail(
     outcome_form: dict[str, str] | None = None,
 ) -> HttpResponse:
     page = presenters.huddle_page(huddle, request.user, outcome_form)
-    record_access(
-        actor=request.user,
-        action="huddle-read",
-        resource_type="Huddle",
-        resource_id=str(huddle.pk),
-        purpose="direct-care",
-        reason=f"{len(page.agenda)} on the agenda",
+    # One entry per person named on the page (the agenda items in the user's care and the
+    # suggestions); the others are shown as a record number only.
+    named = [i["person_pk"] for i in page.agenda if i["visible"]] + [s["person_pk"] for s in page.suggestions]
+    record_views(
+        actor=request.user, person_ids=[(pk, str(huddle.pk)) for pk in named], action="huddle-read", resource_type="Huddle"
     )
     context = {
         "page": page,
@@ -184,13 +182,9 @@ def record_outcome(request: HttpRequest, huddle_pk: int, item_pk: int) -> HttpRe
 @clinical_staff_only
 def my_tasks(request: HttpRequest) -> HttpResponse:
     tasks = presenters.task_rows(request.user)
-    record_access(
-        actor=request.user,
-        action="tasks-read",
-        resource_type="Task",
-        purpose="direct-care",
-        reason=f"{len(tasks.open)} open tasks",
-    )
+    # One entry per person named on the page; people no longer in the user's care show as a number.
+    named = [t["person_pk"] for t in [*tasks.open, *tasks.done, *tasks.care_actions] if t["visible"]]
+    record_views(actor=request.user, person_ids=named, action="tasks-read", resource_type="Task")
     return render(request, "huddles/tasks.html", {"tasks": tasks})
 
 

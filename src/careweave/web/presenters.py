@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from careweave.governance.models import AuditEntry, BreakGlass
 from careweave.record import models as rm
-from careweave.terminology.loaders import load_condition_library
+from careweave.terminology.loaders import load_condition_library, load_worklist_rules
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -376,7 +376,47 @@ def _when(value: datetime) -> str:
     return f"{format_date(value)} {timezone.localtime(value):%H:%M}"
 
 
-def audit_rows(person: rm.Person, limit: int = 500) -> list[AuditRow]:
+def removed_label(person_ref: str) -> str:
+    """How the audit names a person whose record has since been removed (their audit is kept)."""
+    return f"Patient/{person_ref or 'unknown'}, record since removed"
+
+
+@dataclass(frozen=True)
+class AuditSubject:
+    """Whose access the audit page shows: a person in the record, or one whose record was removed."""
+
+    pk: int
+    person: rm.Person | None
+    person_ref: str
+
+    @property
+    def label(self) -> str:
+        if self.person is None:
+            return removed_label(self.person_ref)
+        return f"NHS number {format_nhs_number(self.person.nhs_number)}"
+
+
+def audit_subject(given: str) -> AuditSubject | None:
+    """A record number (the person's pk), or a Patient id: also found once the record is removed."""
+    given = given.strip().removeprefix("Patient/")
+    people = rm.Person.objects.select_related("resource")
+    if given.isdigit() and len(given) < 19:
+        pk = int(given)
+        found = people.filter(pk=pk).first()
+        if found is not None:
+            return AuditSubject(pk, found, found.resource.logical_id)
+        refs = AuditEntry.objects.filter(person_id=pk).values_list("person_ref", flat=True).order_by("-person_ref")
+        ref = refs.first()
+        return AuditSubject(pk, None, ref) if ref is not None else None
+    found = people.filter(resource__logical_id=given, resource__resource_type="Patient").first()
+    if found is not None:
+        return AuditSubject(found.pk, found, given)
+    pk_seen = AuditEntry.objects.filter(person_ref=given).exclude(person=None).values_list("person_id", flat=True)
+    seen = pk_seen.first()
+    return AuditSubject(seen, None, given) if seen is not None else None
+
+
+def audit_rows(person: rm.Person | int, limit: int = 500) -> list[AuditRow]:
     entries = (
         AuditEntry.objects.filter(person=person)
         .select_related("actor", "actor__staff_profile")
@@ -401,6 +441,7 @@ def audit_rows(person: rm.Person, limit: int = 500) -> list[AuditRow]:
 
 
 def break_glass_row(glass: BreakGlass) -> dict[str, Any]:
+    """Loaded with select_related("person"): a removed person then reads as None."""
     user, role = _user_label(glass.user)
     row = {
         "pk": glass.pk,
@@ -408,7 +449,8 @@ def break_glass_row(glass: BreakGlass) -> dict[str, Any]:
         "user": user,
         "role": role,
         "person_pk": glass.person_id,
-        "nhs_number": format_nhs_number(glass.person.nhs_number),
+        "nhs_number": format_nhs_number(glass.person.nhs_number) if glass.person is not None else "",
+        "removed": removed_label(glass.person_ref) if glass.person is None else "",
         "reason": glass.reason,
         "expires": _when(glass.expires_at),
     }
@@ -449,6 +491,12 @@ _DID = {
     "worklist-add": "Added you to a list of people to follow up",
     "worklist-remove": "Took you off a list of people to follow up",
     "task-done": "Completed a task agreed about your care",
+    # pages listing several people: each person shown has an entry of their own
+    "people-list": "Saw your name on a list of people in their care",
+    "worklist-read": "Saw your name on a list of people to follow up{list}",
+    "worklist-form": "Opened the form to add you to or take you off a list of people to follow up",
+    "huddle-read": "Saw your name on the list for a meeting of your care team",
+    "tasks-read": "Saw your name on their list of tasks",
 }
 _TRIED = {
     "read": "Tried to look at {thing}, and was refused",
@@ -469,7 +517,7 @@ class AccessReportRow:
     refused: bool
 
 
-def access_report_rows(person: rm.Person, limit: int = 2000) -> list[AccessReportRow]:
+def access_report_rows(person: rm.Person | int, limit: int = 2000) -> list[AccessReportRow]:
     """The person's copy of the audit trail: every access and change, newest first, in plain words,
     with each member of staff's name, role and organisation (UK GDPR Article 15: the recipients)."""
     entries = (
@@ -477,6 +525,7 @@ def access_report_rows(person: rm.Person, limit: int = 2000) -> list[AccessRepor
         .select_related("actor", "actor__staff_profile", "actor__staff_profile__organisation")
         .order_by("-recorded_at", "-pk")[:limit]
     )
+    worklist_titles = {rule.id: rule.title for rule in load_worklist_rules()}
     rows = []
     for entry in entries:
         actor = entry.actor
@@ -494,7 +543,8 @@ def access_report_rows(person: rm.Person, limit: int = 2000) -> list[AccessRepor
             if refused
             else _DID.get(entry.action, entry.action.replace("-", " ").capitalize())
         )
-        what = wording.format(thing=thing)
+        title = worklist_titles.get(entry.resource_id) if entry.action == "worklist-read" else None
+        what = wording.format(thing=thing, list=f": {title}" if title else "")
         rows.append(
             AccessReportRow(
                 when=_when(entry.recorded_at),

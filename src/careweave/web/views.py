@@ -15,14 +15,14 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from careweave.governance.access import decide, open_break_glass, people_in_care, review_break_glass, role_of
-from careweave.governance.audit import record_access
+from careweave.governance.audit import record_access, record_views
 from careweave.governance.models import CLINICAL_ROLES, BreakGlass, Role
 from careweave.record import models as rm
 from careweave.segmentation.models import WorklistOverride
@@ -125,12 +125,15 @@ def people(request: HtmxHttpRequest) -> HttpResponse:
         people_in_care(request.user).select_related("registered_practice"), query
     ).order_by("family_name", "given_name", "pk")
     page = Paginator(found, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
-    # Count only: a search is not a view of anyone's record, and the query may contain a name.
+    shown = list(page.object_list)
+    # Names and NHS numbers on the page (the htmx results too): one audit entry per person shown.
+    # The search words are not kept: they may contain a name.
+    record_views(actor=request.user, person_ids=[p.pk for p in shown], action="people-list", resource_type="Patient")
     logger.info("people list user_id=%s results=%s", request.user.pk, page.paginator.count)
     context = {
         "query": query,
         "page": page,
-        "rows": presenters.person_rows(page.object_list),
+        "rows": presenters.person_rows(shown),
         "pager": presenters.pager(page, query),
     }
     # An htmx search swaps in just the results; a full page otherwise (and without JavaScript).
@@ -186,22 +189,21 @@ def audit(request: HttpRequest) -> HttpResponse:
     refused = _administrators_only(request)
     if refused is not None:
         return refused
-    person_param = request.GET.get("person", "").strip()
+    person_param = request.GET.get("person", "").strip()[:100]
     subject = None
     error = ""
     if person_param:
-        if person_param.isdigit():
-            subject = rm.Person.objects.filter(pk=int(person_param)).first()
+        # a removed person's audit is kept, and found by their record number or Patient id
+        subject = presenters.audit_subject(person_param)
         if subject is None:
             error = "Enter the record number of a person in the record"
         else:  # reading who saw a record is itself an access worth recording
             record_access(actor=request.user, action="audit-read", resource_type="AuditEvent",
-                          person_id=subject.pk, purpose="audit", channel="web")
+                          person_id=subject.pk, person_ref=subject.person_ref, purpose="audit", channel="web")
     context = {
         "person_param": person_param,
         "subject": subject,
-        "subject_nhs_number": presenters.format_nhs_number(subject.nhs_number) if subject else "",
-        "rows": presenters.audit_rows(subject) if subject else [],
+        "rows": presenters.audit_rows(subject.pk) if subject else [],
         "awaiting_review": presenters.break_glass_awaiting_review(),
         "recently_reviewed": presenters.break_glass_recently_reviewed(),
         "error": error,
@@ -216,13 +218,17 @@ def access_report(request: HttpRequest, person_pk: int) -> HttpResponse:
     refused = _administrators_only(request)
     if refused is not None:
         return refused
-    subject = get_object_or_404(rm.Person, pk=person_pk)
+    subject = presenters.audit_subject(str(person_pk))
+    if subject is None:
+        raise Http404("no such record")
     record_access(actor=request.user, action="audit-read", resource_type="AuditEvent", person_id=subject.pk,
-                  purpose="subject-access", reason="copy of the access report for the person", channel="web")
-    context = {
-        "name": subject.display_name,
-        "nhs_number": presenters.format_nhs_number(subject.nhs_number),
-        "rows": presenters.access_report_rows(subject),
+                  person_ref=subject.person_ref, purpose="subject-access",
+                  reason="copy of the access report for the person", channel="web")
+    known = subject.person
+    context = {  # a removed person may still ask who saw their record
+        "name": known.display_name if known else presenters.removed_label(subject.person_ref),
+        "nhs_number": presenters.format_nhs_number(known.nhs_number) if known else presenters.NOT_RECORDED,
+        "rows": presenters.access_report_rows(subject.pk),
         "produced": presenters.format_date(timezone.localdate()),
         "person_pk": subject.pk,
     }
@@ -289,9 +295,10 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         paginator.count = known  # already counted by the grouped query: saves a second pass
     page = paginator.get_page(request.GET.get("page"))
     clusters = worklists.cluster_options(run)
-    # A list of identifiable people: audited as one access, with its size only.
-    record_access(actor=request.user, action="worklist-read", resource_type="WorklistEntry",
-                  purpose="direct-care", reason=f"{filters.list_id or 'all lists'}: {page.paginator.count} entries")
+    rows = worklists.rows(page.object_list, run, clusters)
+    # One audit entry per person and list shown, so each person's access report says which list.
+    record_views(actor=request.user, person_ids=[(r.person_pk, r.list_id) for r in rows], action="worklist-read",
+                 resource_type="WorklistEntry")
     logger.info("worklist user_id=%s entries=%s", request.user.pk, page.paginator.count)
     context = {
         "run": run,
@@ -301,7 +308,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "clusters": clusters,
         "practices": counts.practices(),
         "page": page,
-        "rows": worklists.rows(page.object_list, run, clusters),
+        "rows": rows,
         "pager": presenters.pager_for(page, filters.query()),
         "here": request.get_full_path(),
     }
@@ -321,7 +328,8 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
     """Add a person to a worklist or take them off it, with a reason (a form page, so no JavaScript needed)."""
     subject = get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
-    if not decide(request.user, subject).allowed:
+    decision = decide(request.user, subject)
+    if not decision.allowed:
         return forbidden(request)
     data = request.POST if request.method == "POST" else request.GET
     action = data.get("action", "")
@@ -347,6 +355,10 @@ def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
                 done = "added to" if action == WorklistOverride.Action.ADD else "removed from"
                 messages.success(request, f"{subject.display_name} {done} {titles[list_id]}")
                 return redirect(back)
+    # The form shows the person's name and NHS number: a view of them, audited as one.
+    record_access(actor=request.user, action="worklist-form", resource_type="Patient",
+                  resource_id=subject.resource.logical_id, person_id=subject.pk,
+                  person_ref=subject.resource.logical_id, break_glass=decision.break_glass)
     context = {
         "subject": subject,
         "name": subject.display_name,
