@@ -25,6 +25,9 @@ def env(name: str, default: str | None = None) -> str:
 DEBUG = env("DEBUG", "false").lower() in {"1", "true", "yes"}
 # CAREWEAVE_ENV=production makes SECRET_KEY and DATABASE_URL mandatory; the embedded demo needs neither.
 PRODUCTION = env("CAREWEAVE_ENV", "development") == "production"
+if PRODUCTION and DEBUG:
+    # Django's debug pages show settings, SQL and local variables (tokens, patient data) to any caller.
+    raise ImproperlyConfigured("DEBUG must be false when CAREWEAVE_ENV=production.")
 SECRET_KEY = env("SECRET_KEY", None if PRODUCTION else "careweave-insecure-development-key")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "careweave.web.middleware.ServerTimingMiddleware",  # first, so it times everything below it
     "django.middleware.security.SecurityMiddleware",
+    "careweave.web.security_headers.SecurityHeadersMiddleware",  # CSP and no-store on every response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +98,40 @@ SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(8 * 60 * 60)))  # a worki
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# Lax, not Strict: a link to a record from an e-mail or another system still arrives signed in, while
+# cross-site POSTs carry no cookies.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Security headers (SecurityMiddleware); the Content-Security-Policy is careweave.web.security_headers.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # URLs carry record ids and searches (?q=NHS number)
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Tokens and cookies never reach an error page, even with DEBUG on in development.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "careweave.web.security_headers.SecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "careweave.web.security_headers.SecretsExceptionReporter"
+
+if PRODUCTION:
+    # Production is served over HTTPS only. The __Host- prefix makes browsers refuse the cookies
+    # over plain HTTP, from another path or set by a sibling subdomain.
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 60 * 60)))  # a year
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading is a commitment for the whole registrable domain (e.g. nhs.uk), the domain owner's
+    # decision rather than this application's, so it is opt-in and its deploy check is silenced.
+    SECURE_HSTS_PRELOAD = env("SECURE_HSTS_PRELOAD", "false").lower() in {"1", "true", "yes"}
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # Behind a proxy that terminates TLS, name the header it sets, e.g. "X-Forwarded-Proto: https".
+    # Only set it when the proxy always overwrites that header, or a client could claim HTTPS.
+    _proxy_header = env("SECURE_PROXY_SSL_HEADER", "").strip()
+    if _proxy_header:
+        _name, _, _value = _proxy_header.partition(":")
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip() or "https")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
