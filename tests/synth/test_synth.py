@@ -373,6 +373,8 @@ def test_an_unchanged_copy_of_the_data_file_loads(tmp_path: Path) -> None:
         (lambda raw: raw["utilisation"].pop("sources"), "utilisation"),
         (lambda raw: raw["references"].update(ons_mid_2022=""), "references.ons_mid_2022"),
         (lambda raw: raw["conditions"][0].update(snomed="hypertension"), "conditions[0].snomed"),
+        (lambda raw: raw["referrals"]["to"]["renal"].update(sector="hospital"), "referrals.to.renal.sector"),
+        (lambda raw: raw["referrals"].pop("sources"), "referrals"),
     ],
 )
 def test_data_file_is_refused_without_its_header_or_a_source(tmp_path: Path, change: Any, where: str) -> None:

@@ -36,7 +36,9 @@ ROOT_KEYS = (
     "monitoring",
     "utilisation",
     "ethnicity",
+    "referrals",
 )
+SECTORS = ("acute", "community", "mental-health", "social-care", "voluntary", "private")
 TRAIT_KEYS = ("key", "snomed", "display", "sources", "male", "female")
 TRAIT_OPTIONAL = (
     "loadings",
@@ -90,6 +92,8 @@ class Parameters:
     utilisation: dict[str, Any]
     ethnicity_codes: tuple[str, ...]
     ethnicity_p: FloatArray
+    # specialty or service -> (SNOMED CT referral procedure, display, sector that receives it)
+    referrals: dict[str, tuple[str, str, str]]
 
     @property
     def traits(self) -> tuple[Trait, ...]:
@@ -150,6 +154,23 @@ def _block(doc: Document, key: str) -> dict[str, Any]:
     block = doc.mapping(doc.root[key], key)
     doc.sources(block, key)
     return block
+
+
+def _referrals(doc: Document) -> dict[str, tuple[str, str, str]]:
+    to = doc.mapping(_block(doc, "referrals").get("to"), "referrals.to")
+    result: dict[str, tuple[str, str, str]] = {}
+    for name, entry in to.items():
+        where = f"referrals.to.{name}"
+        entry = doc.mapping(entry, where)
+        doc.keys(entry, where, ("snomed", "display", "sector"))
+        snomed = doc.string(entry, "snomed", where)
+        if not snomed.isdigit() or not 6 <= len(snomed) <= 18:
+            raise doc.error(f"{where}.snomed", f"'{snomed}' is not a SNOMED CT concept id")
+        sector = doc.string(entry, "sector", where)
+        if sector not in SECTORS:
+            raise doc.error(f"{where}.sector", f"expected one of {', '.join(SECTORS)}")
+        result[str(name)] = (snomed, doc.string(entry, "display", where), sector)
+    return result
 
 
 def factor_sample(
@@ -221,6 +242,7 @@ def parse(doc: Document) -> Parameters:
     utilisation = _block(doc, "utilisation")
     ethnicity = _block(doc, "ethnicity")
     eth_p = np.array(ethnicity["percent"], dtype=np.float64)
+    referrals = _referrals(doc)
 
     partial = Parameters(
         raw=raw,
@@ -238,6 +260,7 @@ def parse(doc: Document) -> Parameters:
         utilisation=utilisation,
         ethnicity_codes=tuple(str(c) for c in ethnicity["codes"]),
         ethnicity_p=eth_p / eth_p.sum(),
+        referrals=referrals,
     )
     sample, step = factor_sample(cholesky, shift, int(raw["calibration"]["draws"]))
     intercepts = calibrate(

@@ -65,33 +65,6 @@ ENCOUNTER_TYPE = {
     "consultation": [coded(SCT, "11429006", "Consultation")],
     "medication_review": [coded(SCT, "182836005", "Review of medication")],
 }
-# Specialty -> (referral procedure code, display, sector that receives it).
-REFERRAL_TO: dict[str, tuple[str, str, str]] = {
-    "cardiology": ("308471005", "Referral to cardiologist", "acute"),
-    "endocrinology": ("306278007", "Referral to endocrinologist", "acute"),
-    "respiratory": ("306275005", "Referral to respiratory physician", "acute"),
-    "renal": ("306286007", "Referral to nephrologist", "acute"),
-    "vascular": ("307777008", "Referral to vascular surgeon", "acute"),
-    "rheumatology": ("306290009", "Referral to rheumatologist", "acute"),
-    "neurology": ("308474002", "Referral to neurologist", "acute"),
-    "oncology": ("310515004", "Referral to medical oncologist", "acute"),
-    "urology": ("306318004", "Referral to urologist", "acute"),
-    "gastroenterology": ("308476000", "Referral to gastroenterologist", "acute"),
-    "orthopaedics": ("308481009", "Referral to orthopedic surgeon", "acute"),
-    "care_of_older_people": ("308475001", "Referral to care of the elderly physician", "acute"),
-    "mental_health": ("390866009", "Referral to mental health team", "mental-health"),
-    "memory_service": ("183528001", "Referral to psychiatrist for the elderly mentally ill", "mental-health"),
-    "learning_disability": ("306294000", "Referral to psychiatrist for mental handicap", "mental-health"),
-    "pain": ("306109009", "Referral to pain management service", "community"),
-    "weight_management": (
-        "771491000000104",
-        "Referral to local authority weight management programme",
-        "social-care",
-    ),
-    "social_prescribing": ("871731000000106", "Referral to social prescribing service", "voluntary"),
-    "social_services": ("306238000", "Referral to Social Services", "social-care"),
-    "private_physiotherapy": ("416999007", "Private referral to physiotherapist", "private"),
-}
 # Monitoring kinds -> how an Observation is coded.
 UNITS = {
     "hba1c": "mmol/mol",

@@ -38,6 +38,7 @@ class RunContext:
         self.mon = params.monitoring
         self.history_days = int(self.util["history_years"]) * 365
         self.practice_refs = [{"reference": f"Organization/{p.id}"} for p in economy.practices]
+        self.referral_to = params.referrals
         self.sector_org: dict[str, Organisation] = {
             "community": economy.community,
             "mental-health": economy.mental_health,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from careweave.synth.build.codes import REFERRAL_CATEGORY, REFERRAL_TO, SCT, coded
+from careweave.synth.build.codes import REFERRAL_CATEGORY, SCT, coded
 from careweave.synth.build.contacts import Visit, contact
 from careweave.synth.build.context import PersonContext
 
@@ -31,10 +31,10 @@ def add_referrals(p: PersonContext) -> None:
 
 def refer(p: PersonContext, requester: dict[str, str], specialty: str, reason: dict[str, str] | None) -> None:
     """Write one referral's ServiceRequests (a rejected one is re-sent) and the consultation if seen."""
-    if specialty not in REFERRAL_TO:
-        return
     run, rnd, end = p.run, p.rnd, p.end
-    code, display, sector = REFERRAL_TO[specialty]
+    if specialty not in run.referral_to:
+        return
+    code, display, sector = run.referral_to[specialty]
     org = p.acute if sector == "acute" else run.sector_org[sector]
     performer = [{"reference": f"Organization/{org.id}"}]
     concept = coded(SCT, code, display)
