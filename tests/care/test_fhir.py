@@ -125,9 +125,13 @@ def test_the_api_needs_a_token_and_a_relationship(planned: dict[str, Any]) -> No
     url = f"/care/fhir/CarePlan?patient={alice.resource.logical_id}"
     assert Client().get(url).status_code == 401
     refused = _api(gp_b).get(url)
-    assert refused.status_code == 403
-    assert orjson.loads(refused.content)["resourceType"] == "OperationOutcome"
+    # outside their care: the same empty searchset as for someone unknown, and the refusal audited
+    assert refused.status_code == 200
+    assert orjson.loads(refused.content)["total"] == 0
+    assert orjson.loads(_api(gp_b).get("/care/fhir/CarePlan?patient=no-such-person").content)["total"] == 0
     assert b"cat" not in refused.content
+    read = _api(gp_b).get(f"/care/fhir/CarePlan/careplan-{alice.pk}")
+    assert read.status_code == 404 and orjson.loads(read.content)["resourceType"] == "OperationOutcome"
     assert AuditEntry.objects.filter(actor=gp_b, outcome="denied", person_id=alice.pk).exists()
     assert _api(planned["analyst"]).get(url).status_code == 403
 
@@ -151,7 +155,7 @@ def test_care_plans_are_exchanged_at_the_record_fhir_base_with_fhirpy(planned: d
     """A FHIR client pointed at /fhir finds the care plan, follows its Goal and CareTeam references, and
     also gets a plan another system sent; all of it valid R4, and read-only."""
     from fhirpy import SyncFHIRClient
-    from fhirpy.base.exceptions import ForbiddenError, OperationOutcome
+    from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
 
     from careweave.fhir.importer import Importer
 
@@ -190,9 +194,10 @@ def test_care_plans_are_exchanged_at_the_record_fhir_base_with_fhirpy(planned: d
 
     with pytest.raises(OperationOutcome):  # read-only: 405 with an OperationOutcome
         client.resource("CarePlan", subject={"reference": f"Patient/{patient}"}, status="active", intent="plan").save()
-    with pytest.raises(ForbiddenError):
-        outsider = SyncFHIRClient(
-            f"{live_server.url}/fhir", authorization=f"Bearer {ApiToken.issue(planned['gp_b'], 'test')}"
-        )
-        outsider.resources("CarePlan").search(patient=patient).fetch_all()
+    outsider = SyncFHIRClient(
+        f"{live_server.url}/fhir", authorization=f"Bearer {ApiToken.issue(planned['gp_b'], 'test')}"
+    )
+    assert outsider.resources("CarePlan").search(patient=patient).fetch_all() == []
+    with pytest.raises(ResourceNotFound):  # as if unknown: no existence oracle
+        outsider.reference("CarePlan", f"careplan-{alice.pk}").to_resource()
     assert AuditEntry.objects.filter(actor=gp, action="read", resource_type="Goal", person_id=alice.pk).count() == 2

@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 from fhirpy import SyncFHIRClient
-from fhirpy.base.exceptions import ForbiddenError, ResourceNotFound
+from fhirpy.base.exceptions import ResourceNotFound
 
 from careweave.fhir.importer import Importer
 from careweave.governance.models import ApiToken, AuditEntry, Role, StaffProfile
@@ -118,15 +118,19 @@ def test_paging_links_follow_count(world: dict[str, Any]) -> None:
     assert len({c["id"] for c in every}) == 6
 
 
-def test_person_outside_care_is_403_and_audited(world: dict[str, Any]) -> None:
-    with pytest.raises(ForbiddenError):
+def test_person_outside_care_is_404_like_an_unknown_id_and_audited(world: dict[str, Any]) -> None:
+    with pytest.raises(ResourceNotFound):
         world["client"]("other_gp").reference("Patient", PATIENT_ID).to_resource()
-    response = requests.get(
-        f"{world['base']}/Patient/{PATIENT_ID}",
-        headers={"Authorization": f"Bearer {world['tokens']['other_gp']}"},
-        timeout=10,
-    )
-    assert response.status_code == 403
+    headers = {"Authorization": f"Bearer {world['tokens']['other_gp']}"}
+    response = requests.get(f"{world['base']}/Patient/{PATIENT_ID}", headers=headers, timeout=10)
+    unknown = requests.get(f"{world['base']}/Patient/no-such-person", headers=headers, timeout=10)
+    # the same answer for "not yours" and "no such id", so ids cannot be probed (issue 8, finding 9)
+    assert response.status_code == unknown.status_code == 404
+    assert response.json()["issue"][0]["diagnostics"].replace(PATIENT_ID, "x") == unknown.json()["issue"][0][
+        "diagnostics"
+    ].replace("no-such-person", "x")
+    everything = requests.get(f"{world['base']}/Patient/{PATIENT_ID}/$everything", headers=headers, timeout=10)
+    assert everything.status_code == 404
     assert AuditEntry.objects.filter(actor__username="other_gp", outcome="denied").exists()
     # searches only ever return people in the caller's care
     assert world["client"]("other_gp").resources("Condition").search(patient=PATIENT_ID).fetch() == []
@@ -243,7 +247,7 @@ def test_transaction_and_batch(world: dict[str, Any]) -> None:
     assert result["type"] == "batch-response"
     assert result["entry"][0]["response"]["status"].startswith("201") and result["entry"][1]["response"][
         "status"
-    ].startswith("400")
+    ].startswith("422")
 
 
 def test_audit_events_for_administrators(world: dict[str, Any]) -> None:

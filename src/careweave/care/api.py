@@ -98,10 +98,13 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
     if person is not None:
         # The record API's check: break-glass header, access decision, and an audited refusal.
         checked = fhir_api._check_person(request, person)
-        if isinstance(checked, HttpResponse):
+        if isinstance(checked, HttpResponse) and checked.status_code != 404:
             return checked
-        entries = _search_entries(request, kind, person, includes)
-        _audit(request, person, "search", kind, "", bool(checked))
+        # someone outside the caller's care: the same empty result as for an unknown id (the refusal
+        # is audited), so a search cannot tell whether the person exists
+        if not isinstance(checked, HttpResponse):
+            entries = _search_entries(request, kind, person, includes)
+            _audit(request, person, "search", kind, "", bool(checked))
     matches = sum(1 for e in entries if e["search"]["mode"] == "match")
     bundle = {
         "resourceType": "Bundle",

@@ -29,7 +29,7 @@ from careweave.care.models import (
     HandoverNote,
     Priority,
 )
-from careweave.governance.access import Decision, decide, role_of
+from careweave.governance.access import Decision, decide, may_change_care_team, role_of
 from careweave.governance.audit import record_access
 from careweave.governance.models import CLINICAL_ROLES, CareTeamMember
 from careweave.record import models as rm
@@ -166,6 +166,15 @@ def check_access(user: Any, person: rm.Person) -> Decision:
 
 def _require_access(user: Any, person: rm.Person) -> Decision:
     decision = check_access(user, person)
+    if not decision.allowed:
+        raise PermissionDenied(decision.reason)
+    return decision
+
+
+def _require_team_change(user: Any, person: rm.Person) -> Decision:
+    if role_of(user) not in CLINICAL_ROLES:
+        raise PermissionDenied("only clinical staff can see and change care plans and care teams")
+    decision = may_change_care_team(user, person)
     if not decision.allowed:
         raise PermissionDenied(decision.reason)
     return decision
@@ -383,7 +392,7 @@ def add_team_member(
 ) -> CareTeamMember:
     """Add a member of staff from any organisation. The first member becomes the named co-ordinator,
     so a team with members always has exactly one."""
-    decision = _require_access(user, person)
+    decision = _require_team_change(user, person)
     if role_of(member) not in CLINICAL_ROLES or not member.is_active:
         raise CareTeamError("Only active clinical staff can join a care team")
     with transaction.atomic():
@@ -409,7 +418,7 @@ def add_team_member(
 def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) -> None:
     """Remove a member. The co-ordinator stays until another is named, and no one leaves while they
     still own open actions in the current plan: nothing agreed with the person is dropped."""
-    decision = _require_access(user, person)
+    decision = _require_team_change(user, person)
     with transaction.atomic():
         team = _team_for_update(person)
         leaving = next((m for m in team if m.pk == member.pk), None)
@@ -432,7 +441,7 @@ def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) 
 
 def set_coordinator(*, user: Any, person: rm.Person, member: CareTeamMember) -> CareTeamMember:
     """Name this member as the single point of contact; whoever was co-ordinator stays in the team."""
-    decision = _require_access(user, person)
+    decision = _require_team_change(user, person)
     with transaction.atomic():
         team = _team_for_update(person)
         chosen = next((m for m in team if m.pk == member.pk), None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import wraps
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from careweave.fhir.importer import MODELLED, Importer
+from careweave.fhir.importer import MODELLED, ApiWriter, Entry, Importer, Verdict
 from careweave.fhir.outcome import Issue, Refused, operation_outcome
 from careweave.governance import access
 from careweave.governance.audit import record_access, record_views
@@ -26,6 +27,7 @@ from careweave.record import models as rm
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 DEFAULT_COUNT, MAX_COUNT = 50, 500
+MAX_OFFSET = 10_000_000  # deep paging past this is a bulk export, not a search
 NON_PERSON_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "Medication", "Location"})
 SEARCHABLE = (
     "Patient",
@@ -106,12 +108,33 @@ def _break_glass(request: HttpRequest, person: rm.Person) -> None:
             raise Refused([Issue("error", "forbidden", str(error))], 403) from None
 
 
-def _check_person(request: HttpRequest, person: rm.Person | None) -> bool | HttpResponse:
-    """None (a resource about nobody) is readable by any staff role except analysts."""
+def not_known(kind: str, logical_id: str) -> HttpResponse:
+    """The one answer for "no such id" and "not yours to see", so ids cannot be probed (as HAPI and
+    Medplum do). It says how to open emergency access without saying whether the record exists."""
+    return outcome(
+        404,
+        "not-found",
+        f"{kind}/{logical_id} is not known, or is not in your organisation's or care team's care "
+        "(send X-Break-Glass-Reason to open emergency access)",
+    )
+
+
+def _refuse_role(request: HttpRequest) -> HttpResponse | None:
+    """Roles that never read a person's record are refused whatever the id, so the refusal reveals nothing."""
     role = access.role_of(request.user)
+    if role == Role.ANALYST or role is None:
+        return outcome(403, "forbidden", "analysts see aggregate figures only")
+    return None
+
+
+def _check_person(
+    request: HttpRequest, person: rm.Person | None, kind: str = "Patient", logical_id: str = ""
+) -> bool | HttpResponse:
+    """None (a resource about nobody) is readable by any staff role except analysts."""
+    refused = _refuse_role(request)
+    if refused is not None:
+        return refused
     if person is None:
-        if role == Role.ANALYST or role is None:
-            return outcome(403, "forbidden", "analysts see aggregate figures only")
         return False
     _break_glass(request, person)
     decision = access.decide(request.user, person)
@@ -126,6 +149,8 @@ def _check_person(request: HttpRequest, person: rm.Person | None) -> bool | Http
             outcome="denied",
             channel="api",
         )
+        if access.role_of(request.user) in CLINICAL_ROLES:
+            return not_known(kind, logical_id or person.resource.logical_id)
         return outcome(403, "forbidden", decision.reason)
     return decision.break_glass
 
@@ -204,7 +229,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 
 # -- search --------------------------------------------------------------------------------------
-def _date_range(value: str) -> tuple[str, date, date]:
+def _date_range(value: str, name: str | None = None) -> tuple[str, date, date]:
     prefix = value[:2] if value[:2] in ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb", "ap") else "eq"
     raw = value[2:] if value[:2] == prefix else value
     raw = raw[:10]
@@ -216,21 +241,23 @@ def _date_range(value: str) -> tuple[str, date, date]:
             end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         else:
             start = end = date.fromisoformat(raw)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: the end of 9999-12 is past date.max
+        # "processing", as HAPI answers: a search that cannot be run is a 400, not a 422 about content
         raise Refused(
             [
                 Issue(
                     "error",
-                    "value",
+                    "processing",
                     f"'{value}' is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD with an optional prefix)",
+                    expression=name,
                 )
             ]
         ) from None
     return prefix, start, end
 
 
-def _date_filter(field: str, value: str, is_datetime: bool) -> Q:
-    prefix, start, end = _date_range(value)
+def _date_filter(field: str, value: str, is_datetime: bool, name: str | None = None) -> Q:
+    prefix, start, end = _date_range(value, name)
     f = f"{field}__date" if is_datetime else field
     return {
         "eq": Q(**{f"{f}__gte": start, f"{f}__lte": end}),
@@ -403,7 +430,7 @@ def search_queryset(kind: str, params: list[tuple[str, str]]) -> QuerySet[rm.Sto
                     q |= Q(**{f"person_record__{field}__{lookup}": value})
                 qs = qs.filter(q)
             elif base_name == "birthdate":
-                qs = qs.filter(_date_filter("person_record__birth_date", value, False))
+                qs = qs.filter(_date_filter("person_record__birth_date", value, False, name))
             elif base_name == "gender":
                 qs = qs.filter(person_record__sex=value)
         elif kind in ("Organization", "Practitioner") and base_name == "name":
@@ -427,7 +454,7 @@ def search_queryset(kind: str, params: list[tuple[str, str]]) -> QuerySet[rm.Sto
                 item_filter &= Q(category=value)
             elif allowed.get(base_name) == "date":
                 field, is_dt = ITEM_DATE[kind]
-                item_filter &= _date_filter(field, value, is_dt)
+                item_filter &= _date_filter(field, value, is_dt, name)
     if model is not None and item_filter:
         qs = qs.filter(pk__in=model.objects.filter(item_filter, **fixed).values("resource_id"))
     return qs
@@ -456,14 +483,31 @@ def _scope(request: HttpRequest, kind: str, qs: QuerySet[rm.StoredResource]) -> 
     return qs.filter(access.in_care(request.user, "person_id"))
 
 
+def _paging(request: HttpRequest) -> tuple[int, int]:
+    """_count (capped at MAX_COUNT) and _offset, refused unless whole numbers in range: a negative
+    slice or an offset past PostgreSQL's bigint is a server error, not an empty page."""
+    values = {"_count": DEFAULT_COUNT, "_offset": 0}
+    for name in values:
+        raw = request.GET.get(name)
+        if raw is None:
+            continue
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+            limit = f"0 to {MAX_COUNT}" if name == "_count" else f"0 to {MAX_OFFSET}"
+            raise Refused(
+                [Issue("error", "processing", f"{name} must be a whole number from {limit}", expression=name)]
+            )
+        values[name] = int(raw)
+    if values["_offset"] > MAX_OFFSET:
+        raise Refused(
+            [Issue("error", "processing", f"_offset must be at most {MAX_OFFSET}", expression="_offset")]
+        )
+    return min(values["_count"], MAX_COUNT), values["_offset"]
+
+
 def _bundle(
     request: HttpRequest, kind: str, qs: QuerySet[rm.StoredResource], params: list[tuple[str, str]]
 ) -> HttpResponse:
-    try:
-        count = min(int(request.GET.get("_count", DEFAULT_COUNT)), MAX_COUNT)
-        offset = max(int(request.GET.get("_offset", 0)), 0)
-    except ValueError:
-        return outcome(400, "value", "_count and _offset must be whole numbers")
+    count, offset = _paging(request)
     total = qs.count()
     rows = list(
         qs.order_by("pk").values_list("body", "person_id", "logical_id", "resource_type")[
@@ -535,24 +579,47 @@ def _audit_people(request: HttpRequest, action: str, kind: str, rows: list[tuple
 
 
 # -- read / create / update ----------------------------------------------------------------------
+def api_writer(request: HttpRequest) -> ApiWriter:
+    """The write policy of this caller, for the importer: every person a write touches is decided by
+    governance, before and after identity matching (issue 8)."""
+    user = request.user
+    people: dict[int, rm.Person | None] = {}
+
+    def allow(entry: Entry, person_pk: int | None) -> Verdict:
+        if entry.resource_type in access.REFERENCE_DATA_TYPES:
+            if access.may_write_reference_data(user):
+                return Verdict(True)
+            return Verdict(False, reason="shared reference data is written by integration clients and administrators")
+        if person_pk is not None and person_pk not in people:
+            people[person_pk] = rm.Person.objects.select_related("resource").filter(pk=person_pk).first()
+        person = people.get(person_pk) if person_pk is not None else None
+        decision = access.decide_write(user, person)
+        if decision.allowed:
+            return Verdict(True, break_glass=decision.break_glass)
+        hide = person is not None and access.role_of(user) in CLINICAL_ROLES
+        return Verdict(False, hide=hide, reason=decision.reason)
+
+    writer = access.writer_for(user)
+    return ApiWriter(organisation_id=None if writer.integrator else writer.organisation_id, allow=allow)
+
+
+def _api_source(request: HttpRequest) -> str:
+    """The caller's registered source: its own identity space, whatever `meta.source` says."""
+    return f"urn:careweave:api:{request.user.get_username()}"
+
+
 def _write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpResponse:
-    role = access.role_of(request.user)
     resource = orjson.loads(request.body or b"null")
     if not isinstance(resource, dict):
         return outcome(400, "structure", "the body must be a FHIR resource (a JSON object)")
-    if role not in (Role.INTEGRATOR, *CLINICAL_ROLES):
+    if kind in access.REFERENCE_DATA_TYPES:
+        if not access.may_write_reference_data(request.user):
+            return outcome(
+                403, "forbidden", "shared reference data is written by integration clients and administrators"
+            )
+    elif not access.may_write_records(request.user):
         return outcome(403, "forbidden", "this role cannot write to the record")
-    if role != Role.INTEGRATOR and kind not in NON_PERSON_TYPES:
-        subject = resource.get("subject") or resource.get("patient") or {}
-        target = _ref_value(subject.get("reference", "")) if isinstance(subject, dict) else ""
-        person = rm.Person.objects.filter(
-            resource__logical_id=(logical_id if kind == "Patient" else target)
-        ).first()
-        if person is None or not access.decide(request.user, person).allowed:
-            return outcome(403, "forbidden", "you can only write to the records of people in your care")
-    importer = Importer(
-        source_system=f"urn:careweave:api:{request.user.get_username()}", strict_references=True
-    )
+    importer = Importer(source_system=_api_source(request), strict_references=True, api=api_writer(request))
     if logical_id is not None:
         resource.setdefault("id", logical_id)
         if resource.get("id") != logical_id:
@@ -576,6 +643,7 @@ def _write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpRespo
         resource_id=stored.logical_id,
         person_id=stored.person_id,
         purpose=_purpose(request),
+        break_glass=entry.break_glass,
         channel="api",
     )
     status = 201 if entry.outcome == "created" else 200
@@ -594,6 +662,8 @@ def _write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpRespo
 @api_view
 def type_endpoint(request: HttpRequest, kind: str) -> HttpResponse:
     if kind == "AuditEvent":
+        if request.method != "GET":
+            return read_only_audit(request)
         return audit_events(request)
     if kind not in SEARCHABLE and kind not in MODELLED:
         return outcome(404, "not-supported", f"resource type '{kind}' is not served here")
@@ -614,21 +684,26 @@ def instance_endpoint(request: HttpRequest, kind: str, logical_id: str) -> HttpR
 
 def instance(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
     """Read or update one stored resource (the request already authenticated by `api_view`)."""
+    if kind == "AuditEvent":
+        return audit_event_read(request, logical_id) if request.method == "GET" else read_only_audit(request)
     if request.method == "PUT":
         return _write(request, kind, logical_id)
     if request.method != "GET":
         return outcome(405, "not-supported", f"{request.method} is not supported on /fhir/{kind}/{{id}}")
+    refused = _refuse_role(request)
+    if refused is not None and kind not in NON_PERSON_TYPES:
+        return refused
     stored = (
         rm.StoredResource.objects.filter(resource_type=kind, logical_id=logical_id)
         .select_related("person__resource")
         .first()
     )
     if stored is None:
-        return outcome(404, "not-found", f"{kind}/{logical_id} is not known")
+        return not_known(kind, logical_id)
     person = stored.person
     if kind == "Patient" and person is None:
         person = rm.Person.objects.filter(resource=stored).first()
-    checked = _check_person(request, person)
+    checked = _check_person(request, person, kind, logical_id)
     if isinstance(checked, HttpResponse):
         return checked
     if person is not None:
@@ -652,9 +727,12 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
         .select_related("resource")
         .first()
     )
+    refused = _refuse_role(request)
+    if refused is not None:
+        return refused
     if person is None:
-        return outcome(404, "not-found", f"Patient/{logical_id} is not known")
-    checked = _check_person(request, person)
+        return not_known("Patient", logical_id)
+    checked = _check_person(request, person, "Patient", logical_id)
     if isinstance(checked, HttpResponse):
         return checked
     rows = list(
@@ -713,9 +791,9 @@ def root(request: HttpRequest) -> HttpResponse:
         return outcome(
             400, "invalid", "POST /fhir takes a Bundle of type transaction or batch", "Bundle.type"
         )
-    source = f"urn:careweave:api:{request.user.get_username()}"
+    source = _api_source(request)
     if bundle["type"] == "transaction":
-        importer = Importer(source_system=source, strict_references=True)
+        importer = Importer(source_system=source, strict_references=True, api=api_writer(request))
         entries = importer.import_bundle(bundle)
         response_entries = [_response_entry(request, e) for e in entries]
         record_access(
@@ -733,7 +811,7 @@ def root(request: HttpRequest) -> HttpResponse:
     response_entries = []
     for i, raw in enumerate(bundle.get("entry") or []):
         single = {"resourceType": "Bundle", "type": "batch", "entry": [raw]}
-        importer = Importer(source_system=source, strict_references=True)
+        importer = Importer(source_system=source, strict_references=True, api=api_writer(request))
         try:
             with transaction.atomic():
                 entries = importer.import_bundle(single)
@@ -750,8 +828,9 @@ def root(request: HttpRequest) -> HttpResponse:
                 )
                 for x in refused.issues
             ]
+            status = refused_response(refused).status_code
             response_entries.append(
-                {"response": {"status": "400 Bad Request", "outcome": operation_outcome(issues)}}
+                {"response": {"status": f"{status} {HTTPStatus(status).phrase}", "outcome": operation_outcome(issues)}}
             )
     record_access(
         actor=request.user,
@@ -787,6 +866,28 @@ def _response_entry(request: HttpRequest, entry: Any) -> dict[str, Any]:
 
 
 # -- audit ---------------------------------------------------------------------------------------
+def read_only_audit(request: HttpRequest) -> HttpResponse:
+    response = outcome(
+        405, "not-supported", "AuditEvent is read-only: CareWeave writes its own audit and accepts none"
+    )
+    response["Allow"] = "GET"
+    return response
+
+
+def audit_event_read(request: HttpRequest, logical_id: str) -> HttpResponse:
+    """One audit entry by id, for administrators, as the CapabilityStatement says."""
+    if access.role_of(request.user) != Role.ADMINISTRATOR:
+        return outcome(403, "forbidden", "only administrators can read the audit log")
+    entry = (
+        AuditEntry.objects.select_related("actor", "person__resource").filter(pk=int(logical_id)).first()
+        if logical_id.isdigit() and len(logical_id) < 19
+        else None
+    )
+    if entry is None:
+        return outcome(404, "not-found", f"AuditEvent/{logical_id} is not known")
+    return fhir_response(audit_event(entry))
+
+
 def audit_events(request: HttpRequest) -> HttpResponse:
     if access.role_of(request.user) != Role.ADMINISTRATOR:
         return outcome(403, "forbidden", "only administrators can read the audit log")
@@ -795,12 +896,8 @@ def audit_events(request: HttpRequest) -> HttpResponse:
     if patient:
         qs = qs.filter(person_ref=_ref_value(patient))  # found also once the record is removed
     if request.GET.get("date"):
-        qs = qs.filter(_date_filter("recorded_at", request.GET["date"], True))
-    try:
-        count = min(int(request.GET.get("_count", DEFAULT_COUNT)), MAX_COUNT)
-        offset = max(int(request.GET.get("_offset", 0)), 0)
-    except ValueError:
-        return outcome(400, "value", "_count and _offset must be whole numbers")
+        qs = qs.filter(_date_filter("recorded_at", request.GET["date"], True, "date"))
+    count, offset = _paging(request)
     total = qs.count()
     entries = [
         (request.build_absolute_uri(f"/fhir/AuditEvent/{a.pk}"), orjson.dumps(audit_event(a)).decode())

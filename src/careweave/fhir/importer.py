@@ -13,7 +13,7 @@ import hashlib
 import re
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -71,6 +71,8 @@ TYPE_RANK = {
 PERSON_REF_ELEMENTS = ("subject", "patient", "beneficiary")
 # Identifiers that say two resources are the same thing, whoever sent them.
 MATCH_BY_IDENTIFIER = frozenset({"Patient", "Organization", "Practitioner"})
+# The audit is ours alone: an AuditEvent sent to us is never stored, or it could be served as ours.
+NEVER_WRITTEN = frozenset({"AuditEvent"})
 
 
 @dataclass
@@ -91,10 +93,32 @@ class Entry:
     matched_by_identifier: bool = False
     outcome: str = ""  # created | updated | unchanged | skipped | deleted
     person_logical_id: str | None = None
+    break_glass: bool = False  # written under break-glass: it gives no one a care relationship
 
     def expr(self, element: str = "") -> str:
         base = self.prefix or self.resource_type or "resource"
         return f"{base}.{element}" if element else base
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An API write policy's answer for one entry and one person it touches."""
+
+    allowed: bool
+    break_glass: bool = False
+    # when refused, whether the person is one the caller may not know exists (answer as if unknown)
+    hide: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ApiWriter:
+    """A write through the API (the CLI import is a system actor and has none). Its `meta.source` is not
+    trusted: everything it sends is in its own identity space. `allow(entry, person_pk)` decides each
+    person a write touches, before AND after identity matching (issue 8)."""
+
+    organisation_id: int | None
+    allow: Callable[[Entry, int | None], Verdict]
 
 
 OUTCOMES = ("created", "updated", "unchanged", "skipped", "deleted")
@@ -196,8 +220,12 @@ def validate_entry(entry: Entry, file: str | None, expected_type: str | None = N
         model.model_validate(resource)
     except ValidationError as error:
         issues.extend(_pydantic_issues(entry, error, file))
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         issues.append(Issue("error", "structure", str(error)[:300], file, entry.index, entry.expr()))
+    if issues:
+        # the checks below read the elements they check, so they run only on a valid structure
+        # (a status sent as a list or an identifier sent as a string is a structure error, not a crash)
+        return issues
     for path, message in binding_errors(resource):
         issues.append(Issue("error", "code-invalid", message, file, entry.index, entry.expr(path)))
     if resource_type == "Patient":
@@ -235,8 +263,15 @@ def _walk_references(node: Any, path: str) -> Iterator[tuple[dict[str, Any], str
 class Importer:
     """Imports units of FHIR data for one actor. Not thread-safe; one per command or request."""
 
-    def __init__(self, *, source_system: str | None = None, strict_references: bool | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        source_system: str | None = None,
+        strict_references: bool | None = None,
+        api: ApiWriter | None = None,
+    ) -> None:
         self.default_source = source_system or DEFAULT_SOURCE
+        self.api = api
         self.strict_references = strict_references
         self.summary = ImportSummary()
         # reference targets that many resources point at; cached for bulk loads
@@ -288,7 +323,8 @@ class Importer:
             raise Refused(
                 [Issue("error", "structure", "Bundle.entry must be a list", file, None, "Bundle.entry")]
             )
-        source = (bundle.get("meta") or {}).get("source") or self.default_source
+        meta = bundle.get("meta") if isinstance(bundle.get("meta"), dict) else {}
+        source = self.default_source if self.api else (meta or {}).get("source") or self.default_source
         entries = []
         for i, raw in enumerate(raw_entries):
             if not isinstance(raw, dict):
@@ -380,13 +416,34 @@ class Importer:
                 continue
             if entry.method == "DELETE":
                 entry.resource_type = (entry.url or "").split("/")[0].split("?")[0]
+                if entry.resource_type in NEVER_WRITTEN:
+                    issues.append(self._never_written(entry, file))
                 continue
             problems = validate_entry(entry, file, expected_type)
+            if entry.resource_type in NEVER_WRITTEN:
+                if self.api:
+                    issues.append(self._never_written(entry, file))
+                else:  # another system's audit trail in a file: not ours to keep
+                    entry.outcome = "skipped"
+                    self.summary.warnings.append(
+                        Issue(
+                            "warning",
+                            "informational",
+                            f"{entry.resource_type} skipped: CareWeave keeps its own audit",
+                            file,
+                            entry.index,
+                            entry.expr(),
+                        )
+                    )
+                continue
             if (
                 problems
                 and entry.resource_type
                 and entry.resource_type not in MODELLED
                 and all(p.code != "invalid" for p in problems)
+                # one resource written to a type endpoint is the whole unit: skipping it would write
+                # nothing and answer as if it had been written
+                and not (expected_type and entry.index is None)
             ):
                 # a type the record does not model and that does not validate: skipped, not a reason to refuse the rest
                 entry.outcome = "skipped"
@@ -403,7 +460,9 @@ class Importer:
                 continue
             issues.extend(problems)
         if issues:
-            raise Refused(issues)
+            # a write of our audit is refused as the method it is (405), wherever it comes
+            read_only = any(e.resource_type in NEVER_WRITTEN for e in entries)
+            raise Refused(issues, 405 if read_only and self.api else 400)
         live = [e for e in entries if e.outcome != "skipped"]
         for entry in live:
             self._identify(entry, source, file, issues)
@@ -429,6 +488,8 @@ class Importer:
         if issues:
             raise Refused(issues)
         live = [e for e in live if e.outcome != "skipped"]
+        if self.api:
+            self._find_put_targets(live)
         self._find_existing(live)
         self._assign_logical_ids(live)
         local = self._local_reference_map(live)
@@ -439,6 +500,8 @@ class Importer:
             self._rewrite_references(entry, local, source, strict, file, issues, warnings)
         if issues:
             raise Refused(issues)
+        if self.api:
+            self._check_api_writes(live, file)
         with transaction.atomic():
             for entry in (e for e in live if e.method == "DELETE"):
                 self._delete(entry, file)
@@ -453,7 +516,9 @@ class Importer:
             entry.source_id = (entry.url or "").partition("/")[2].split("?")[0]
             return
         resource = entry.resource or {}
-        entry.source_system = (resource.get("meta") or {}).get("source") or source
+        meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else None
+        # an API caller cannot speak for another system's identity space (issue 8, finding 2)
+        entry.source_system = source if self.api else (meta or {}).get("source") or source
         put_target = LITERAL_REF.match(entry.url or "") if entry.method == "PUT" else None
         if put_target:
             kind, rid = put_target.group("type"), put_target.group("id")
@@ -501,6 +566,109 @@ class Importer:
                 if entry.if_none_exist:
                     entry.outcome = "unchanged"  # conditional create: it exists, so nothing is created
 
+    @staticmethod
+    def _never_written(entry: Entry, file: str | None) -> Issue:
+        return Issue(
+            "error",
+            "not-supported",
+            f"{entry.resource_type} is read-only: CareWeave writes its own audit and accepts none",
+            file,
+            entry.index,
+            entry.expr() if entry.method != "DELETE" else None,
+        )
+
+    def _find_put_targets(self, entries: list[Entry]) -> None:
+        """An API `PUT Type/id` updates the resource with that id here, whoever sent it first; it is
+        never redirected to another resource by a source id or a business identifier (issue 8, finding 1)."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for entry in entries:
+            if entry.method in ("PUT", "DELETE") and entry.existing is None and FHIR_ID.match(entry.source_id):
+                wanted[entry.resource_type].add(entry.source_id)
+        found = {
+            (r.resource_type, r.logical_id): r
+            for kind, ids in wanted.items()
+            for r in rm.StoredResource.objects.filter(resource_type=kind, logical_id__in=ids)
+        }
+        for entry in entries:
+            if entry.method in ("PUT", "DELETE") and entry.existing is None:
+                entry.existing = found.get((entry.resource_type, entry.source_id))
+
+    def _check_api_writes(self, entries: list[Entry], file: str | None) -> None:
+        """Authorise an API write on what it changes, not on its URL: every person it touches before and
+        after identity matching, no move of a resource to another person, no change of an NHS number.
+        Moves and merges are an administrator's explicit operation (issue 8)."""
+        assert self.api is not None
+        conflicts: list[Issue] = []
+        refusals: list[tuple[Issue, int]] = []
+        after_pks = self._person_pks({e.person_logical_id for e in entries if e.person_logical_id})
+        patient_rows = {
+            p.resource_id: p.pk
+            for p in rm.Person.objects.filter(
+                resource_id__in=[e.existing.pk for e in entries if e.existing and e.resource_type == "Patient"]
+            )
+        }
+        for entry in entries:
+            existing = entry.existing
+            if entry.resource_type == "Patient":
+                before = patient_rows.get(existing.pk) if existing is not None else None
+                after = before
+                if existing is not None and entry.method != "DELETE":
+                    problem = _nhs_number_change(entry, existing)
+                    if problem:
+                        conflicts.append(Issue("error", "conflict", problem, file, entry.index, entry.expr("identifier")))
+            else:
+                before = existing.person_id if existing is not None else None
+                if entry.method == "DELETE":
+                    after = before
+                else:
+                    after = after_pks.get(entry.person_logical_id) if entry.person_logical_id else None
+                    if before is not None and after != before:
+                        conflicts.append(
+                            Issue(
+                                "error",
+                                "conflict",
+                                f"this would move {entry.resource_type}/{entry.logical_id} to another person's record; "
+                                "moving a resource between records is an administrator's $move operation",
+                                file,
+                                entry.index,
+                                entry.expr(_person_element(entry)),
+                            )
+                        )
+            for pk, is_before in ((before, True), (after, False)):
+                if is_before and existing is None:
+                    continue
+                verdict = self.api.allow(entry, pk)
+                if verdict.allowed:
+                    entry.break_glass = entry.break_glass or verdict.break_glass
+                    continue
+                if verdict.hide and is_before:
+                    # the resource at this URL belongs to someone the caller may not know of: as unknown
+                    issue = Issue(
+                        "error", "not-found", f"{entry.resource_type}/{entry.source_id} is not known", file, entry.index
+                    )
+                    refusals.append((issue, 404))
+                elif verdict.hide and entry.person_logical_id:
+                    # the same answer as for a person who does not exist (no existence oracle)
+                    element = _person_element(entry)
+                    issue = Issue(
+                        "error",
+                        "not-found",
+                        f"dangling reference Patient/{entry.person_logical_id}: no such resource in this bundle or the record",
+                        file,
+                        entry.index,
+                        entry.expr(f"{element}.reference"),
+                    )
+                    refusals.append((issue, 422))
+                else:
+                    refusals.append(
+                        (Issue("error", "forbidden", verdict.reason, file, entry.index, entry.expr()), 403)
+                    )
+                break
+        if refusals:
+            raise Refused([i for i, _ in refusals], max(status for _, status in refusals))
+        if conflicts:
+            raise Refused(conflicts, 409)
+
     def _find_existing(self, entries: list[Entry]) -> None:
         wanted: dict[tuple[str, str], list[Entry]] = defaultdict(list)
         for entry in entries:
@@ -522,6 +690,8 @@ class Importer:
                     found[alias.source_id] = alias.resource
             for entry in group:
                 entry.existing = found.get(entry.source_id)
+                if entry.existing is None and entry.method == "PUT" and self.api:
+                    continue  # a PUT to an unknown id creates it; it is not redirected by identifier
                 if entry.existing is None and kind in MATCH_BY_IDENTIFIER and entry.resource:
                     entry.existing = match_by_identifier(kind, entry.resource)
                     entry.matched_by_identifier = entry.existing is not None
@@ -777,6 +947,8 @@ class Importer:
                     existing.body = orjson.dumps({**body, "meta": meta}).decode()
                     existing.content_hash = digest
                     existing.last_updated = now
+                    existing.author_organisation = self._author_organisation()
+                    existing.written_under_break_glass = entry.break_glass
                     if entry.resource_type != "Patient":
                         existing.person_id = person_pk
                     existing.save(
@@ -787,6 +959,8 @@ class Importer:
                             "superseded_hashes",
                             "last_updated",
                             "person",
+                            "author_organisation",
+                            "written_under_break_glass",
                         ]
                     )
                     if entry.matched_by_identifier:
@@ -806,6 +980,8 @@ class Importer:
                         person_id=person_pk,
                         last_updated=now,
                         modelled=entry.resource_type in MODELLED,
+                        author_organisation=self._author_organisation(),
+                        written_under_break_glass=entry.break_glass,
                     )
                     entry.outcome = "created"
                     new_rows.append((entry, row))
@@ -814,16 +990,55 @@ class Importer:
                     new_rows, allocate_ids(rm.StoredResource, len(new_rows)), strict=True
                 ):
                     row.pk = pk
-                insert_rows(rm.StoredResource, [r for _, r in new_rows])
+                if insert_rows(rm.StoredResource, [r for _, r in new_rows], skip_conflicts=True) < len(new_rows):
+                    raise self._written_meanwhile(new_rows, file)
             self._write_identifiers(new_rows, changed)
             self._project(new_rows, changed, person_pks, file)
 
+    def _author_organisation(self) -> int | None:
+        return self.api.organisation_id if self.api is not None else None
+
+    def _grants(self, entry: Entry, organisation_id: int | None) -> bool:
+        """Whether this write gives `organisation_id` the person in its care (ADR 0006): not under
+        break-glass, and not a member of staff's write about their own organisation."""
+        if organisation_id is None or entry.break_glass:
+            return False
+        return self.api is None or self.api.organisation_id != organisation_id
+
+    @staticmethod
+    def _written_meanwhile(new_rows: list[tuple[Entry, rm.StoredResource]], file: str | None) -> Refused:
+        """A resource another request created (same id or source identity) after we looked."""
+        present = set(
+            rm.StoredResource.objects.filter(pk__in=[r.pk for _, r in new_rows]).values_list("pk", flat=True)
+        )
+        entry = next((e for e, r in new_rows if r.pk not in present), new_rows[0][0])
+        return Refused(
+            [
+                Issue(
+                    "error",
+                    "conflict",
+                    f"{entry.resource_type} was created by another request at the same time; send it again",
+                    file,
+                    entry.index,
+                    entry.expr("id"),
+                )
+            ],
+            409,
+        )
+
     def _add_alias(self, entry: Entry, existing: rm.StoredResource, digest: str) -> None:
-        rm.SourceAlias.objects.get_or_create(
-            source_system=entry.source_system,
-            resource_type=entry.resource_type,
-            source_id=entry.source_id,
-            defaults={"resource": existing, "content_hash": digest},
+        # not get_or_create: its losing race is a unique violation in the server log
+        rm.SourceAlias.objects.bulk_create(
+            [
+                rm.SourceAlias(
+                    source_system=entry.source_system,
+                    resource_type=entry.resource_type,
+                    source_id=entry.source_id,
+                    resource=existing,
+                    content_hash=digest,
+                )
+            ],
+            ignore_conflicts=True,
         )
 
     def _write_identifiers(
@@ -959,24 +1174,33 @@ class Importer:
                     "Organization", proj.registered_practice_id(body)
                 )
                 person = rm.Person.objects.filter(resource=stored).first() if is_update else None
-                if person is None and fields["nhs_number"]:
-                    person = rm.Person.objects.filter(nhs_number=fields["nhs_number"]).first()
-                    if person is not None and person.resource_id != stored.pk:
-                        raise Refused(
-                            [
-                                Issue(
-                                    "error",
-                                    "duplicate",
-                                    "another Patient resource already holds this NHS number",
-                                    file,
-                                    entry.index,
-                                    entry.expr("identifier"),
-                                )
-                            ],
-                            409,
+                duplicate = Refused(
+                    [
+                        Issue(
+                            "error",
+                            "duplicate",
+                            "another Patient resource already holds this NHS number",
+                            file,
+                            entry.index,
+                            entry.expr("identifier"),
                         )
+                    ],
+                    409,
+                )
+                # checked on updates too: saving a taken NHS number is a unique violation, whose
+                # message in the database server's log carries the number
+                if (
+                    fields["nhs_number"]
+                    and rm.Person.objects.filter(nhs_number=fields["nhs_number"]).exclude(resource=stored).exists()
+                ):
+                    raise duplicate
                 if person is None:
-                    person = rm.Person.objects.create(resource=stored, **fields)
+                    # a concurrent import of the same person may commit between the check and here:
+                    # ON CONFLICT DO NOTHING waits for it and then inserts nothing, instead of a
+                    # unique violation (and the NHS number in the server log)
+                    if not insert_rows(rm.Person, [rm.Person(resource=stored, **fields)], skip_conflicts=True):
+                        raise duplicate
+                    person = rm.Person.objects.get(resource=stored)
                 else:
                     for name, value in fields.items():
                         setattr(person, name, value)
@@ -984,7 +1208,7 @@ class Importer:
                 self._domain_pk[("Patient", entry.logical_id)] = person.pk
                 if is_update:
                     recheck.add(person.pk)
-                elif person.registered_practice_id is not None:
+                elif person.registered_practice_id is not None and self._grants(entry, person.registered_practice_id):
                     related.add((person.pk, person.registered_practice_id))
                 rm.StoredResource.objects.filter(pk=stored.pk).update(person=person)
             elif person_pk is None:
@@ -1028,7 +1252,9 @@ class Importer:
                 )
                 fields["practitioner_id"] = self._domain("Practitioner", proj.encounter_practitioner_id(body))
                 self._upsert(rm.Encounter, stored, {"person_id": person_pk, **fields}, is_update, creates)
-                self._relate(person_pk, [fields["organisation_id"]], is_update, related, recheck)
+                self._relate(
+                    person_pk, [o for o in [fields["organisation_id"]] if self._grants(entry, o)], is_update, related, recheck
+                )
             elif kind == "Appointment":
                 fields = proj.appointment_fields(body)
                 fields["practitioner_id"] = self._domain(
@@ -1040,7 +1266,9 @@ class Importer:
                     proj.appointment_participant(body, "PractitionerRole")
                 )
                 self._upsert(rm.Appointment, stored, {"person_id": person_pk, **fields}, is_update, creates)
-                self._relate(person_pk, [fields["organisation_id"]], is_update, related, recheck)
+                self._relate(
+                    person_pk, [o for o in [fields["organisation_id"]] if self._grants(entry, o)], is_update, related, recheck
+                )
             elif kind == "ServiceRequest":
                 fields = proj.referral_fields(body)
                 requester = body.get("requester")
@@ -1070,7 +1298,11 @@ class Importer:
                 )
                 self._relate(
                     person_pk,
-                    [fields["from_organisation_id"], fields["to_organisation_id"]],
+                    [
+                        o
+                        for o in (fields["from_organisation_id"], fields["to_organisation_id"])
+                        if self._grants(entry, o)
+                    ],
                     is_update,
                     related,
                     recheck,
@@ -1133,6 +1365,44 @@ class Importer:
             creates[rm.SocialCircumstance].append(
                 rm.SocialCircumstance(resource=stored, person_id=person_pk, **row)
             )
+
+
+def _person_element(entry: Entry) -> str:
+    resource = entry.resource or {}
+    return next((e for e in PERSON_REF_ELEMENTS if e in resource), "subject")
+
+
+def _nhs_numbers(identifiers: Any) -> set[str]:
+    if not isinstance(identifiers, list):
+        return set()
+    return {
+        str(i.get("value"))
+        for i in identifiers
+        if isinstance(i, dict) and i.get("system") == NHS_NUMBER_SYSTEM and i.get("value")
+    }
+
+
+def _nhs_number_change(entry: Entry, existing: rm.StoredResource) -> str | None:
+    """Why an API write of this Patient would change whose record it is, or None."""
+    sent = _nhs_numbers((entry.resource or {}).get("identifier"))
+    held = set(
+        rm.ResourceIdentifier.objects.filter(resource=existing, system=NHS_NUMBER_SYSTEM).values_list(
+            "value", flat=True
+        )
+    )
+    if held and sent != held:
+        return (
+            "the NHS number of an existing record cannot be changed by an update; "
+            "an administrator merges records with Patient/$merge"
+        )
+    others = rm.ResourceIdentifier.objects.filter(
+        resource_type="Patient", system=NHS_NUMBER_SYSTEM, value__in=sent
+    ).exclude(resource=existing)
+    if others.exists():
+        return (
+            "this NHS number belongs to another record; an administrator merges records with Patient/$merge"
+        )
+    return None
 
 
 def refresh_planner_statistics() -> None:

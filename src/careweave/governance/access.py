@@ -88,6 +88,68 @@ def decide(user: Any, person: rm.Person) -> Decision:
     )
 
 
+# Shared reference data: one row serves every person's record, so a clinician editing it would change
+# what every other organisation sees (issue 8, finding 5). Only the systems that feed the record and
+# administrators write it.
+REFERENCE_DATA_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "Location", "Medication"})
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who is writing through the API, for the importer: the organisation their writes speak for, and the
+    people they may write for only under break-glass. Relationships their writes would create for their
+    own organisation, or for anyone under break-glass, do not grant access (ADR 0006)."""
+
+    organisation_id: int | None
+    integrator: bool
+    break_glass_people: frozenset[int] = frozenset()
+
+
+def may_write_reference_data(user: Any) -> bool:
+    return role_of(user) in (Role.INTEGRATOR, Role.ADMINISTRATOR)
+
+
+def may_write_records(user: Any) -> bool:
+    """A role that can write to people's records at all (each person still decided by `decide_write`)."""
+    return role_of(user) in (Role.INTEGRATOR, *CLINICAL_ROLES)
+
+
+def decide_write(user: Any, person: rm.Person | None) -> Decision:
+    """May this user write a resource that belongs to this person (None: a resource about nobody)?
+
+    Integration clients write for everyone; clinical staff for the people they may see, break-glass
+    included (emergency care gets recorded), which the returned decision says."""
+    role = role_of(user)
+    if role == Role.INTEGRATOR:
+        return Decision(True, "integration client")
+    if role not in CLINICAL_ROLES:
+        return Decision(False, "this role cannot write to people's records")
+    if person is None:
+        return Decision(False, "a clinical write must belong to a person in your care")
+    return decide(user, person)
+
+
+def writer_for(user: Any) -> Writer:
+    profile = getattr(user, "staff_profile", None)
+    return Writer(
+        organisation_id=profile.organisation_id if profile is not None else None,
+        integrator=role_of(user) == Role.INTEGRATOR,
+    )
+
+
+def may_change_care_team(user: Any, person: rm.Person) -> Decision:
+    """Changing a care team gives its members access, so it needs a relationship of one's own: not
+    break-glass, which would otherwise become permanent by adding oneself (ADR 0006)."""
+    decision = decide(user, person)
+    if decision.allowed and decision.break_glass:
+        return Decision(
+            False,
+            "emergency (break-glass) access does not let you change the care team: ask a member of the team",
+            break_glass=True,
+        )
+    return decision
+
+
 def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str = "web") -> BreakGlass:
     """Emergency access outside the user's care: needs a stated reason; logged and listed for review."""
     reason = reason.strip()
@@ -130,8 +192,9 @@ def review_break_glass(*, reviewer: Any, glass: BreakGlass, note: str) -> BreakG
         actor=reviewer,
         action="break-glass-review",
         resource_type="Patient",
-        resource_id=glass.person.resource.logical_id,
+        resource_id=glass.person_ref,
         person_id=glass.person_id,
+        person_ref=glass.person_ref,
         purpose="audit",
         reason=note,
     )

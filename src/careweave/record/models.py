@@ -46,6 +46,13 @@ class StoredResource(models.Model):
     modelled = models.BooleanField(
         default=True, help_text="False when kept raw (a type the record does not model)."
     )
+    # Who asserted this version, for the access rules (ADR 0006): a care relationship that a member of
+    # staff's own write would give their own organisation, or any written under break-glass, grants
+    # nothing. Plain values, not foreign keys: they describe the write, whatever happens to the rows.
+    author_organisation = models.BigIntegerField(
+        null=True, blank=True, help_text="Organisation of the member of staff who wrote it through the API."
+    )
+    written_under_break_glass = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

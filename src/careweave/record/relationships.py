@@ -13,13 +13,26 @@ from django.db import connection
 
 from careweave.record import models as rm
 
-# Every way an organisation comes to have a person in its care, as (person_id, organisation_id).
+# Every way an organisation comes to have a person in its care, as (person_id, organisation_id). A row
+# counts only if the version that says so was not written under break-glass, nor by a member of staff of
+# the organisation it names: access comes from the record, never from one's own writes (ADR 0006).
+_GRANTS = (
+    " AND NOT r.written_under_break_glass"
+    " AND (r.author_organisation IS NULL OR r.author_organisation <> {org})"
+)
 _SOURCES = (
-    "SELECT id, registered_practice_id FROM record_person WHERE registered_practice_id IS NOT NULL{person}",
-    "SELECT person_id, organisation_id FROM record_encounter WHERE organisation_id IS NOT NULL{item}",
-    "SELECT person_id, organisation_id FROM record_appointment WHERE organisation_id IS NOT NULL{item}",
-    "SELECT person_id, to_organisation_id FROM record_referral WHERE to_organisation_id IS NOT NULL{item}",
-    "SELECT person_id, from_organisation_id FROM record_referral WHERE from_organisation_id IS NOT NULL{item}",
+    "SELECT p.id, p.registered_practice_id FROM record_person p JOIN record_storedresource r ON r.id = p.resource_id"
+    " WHERE p.registered_practice_id IS NOT NULL" + _GRANTS.format(org="p.registered_practice_id") + "{person}",
+    *(
+        f"SELECT i.person_id, i.{column} FROM {table} i JOIN record_storedresource r ON r.id = i.resource_id"
+        f" WHERE i.{column} IS NOT NULL" + _GRANTS.format(org=f"i.{column}") + "{item}"
+        for table, column in (
+            ("record_encounter", "organisation_id"),
+            ("record_appointment", "organisation_id"),
+            ("record_referral", "to_organisation_id"),
+            ("record_referral", "from_organisation_id"),
+        )
+    ),
 )
 _CHUNK = 500
 
@@ -30,7 +43,7 @@ def _insert_from_rows(person_pks: list[int] | None) -> None:
         params: list[int] = []
     else:
         marks = ", ".join(["%s"] * len(person_pks))
-        person_filter, item_filter = f" AND id IN ({marks})", f" AND person_id IN ({marks})"
+        person_filter, item_filter = f" AND p.id IN ({marks})", f" AND i.person_id IN ({marks})"
         params = person_pks * len(_SOURCES)
     union = " UNION ".join(s.format(person=person_filter, item=item_filter) for s in _SOURCES)
     table = rm.CareRelationship._meta.db_table
