@@ -1,7 +1,9 @@
-"""Signing in: every page needs it, CSRF is enforced, and 5 failures lock an account for 15 minutes."""
+"""Signing in: every page needs it, CSRF is enforced, and 5 failures lock an account for 15 minutes from
+the address they came from, with one answer for every refusal (no account oracle)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -11,14 +13,33 @@ from django.test import Client
 from django.utils import timezone
 
 from careweave.governance.models import AuditEntry
-from careweave.web.signin import LOCKOUT_PERIOD, MAX_FAILED_SIGN_INS
+from careweave.web.models import SignInFailure
+from careweave.web.signin import (
+    LOCKOUT_PERIOD,
+    MAX_FAILED_SIGN_INS,
+    MAX_FAILURES_PER_ADDRESS,
+    SIGN_IN_REFUSED,
+)
 from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
-def sign_in(client: Client, username: str, password: str) -> Any:
-    return client.post("/login/", {"username": username, "password": password})
+GP_OFFICE = "10.1.1.1"
+ELSEWHERE = "203.0.113.9"
+
+
+def sign_in(client: Client, username: str, password: str, address: str = GP_OFFICE) -> Any:
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def refusal(response: Any) -> tuple[int, str]:
+    """The status and the page, without what differs between any two renderings (the typed username
+    echoed back, the CSRF token)."""
+    page = re.sub(r'(name="(?:username|csrfmiddlewaretoken)"[^>]*value=")[^"]*"', r'\1"', response.content.decode())
+    page = re.sub(r'(value=")[^"]*("[^>]*name="(?:username|csrfmiddlewaretoken)")', r"\1\2", page)
+    page = re.sub(r'nonce="[^"]*"', 'nonce=""', page)
+    return response.status_code, page
 
 
 @pytest.mark.parametrize("path", ["/", "/people/", "/people/1/", "/audit/", "/audit/?person=1"])
@@ -78,52 +99,85 @@ def test_session_expires_after_the_configured_age(client: Client, world: dict[st
 def test_wrong_password_is_refused_and_audited_without_the_password(client: Client, world: dict[str, Any]) -> None:
     response = sign_in(client, "gp.riverside", "not-the-password-9")
     assert response.status_code == 400
-    assert "Enter a correct username and password" in response.content.decode()
+    assert SIGN_IN_REFUSED in response.content.decode()
     entry = AuditEntry.objects.get(action="login-failed")
-    assert entry.actor == world["gp_a"] and entry.outcome == "failure" and entry.person is None
+    assert entry.actor == world["gp_a"] and entry.outcome == "failure"
     assert "not-the-password-9" not in str(AuditEntry.objects.values_list())
 
 
 def test_unknown_account_is_audited_without_the_typed_name(client: Client, world: dict[str, Any]) -> None:
     sign_in(client, "Alice Zephyrine 9434765919", "x")
     entry = AuditEntry.objects.get(action="login-failed")
-    assert entry.actor is None and entry.system_actor == "web-sign-in"
+    assert entry.actor is None and entry.system_actor == "web-sign-in" and entry.outcome == "unknown-account"
+    assert entry.channel == "web"
     assert "Zephyrine" not in str(AuditEntry.objects.values_list())
+    assert "Zephyrine" not in str(SignInFailure.objects.values_list())
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(client: Client, world: dict[str, Any]) -> None:
+def test_no_account_oracle(client: Client, world: dict[str, Any]) -> None:
+    """A wrong password, an unknown username and a locked account get the same status and page
+    (before, the lockout said "This account is locked", so locking told anyone the username existed)."""
+    wrong = refusal(sign_in(client, "gp.riverside", "wrong-password"))
+    unknown = refusal(sign_in(client, "no.such.person", "wrong-password"))
+    for _ in range(MAX_FAILED_SIGN_INS):
+        sign_in(client, "gp.hilltop", "wrong-password")
+    locked = refusal(sign_in(client, "gp.hilltop", "wrong-password"))
+    locked_right_password = refusal(sign_in(client, "gp.hilltop", PASSWORD))
+    assert wrong[0] == 400 and SIGN_IN_REFUSED in wrong[1]
+    assert wrong == unknown == locked == locked_right_password
+    assert "locked" not in wrong[1].lower()
+    assert AuditEntry.objects.filter(actor=world["gp_b"], action="login-failed", outcome="locked").count() == 3
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes_from_that_address(
+    client: Client, world: dict[str, Any]
+) -> None:
     assert MAX_FAILED_SIGN_INS == 5
     assert LOCKOUT_PERIOD.total_seconds() == 15 * 60
     for _ in range(4):
-        sign_in(client, "gp.riverside", "wrong-password")
-    profile = world["gp_a"].staff_profile
-    profile.refresh_from_db()
-    assert profile.failed_logins == 4 and profile.locked_until is None
+        sign_in(client, "gp.riverside", "wrong-password", ELSEWHERE)
+    assert SignInFailure.objects.filter(account=world["gp_a"], address=ELSEWHERE).count() == 4
+    sign_in(client, "gp.riverside", "wrong-password", ELSEWHERE)
+    assert AuditEntry.objects.filter(actor=world["gp_a"], outcome="locked").count() == 1
 
-    response = sign_in(client, "gp.riverside", "wrong-password")
-    assert "locked" in response.content.decode()
-    profile.refresh_from_db()
-    assert profile.locked_until is not None
-    assert timedelta(minutes=14) < profile.locked_until - timezone.now() <= timedelta(minutes=15)
-
-    # While locked, even the right password is refused.
-    response = sign_in(client, "gp.riverside", PASSWORD)
-    assert response.status_code == 400 and "locked" in response.content.decode()
+    # While locked, even the right password is refused from that address
+    assert sign_in(client, "gp.riverside", PASSWORD, ELSEWHERE).status_code == 400
     assert client.get("/people/").status_code == 302
     assert AuditEntry.objects.filter(action="login-failed", actor=world["gp_a"]).count() == 6
+    # ... but the GP at their own practice is not locked out by someone elsewhere.
+    assert sign_in(client, "gp.riverside", PASSWORD, GP_OFFICE).status_code == 302
+    client.post("/logout/")
 
-    # After the lockout the right password works and the count starts again.
-    profile.locked_until = timezone.now() - timedelta(seconds=1)
-    profile.save()
-    assert sign_in(client, "gp.riverside", PASSWORD).status_code == 302
-    profile.refresh_from_db()
-    assert profile.failed_logins == 0 and profile.locked_until is None
+    # After 15 minutes the right password works from there too, and the count starts again.
+    SignInFailure.objects.update(at=timezone.now() - LOCKOUT_PERIOD - timedelta(seconds=1))
+    assert sign_in(client, "gp.riverside", PASSWORD, ELSEWHERE).status_code == 302
+    assert not SignInFailure.objects.filter(account=world["gp_a"], address=ELSEWHERE).exists()
 
 
 def test_a_success_resets_the_failure_count(client: Client, world: dict[str, Any]) -> None:
     for _ in range(4):
         sign_in(client, "gp.riverside", "wrong-password")
     assert sign_in(client, "gp.riverside", PASSWORD).status_code == 302
-    profile = world["gp_a"].staff_profile
-    profile.refresh_from_db()
-    assert profile.failed_logins == 0
+    assert not SignInFailure.objects.filter(account=world["gp_a"]).exists()
+
+
+def test_guessing_across_many_usernames_throttles_the_address(client: Client, world: dict[str, Any]) -> None:
+    for n in range(MAX_FAILURES_PER_ADDRESS):
+        sign_in(client, f"guess.{n}", "wrong-password", ELSEWHERE)
+    # Every sign-in from that address is refused now, a real account with its right password too
+    response = sign_in(client, "gp.riverside", PASSWORD, ELSEWHERE)
+    assert response.status_code == 400 and SIGN_IN_REFUSED in response.content.decode()
+    # while other addresses are unaffected.
+    assert sign_in(client, "gp.riverside", PASSWORD, GP_OFFICE).status_code == 302
+
+
+def test_the_client_address_behind_a_proxy_is_the_last_forwarded_entry(client: Client, world: dict[str, Any], settings: Any) -> None:
+    settings.CLIENT_ADDRESS_HEADER = "HTTP_X_FORWARDED_FOR"
+    for _ in range(MAX_FAILED_SIGN_INS):
+        # The proxy (REMOTE_ADDR) appends the real client; the client forged the first entry.
+        client.post(
+            "/login/", {"username": "gp.riverside", "password": "wrong"},
+            REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=f"{GP_OFFICE}, {ELSEWHERE}",
+        )
+    assert set(SignInFailure.objects.values_list("address", flat=True)) == {ELSEWHERE}
+    assert sign_in(client, "gp.riverside", PASSWORD, "10.9.9.9").status_code == 302  # another client, same proxy

@@ -112,6 +112,11 @@ X_FRAME_OPTIONS = "DENY"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "careweave.web.security_headers.SecretsExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "careweave.web.security_headers.SecretsExceptionReporter"
 
+# Behind a proxy, the header it appends the client's address to (e.g. X-Forwarded-For), so sign-in
+# throttling counts each client and not the proxy; unset, REMOTE_ADDR is the client.
+_address_header = env("CAREWEAVE_CLIENT_ADDRESS_HEADER", "").strip()
+CLIENT_ADDRESS_HEADER = "HTTP_" + _address_header.upper().replace("-", "_") if _address_header else ""
+
 if PRODUCTION:
     # Production is served over HTTPS only. The __Host- prefix makes browsers refuse the cookies
     # over plain HTTP, from another path or set by a sibling subdomain.

@@ -48,12 +48,19 @@ def record_access(
 
 
 def record_system_event(
-    action: str, system_actor: str, *, detail: str = "", person_id: int | None = None
+    action: str,
+    system_actor: str,
+    *,
+    detail: str = "",
+    person_id: int | None = None,
+    outcome: str = "success",
+    channel: str = "cli",
 ) -> AuditEntry:
+    """An event with no signed-in user: a command, or the web sign-in refusing an unknown account."""
     if not system_actor:
         raise MissingActor("a system audit entry needs the name of the process")
     return AuditEntry.objects.create(
-        system_actor=system_actor, action=action, reason=detail, person_id=person_id, channel="cli"
+        system_actor=system_actor, action=action, reason=detail, person_id=person_id, outcome=outcome, channel=channel
     )
 
 

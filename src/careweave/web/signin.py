@@ -1,35 +1,68 @@
-"""Signing in with a lockout: 5 failed attempts lock an account for 15 minutes.
+"""Signing in, throttled by account AND client address, with no account oracle.
 
-Failed attempts are audited ("login-failed") by account id only: never the password, and never the
-typed username of an unknown account (people type passwords and patient details into the wrong box).
+- 5 failed attempts at one account from one address lock that account, from that address only, for
+  15 minutes: someone elsewhere who knows a GP's username cannot lock the GP out.
+- 50 failed attempts from one address, whatever the usernames, refuse every sign-in from it for
+  15 minutes (guessing across many accounts). The threshold is high because a practice or trust
+  signs in from behind a few shared addresses.
+- A wrong password, an unknown username, a locked account and a throttled address get the same
+  answer, and the password is checked even when locked, so neither the message, the status nor the
+  work done tells an attacker which usernames exist or which are locked.
+
+Failures are audited ("login-failed") by account id only: never the password, and never the typed
+username of an unknown account (people type passwords and patient details into the wrong box).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from ipaddress import ip_address
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
-from careweave.governance.audit import record_access
-from careweave.governance.models import AuditEntry, StaffProfile
+from careweave.governance.audit import record_access, record_system_event
+from careweave.web.models import SignInFailure
 
-MAX_FAILED_SIGN_INS = 5
+MAX_FAILED_SIGN_INS = 5  # per account, per address
+MAX_FAILURES_PER_ADDRESS = 50  # across all usernames
 LOCKOUT_PERIOD = timedelta(minutes=15)
+SIGN_IN_REFUSED = (
+    "Your username or password is not right. Check them and try again. If you still cannot sign in, "
+    "wait 15 minutes or ask your administrator."
+)
 
 
 @dataclass(frozen=True)
 class SignInResult:
     user: Any | None = None
-    locked: bool = False
+    locked: bool = False  # for the audit and the log only: never shown differently to the person
 
     @property
     def ok(self) -> bool:
         return self.user is not None
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or, behind a proxy, the last entry of the header it appends
+    (settings.CLIENT_ADDRESS_HEADER); a client can forge the earlier entries, not the last one."""
+    header = getattr(settings, "CLIENT_ADDRESS_HEADER", "")
+    candidates = []
+    if header:
+        candidates.append(request.META.get(header, "").split(",")[-1].strip())
+    candidates.append(str(request.META.get("REMOTE_ADDR", "")))
+    for candidate in candidates:
+        try:
+            return str(ip_address(candidate))
+        except ValueError:
+            continue
+    return "0.0.0.0"  # no usable address (a test client): all such requests share one throttle
 
 
 def _known_account(username: str) -> Any | None:
@@ -37,37 +70,42 @@ def _known_account(username: str) -> Any | None:
     return user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
 
 
-def _profile_for_update(user: Any) -> StaffProfile | None:
-    return StaffProfile.objects.select_for_update().filter(user=user).first()
+def _throttled(address: str, account: Any | None, since: Any) -> bool:
+    recent = SignInFailure.objects.filter(address=address, at__gt=since)
+    if recent.count() >= MAX_FAILURES_PER_ADDRESS:
+        return True
+    return account is not None and recent.filter(account=account).count() >= MAX_FAILED_SIGN_INS
 
 
+@sensitive_variables("password")
 def attempt_sign_in(request: HttpRequest, *, username: str, password: str) -> SignInResult:
-    """Check the credentials, counting failures against the account's staff profile."""
+    """Check the credentials, counting failures against the account at this address and the address."""
+    address = client_address(request)
     account = _known_account(username) if username else None
     now = timezone.now()
+    since = now - LOCKOUT_PERIOD
     with transaction.atomic():
-        profile = _profile_for_update(account) if account is not None else None
-        if profile is not None and profile.locked_until is not None and profile.locked_until > now:
-            # Locked: the password is not even checked, so guessing during a lockout gains nothing.
-            record_access(actor=account, action="login-failed", outcome="locked", purpose="sign-in")
+        locked = _throttled(address, account, since)
+        # Always checked, so a locked account takes as long to refuse as a wrong password.
+        user = authenticate(request, username=username, password=password) if username else None
+        if locked:
+            # Not counted as a further failure, so the lock ends 15 minutes after it began.
+            if account is not None:
+                record_access(actor=account, action="login-failed", outcome="locked", purpose="sign-in")
+            else:
+                record_system_event("login-failed", "web-sign-in", outcome="locked", channel="web")
             return SignInResult(locked=True)
-        user = authenticate(request, username=username, password=password)
         if user is not None:
-            if profile is not None and (profile.failed_logins or profile.locked_until):
-                profile.failed_logins, profile.locked_until = 0, None
-                profile.save(update_fields=["failed_logins", "locked_until"])
+            SignInFailure.objects.filter(address=address, account=user).delete()
             record_access(actor=user, action="login", purpose="sign-in")
             return SignInResult(user=user)
+        SignInFailure.objects.filter(at__lte=since).delete()  # expired state, kept small
+        SignInFailure.objects.create(address=address, account=account, at=now)
         if account is None:
-            AuditEntry.objects.create(system_actor="web-sign-in", action="login-failed", outcome="unknown-account")
+            record_system_event("login-failed", "web-sign-in", outcome="unknown-account", channel="web")
             return SignInResult()
-        locked = False
-        if profile is not None:
-            if profile.locked_until is not None:  # an earlier lockout has expired: start counting afresh
-                profile.failed_logins, profile.locked_until = 0, None
-            profile.failed_logins += 1
-            if profile.failed_logins >= MAX_FAILED_SIGN_INS:
-                profile.locked_until, locked = now + LOCKOUT_PERIOD, True
-            profile.save(update_fields=["failed_logins", "locked_until"])
-        record_access(actor=account, action="login-failed", outcome="locked" if locked else "failure", purpose="sign-in")
-        return SignInResult(locked=locked)
+        now_locked = _throttled(address, account, since)
+        record_access(
+            actor=account, action="login-failed", outcome="locked" if now_locked else "failure", purpose="sign-in"
+        )
+        return SignInResult(locked=now_locked)

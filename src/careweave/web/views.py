@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from careweave.governance.access import decide, open_break_glass, people_in_care, review_break_glass, role_of
@@ -30,7 +31,7 @@ from careweave.segmentation.services import current_run, override_worklist
 from careweave.web import population as population_presenter
 from careweave.web import presenters, summary, worklists
 from careweave.web.http import HtmxHttpRequest
-from careweave.web.signin import LOCKOUT_PERIOD, attempt_sign_in
+from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(_home_for(request.user))
 
 
+@sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
@@ -99,12 +101,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             login(request, result.user)
             logger.info("sign-in user_id=%s", result.user.pk)
             return redirect(next_url or _home_for(result.user))
-        minutes = int(LOCKOUT_PERIOD.total_seconds() // 60)
-        error = (
-            f"This account is locked after too many failed attempts. Try again in {minutes} minutes or ask your administrator."
-            if result.locked
-            else "Enter a correct username and password"
-        )
+        # One message for a wrong password, an unknown username and a lockout: none of them tells
+        # anyone which usernames exist or which accounts are locked.
+        error = SIGN_IN_REFUSED
         logger.info("sign-in failed locked=%s", result.locked)
     context = {"error": error, "username": username, "next": next_url}
     return render(request, "web/login.html", context, status=200 if not error else 400)
