@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from careweave.governance.permissions import AccessRefused
 from careweave.governance.models import AuditEntry, Role
 from careweave.huddles import services
 from careweave.huddles.models import AgendaItem, Huddle, Outcome, Task
@@ -172,7 +173,7 @@ def test_only_members_see_a_huddle(team: dict[str, Any]) -> None:
     other = staff("gp.other", Role.GP, team["practice_a"])
     assert signed_in(other).get(f"/huddles/{huddle.pk}/").status_code == 403
     assert signed_in(team["analyst"]).get("/huddles/").status_code == 403
-    with pytest.raises(PermissionError):
+    with pytest.raises(AccessRefused):
         services.nominate(user=other, huddle=huddle, person=team["alice"], reason="Not a member")
 
 

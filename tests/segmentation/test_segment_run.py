@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 
 from careweave.fhir.files import import_paths
 from careweave.fhir.importer import Importer
+from careweave.governance.permissions import AccessRefused
 from careweave.governance.models import AuditEntry, Role, StaffProfile
 from careweave.record import models as rm
 from careweave.segmentation import models as sm
@@ -99,7 +100,7 @@ def test_overrides_survive_reruns(population: None) -> None:
     assert added.added_by_clinician and "not coping" in " ".join(added.reasons)
     analyst = get_user_model().objects.create_user("analyst", password="a-long-test-password")
     StaffProfile.objects.create(user=analyst, role=Role.ANALYST)
-    with pytest.raises(PermissionError):
+    with pytest.raises(AccessRefused):
         override_worklist(
             user=analyst,
             person=person,

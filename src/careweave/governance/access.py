@@ -20,14 +20,12 @@ from django.utils import timezone
 
 from careweave.governance.audit import record_access
 from careweave.governance.models import CLINICAL_ROLES, BreakGlass, CareTeamMember, Role
+from careweave.governance.permissions import AccessRefused, Permission, has, refusal_for, role_of
 from careweave.record import models as rm
 
+__all__ = ["AccessRefused", "Decision", "Permission", "RecordAccess", "decide", "in_care", "open_record", "role_of"]
+
 BREAK_GLASS_DURATION = timedelta(hours=4)
-
-
-def role_of(user: Any) -> str | None:
-    profile = getattr(user, "staff_profile", None)
-    return profile.role if profile is not None else None
 
 
 @dataclass(frozen=True)
@@ -150,13 +148,81 @@ def may_change_care_team(user: Any, person: rm.Person) -> Decision:
     return decision
 
 
+@dataclass(frozen=True)
+class RecordAccess:
+    """An opened record, kept by the caller for the request: who, whom, and on what basis."""
+
+    user: Any
+    person: rm.Person
+    decision: Decision
+
+    @property
+    def break_glass(self) -> bool:
+        return self.decision.break_glass
+
+
+def open_record(
+    *,
+    user: Any,
+    person: rm.Person,
+    action: str,
+    purpose: str = "direct-care",
+    channel: str = "web",
+    resource_type: str = "Patient",
+    resource_id: str = "",
+    break_glass_reason: str | None = None,
+    permission: Permission = Permission.READ_RECORDS,
+    audit: bool = True,
+    reason: str = "",
+) -> RecordAccess:
+    """The one way in to a person's record: decides (role, legitimate relationship, break-glass),
+    audits the allow AND the deny through the auditor, and returns the decision, or raises
+    `AccessRefused` (with `hide` where a refusal would reveal that the record exists).
+
+    `break_glass_reason` opens emergency access first (clinical staff only). `audit=False` is for a
+    caller that audits the allowed access itself in bulk or with more detail; a denial is always audited."""
+    if break_glass_reason:
+        try:
+            open_break_glass(user=user, person=person, reason=break_glass_reason, channel=channel)
+        except ValueError as error:
+            raise AccessRefused(str(error)) from None
+    decision = decide(user, person) if has(user, permission) else Decision(False, refusal_for(user, permission))
+    resource_id = resource_id or person.resource.logical_id
+    if not decision.allowed:
+        record_access(
+            actor=user,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            person_id=person.pk,
+            purpose=purpose,
+            outcome="denied",
+            channel=channel,
+        )
+        # clinical staff could use an id to learn that someone exists; other roles are refused whoever it is
+        raise AccessRefused(decision.reason, hide=role_of(user) in CLINICAL_ROLES)
+    if audit:
+        record_access(
+            actor=user,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            person_id=person.pk,
+            purpose=purpose,
+            break_glass=decision.break_glass,
+            reason=reason,
+            channel=channel,
+        )
+    return RecordAccess(user=user, person=person, decision=decision)
+
+
 def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str = "web") -> BreakGlass:
     """Emergency access outside the user's care: needs a stated reason; logged and listed for review."""
     reason = reason.strip()
     if len(reason) < 10:
         raise ValueError("give a reason of at least 10 characters for break-glass access")
     if role_of(user) not in CLINICAL_ROLES:
-        raise PermissionError("only clinical staff can use break-glass access")
+        raise AccessRefused("only clinical staff can use break-glass access")
     glass = BreakGlass.objects.create(
         user=user, person=person, reason=reason, expires_at=timezone.now() + BREAK_GLASS_DURATION
     )
@@ -177,7 +243,7 @@ def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str 
 def review_break_glass(*, reviewer: Any, glass: BreakGlass, note: str) -> BreakGlass:
     """An administrator records that a break-glass access was looked at, and what they found."""
     if role_of(reviewer) != Role.ADMINISTRATOR:
-        raise PermissionError("only administrators review break-glass access")
+        raise AccessRefused("only administrators review break-glass access")
     note = note.strip()
     if len(note) < 10:
         raise ValueError("say what you found, in at least 10 characters")

@@ -1,7 +1,7 @@
 """Writes for huddles: each is atomic, checks access through `governance.access`, and is audited.
 
 Errors a user can correct raise `HuddleError` naming the form field, so a view can show an NHS.UK
-error summary that links to it; attempts the user is not allowed to make raise `PermissionError`.
+error summary that links to it; attempts the user is not allowed to make raise `AccessRefused`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from careweave.governance.access import decide, role_of
+from careweave.governance.access import AccessRefused, Permission, decide
 from careweave.governance.audit import record_access
-from careweave.governance.models import CLINICAL_ROLES
+from careweave.governance.permissions import has, require, roles_with
 from careweave.huddles.models import AgendaItem, Huddle, Outcome, Task
 from careweave.record.models import Organisation, Person
 from careweave.segmentation.models import WorklistEntry
@@ -53,19 +53,18 @@ def is_member(user: Any, huddle: Huddle) -> bool:
 
 
 def _require_clinician(user: Any) -> None:
-    if role_of(user) not in CLINICAL_ROLES:
-        raise PermissionError("only clinical staff take part in huddles")
+    require(user, Permission.HUDDLES, "only clinical staff take part in huddles")
 
 
 def _require_member(user: Any, huddle: Huddle) -> None:
     _require_clinician(user)
     if not is_member(user, huddle):
-        raise PermissionError("only members of this huddle can change it")
+        raise AccessRefused("only members of this huddle can change it")
 
 
 def _require_access(user: Any, person: Person) -> None:
     if not decide(user, person).allowed:
-        raise PermissionError("this person is not in your care")
+        raise AccessRefused("this person is not in your care")
 
 
 def _audit(user: Any, action: str, person: Person | None, huddle: Huddle, detail: str = "") -> None:
@@ -97,7 +96,7 @@ def schedule_huddle(
     if scheduled_for is None:
         raise HuddleError("Enter the date and time of the huddle, for example 17 5 2026 at 12:30", "when-day")
     member_list = [m for m in members if m.pk != user.pk]
-    if any(role_of(m) not in CLINICAL_ROLES for m in member_list):
+    if not all(has(m, Permission.HUDDLES) for m in member_list):
         raise HuddleError("Choose members from clinical staff only", "members")
     huddle = Huddle.objects.create(
         team_name=team_name[:255],
@@ -189,7 +188,7 @@ def record_outcome(
 def complete_task(*, user: Any, task: Task) -> Task:
     """Only the owner marks their task done."""
     if task.owner_id != user.pk:
-        raise PermissionError("only the owner of a task can mark it done")
+        raise AccessRefused("only the owner of a task can mark it done")
     if task.status != Task.Status.DONE:
         task.status = Task.Status.DONE
         task.completed_at = timezone.now()
@@ -207,7 +206,7 @@ def complete_task(*, user: Any, task: Task) -> Task:
 
 def clinical_staff(organisation_id: int | None) -> QuerySet[Any]:
     """Staff who can be members of a huddle: clinical roles, the organisation's first."""
-    users = get_user_model().objects.filter(staff_profile__role__in=CLINICAL_ROLES, is_active=True)
+    users = get_user_model().objects.filter(staff_profile__role__in=roles_with(Permission.HUDDLES), is_active=True)
     if organisation_id is not None:
         users = users.filter(staff_profile__organisation_id=organisation_id)
     return users.select_related("staff_profile").order_by("username")

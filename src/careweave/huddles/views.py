@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from careweave.governance.access import people_in_care
+from careweave.governance.access import AccessRefused, people_in_care
 from careweave.governance.audit import record_views
 from careweave.huddles import presenters, services
 from careweave.huddles.models import AgendaItem, Huddle, Task
@@ -106,7 +106,7 @@ def add_suggestion(request: HttpRequest, huddle_pk: int) -> HttpResponse:
         services.add_suggestion(
             user=request.user, huddle=huddle, person=subject, list_id=request.POST.get("list_id", "")
         )
-    except PermissionError:
+    except AccessRefused:
         return forbidden(request)
     except services.HuddleError as problem:
         return _render_detail(
@@ -131,7 +131,7 @@ def nominate(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     )
     try:
         services.nominate(user=request.user, huddle=huddle, person=subject, reason=reason)
-    except PermissionError:
+    except AccessRefused:
         return forbidden(request)
     except services.HuddleError as problem:
         errors = [{"text": str(problem), "href": f"#{problem.field}"}]
@@ -159,7 +159,7 @@ def record_outcome(request: HttpRequest, huddle_pk: int, item_pk: int) -> HttpRe
         services.record_outcome(
             user=request.user, item=item, discussion=request.POST.get("discussion", ""), actions=[action]
         )
-    except PermissionError:
+    except AccessRefused:
         return forbidden(request)
     except services.HuddleError as problem:
         errors = [{"text": str(problem), "href": f"#{problem.field}"}]
@@ -194,7 +194,7 @@ def complete_task(request: HttpRequest, task_pk: int) -> HttpResponse:
     task = get_object_or_404(Task, pk=task_pk)
     try:
         services.complete_task(user=request.user, task=task)
-    except PermissionError:
+    except AccessRefused:
         return forbidden(request)
     messages.success(request, "Task marked as done")
     return redirect("web:tasks")

@@ -6,9 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from careweave.governance import access
-from careweave.governance.audit import record_access
-from careweave.governance.models import CLINICAL_ROLES
+from careweave.governance.access import Permission, open_record
 from careweave.record.models import Person
 from careweave.segmentation.models import SegmentationRun, WorklistEntry, WorklistOverride
 
@@ -28,8 +26,14 @@ def override_worklist(
         raise ValueError(f"action must be one of {', '.join(WorklistOverride.Action.values)}")
     if len(reason) < 5:
         raise ValueError("give a reason for the change (at least 5 characters)")
-    if access.role_of(user) not in CLINICAL_ROLES or not access.decide(user, person).allowed:
-        raise PermissionError("only clinicians caring for this person can change their worklists")
+    # refused (and the refusal audited) unless a clinician caring for this person; the change is audited
+    open_record(
+        user=user,
+        person=person,
+        action=f"worklist-{action}",
+        permission=Permission.WORKLISTS,
+        reason=f"{list_id}: {reason}",
+    )
     WorklistOverride.objects.filter(person=person, list_id=list_id, active=True).update(active=False)
     override = WorklistOverride.objects.create(
         person=person, list_id=list_id, action=action, reason=reason, user=user
@@ -48,13 +52,4 @@ def override_worklist(
                 added_by_clinician=True,
                 practice_id=person.registered_practice_id,
             )
-    record_access(
-        actor=user,
-        action=f"worklist-{action}",
-        resource_type="Patient",
-        resource_id=person.resource.logical_id,
-        person_id=person.pk,
-        purpose="direct-care",
-        reason=f"{list_id}: {reason}",
-    )
     return override
