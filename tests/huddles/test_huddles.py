@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from careweave.governance.permissions import AccessRefused
 from careweave.governance.models import AuditEntry, Role
+from careweave.governance.permissions import AccessRefused
 from careweave.huddles import services
 from careweave.huddles.models import AgendaItem, Huddle, Outcome, Task
 from tests.web.conftest import signed_in, staff

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 
 from careweave.fhir.files import import_paths
 from careweave.fhir.importer import Importer
-from careweave.governance.permissions import AccessRefused
 from careweave.governance.models import AuditEntry, Role, StaffProfile
+from careweave.governance.permissions import AccessRefused
 from careweave.record import models as rm
 from careweave.segmentation import models as sm
 from careweave.segmentation.run import run_segmentation
