@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "careweave.web.middleware.ServerTimingMiddleware",  # first, so it times everything below it
     "django.middleware.security.SecurityMiddleware",
     "careweave.web.security_headers.SecurityHeadersMiddleware",  # CSP and no-store on every response
+    "careweave.web.input_guard.InputGuardMiddleware",  # NUL bytes and deep JSON refused with 400
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -41,10 +41,16 @@ def analyze(models_: Sequence[type[models.Model]]) -> None:
         cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models_))
 
 
-def insert_rows(model: type[models.Model], objects: Sequence[models.Model]) -> None:
-    """Insert model instances (with their primary keys already set) in one executemany per 5,000."""
+def insert_rows(
+    model: type[models.Model], objects: Sequence[models.Model], *, skip_conflicts: bool = False
+) -> int:
+    """Insert model instances (with their primary keys already set) in one executemany per 5,000;
+    returns the number of rows inserted. With `skip_conflicts` a row that would break a unique
+    constraint is left out (ON CONFLICT DO NOTHING, PostgreSQL and SQLite alike) instead of raising,
+    so a concurrent writer never puts a unique violation, and the key values with it (an NHS
+    number), into the database server's log; the caller compares the count to decide."""
     if not objects:
-        return
+        return 0
     pk = model._meta.pk
     # rows without a primary key get one from the database
     fields = [f for f in model._meta.concrete_fields if not (f is pk and objects[0].pk is None)]
@@ -52,9 +58,14 @@ def insert_rows(model: type[models.Model], objects: Sequence[models.Model]) -> N
     columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     prepared: list[list[Any]] = []
     for obj in objects:
         prepared.append([f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields])
+    inserted = 0
     with connection.cursor() as cursor:
         for start in range(0, len(prepared), 5000):
             cursor.executemany(sql, prepared[start : start + 5000])
+            inserted += max(cursor.rowcount, 0)
+    return inserted
