@@ -22,7 +22,7 @@ import orjson
 from django.db import transaction
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from careweave.fhir import projection as proj
 from careweave.fhir.bindings import binding_errors
@@ -217,7 +217,11 @@ def validate_entry(entry: Entry, file: str | None, expected_type: str | None = N
         ]
     issues: list[Issue] = []
     try:
-        model.model_validate(resource)
+        validated = model.model_validate(resource)
+        issues.extend(
+            Issue("error", "structure", "must be a JSON object or array, not a string", file, entry.index, entry.expr(p))
+            for p in _json_strings(resource, validated)
+        )
     except ValidationError as error:
         issues.extend(_pydantic_issues(entry, error, file))
     except (TypeError, ValueError, RecursionError) as error:
@@ -244,6 +248,30 @@ def validate_entry(entry: Entry, file: str | None, expected_type: str | None = N
                         )
                     )
     return issues
+
+
+_JSON_TEXT = re.compile(rb'"\s*[{\[]')
+
+
+def _json_strings(resource: dict[str, Any], validated: BaseModel) -> list[str]:
+    """Paths where fhir.resources accepted a string of JSON for an object or array (it parses such
+    strings); the importer reads the resource as sent, where that element is still a string."""
+    if not _JSON_TEXT.search(orjson.dumps(resource)):
+        return []  # the common case: no string value even starts like JSON
+    found: list[str] = []
+    stack: list[tuple[Any, Any, str]] = [(resource, validated, "")]
+    while stack:
+        raw, model, path = stack.pop()
+        if isinstance(raw, list) and isinstance(model, list):
+            stack.extend((r, m, f"{path}[{i}]") for i, (r, m) in enumerate(zip(raw, model, strict=False)))
+        elif isinstance(raw, str) and isinstance(model, BaseModel | list):
+            found.append(path)
+        elif isinstance(raw, dict) and isinstance(model, BaseModel):
+            names = {(f.alias or n): n for n, f in type(model).model_fields.items()}
+            for key, value in raw.items():
+                if key in names:
+                    stack.append((value, getattr(model, names[key], None), f"{path}.{key}" if path else key))
+    return sorted(found)
 
 
 def _walk_references(node: Any, path: str) -> Iterator[tuple[dict[str, Any], str]]:
