@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from careweave.population.compute import PopulationFeatures
 from careweave.population.engines.duckdb_engine import DuckDBEngine
 from careweave.population.engines.spark_engine import SparkEngine, spark_session
 from careweave.population.extract_schema import Extract
-from careweave.population.features import FeatureKnowledge, FeatureSpecification, PopulationFeatures
+from careweave.population.features import FeatureKnowledge, FeatureSpecification
 from careweave.population.synthetic_extract import generate_extract
 
 pytestmark = pytest.mark.spark

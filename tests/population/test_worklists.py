@@ -8,7 +8,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from careweave.population.features import FeatureKnowledge, compute_features
+from careweave.population.compute import compute_features
+from careweave.population.features import FeatureKnowledge
 from careweave.population.synthetic_extract import generate_extract
 from careweave.population.worklists import (
     CLINICIAN_SOURCE,

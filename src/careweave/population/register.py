@@ -1,6 +1,6 @@
 """The MLTC register: every person with two or more long-term conditions, and why they are on it.
 
-:func:`compute_register` (from :mod:`careweave.population.features`) returns the evidence rows: one
+:func:`compute_register` (from :mod:`careweave.population.compute`) returns the evidence rows: one
 per condition, code and date that put a person on the register. This module shapes those rows for
 people and staff: one entry per person listing the conditions, and sentences saying which code and
 date (or which prescriptions) put each condition there.
@@ -16,7 +16,8 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from careweave.population.features import REGISTER_SCHEMA, compute_register
+from careweave.population.compute import compute_register
+from careweave.population.features import REGISTER_SCHEMA
 
 REGISTER_ENTRY_SCHEMA: Final = pa.schema(
     [

@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from careweave.population.cluster_description import ClusterDescription, Indicator, Outcome, describe_clusters
+from careweave.population.compute import assign, compute_population, pattern_counts
 from careweave.population.extract_schema import Extract
-from careweave.population.features import PATTERN_COUNT_COLUMN, assign, compute_population, pattern_counts
+from careweave.population.features import PATTERN_COUNT_COLUMN, EngineName
 from careweave.population.lca import LCAModel, fit_lca, select_classes
 from careweave.population.worklists import WorklistOverride, compute_worklists
 
-EngineName = Literal["duckdb", "spark"]
 # Conditions rarer than this among people on the register carry too little information for a
 # latent class and make the model unstable; they still count in the register and scores.
 MIN_INDICATOR_PREVALENCE = 0.01

@@ -10,6 +10,7 @@ This is not a clinically realistic population (``careweave.synth`` is); it exerc
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -81,6 +82,26 @@ def _timestamps(dates: pa.Array, rng: np.random.Generator) -> pa.Array:
     return pa.array(micros, pa.int64(), mask=~valid).cast(pa.timestamp("us"))
 
 
+def _pool(knowledge: FeatureKnowledge, codes: list[Code]) -> list[Code]:
+    """``codes`` with every eFI deficit, social need and falls code, sorted."""
+    return sorted(
+        set(codes)
+        | {code for d in knowledge.frailty.deficits for code in d.codes}
+        | {code for n in knowledge.social_needs for code in n.codes}
+        | set(knowledge.falls_codes)
+    )
+
+
+def _coded_events(
+    rng: np.random.Generator, person_id: np.ndarray, pool: list[Code], *, mean: float, noise: float
+) -> tuple[int, dict[str, Any]]:
+    """A Poisson number of coded events a person: their count and the person, system and code columns."""
+    per_person = rng.poisson(mean, size=len(person_id))
+    n = int(per_person.sum())
+    system, code = _codes(pool, rng, n, noise=noise, noise_system=SNOMED)
+    return n, {"person_id": np.repeat(person_id, per_person), "system": system, "code": code}
+
+
 def generate_extract(
     knowledge: FeatureKnowledge, people: int, *, seed: int, as_of: dt.date, first_person_id: int = 1
 ) -> Extract:
@@ -128,20 +149,11 @@ def generate_extract(
     )
 
     # condition: library diagnostic codes, eFI deficits, social and falls codes, and noise
-    condition_pool = sorted(
-        {code for c in knowledge.conditions for code in c.codes}
-        | {code for d in knowledge.frailty.deficits for code in d.codes}
-        | {code for n in knowledge.social_needs for code in n.codes}
-        | set(knowledge.falls_codes)
-    )
-    per_person = rng.poisson(8, size=people)
-    n = int(per_person.sum())
-    system, code = _codes(condition_pool, rng, n, noise=0.3, noise_system=SNOMED)
+    condition_pool = _pool(knowledge, [code for c in knowledge.conditions for code in c.codes])
+    n, coded = _coded_events(rng, person_id, condition_pool, mean=8, noise=0.3)
     condition = pa.table(
         {
-            "person_id": np.repeat(person_id, per_person),
-            "system": system,
-            "code": code,
+            **coded,
             "onset_date": _dates(rng, n, as_of, 365 * 15, boundaries, null_rate=0.15),
             "recorded_date": _dates(rng, n, as_of, 365 * 15, boundaries, null_rate=0.05),
             "clinical_status": _strings(
@@ -216,20 +228,11 @@ def generate_extract(
     )
 
     # observation: monitoring codes, eFI, social and falls codes, and noise
-    observation_pool = sorted(
-        {code for r in knowledge.monitoring for code in r.observation_codes}
-        | {code for d in knowledge.frailty.deficits for code in d.codes}
-        | {code for s in knowledge.social_needs for code in s.codes}
-        | set(knowledge.falls_codes)
-    )
-    per_person = rng.poisson(20, size=people)
-    n = int(per_person.sum())
-    system, code = _codes(observation_pool, rng, n, noise=0.4, noise_system=SNOMED)
+    observation_pool = _pool(knowledge, [code for r in knowledge.monitoring for code in r.observation_codes])
+    n, coded = _coded_events(rng, person_id, observation_pool, mean=20, noise=0.4)
     observation = pa.table(
         {
-            "person_id": np.repeat(person_id, per_person),
-            "system": system,
-            "code": code,
+            **coded,
             "effective": _timestamps(_dates(rng, n, as_of, 1000, boundaries, null_rate=0.02), rng),
             "value": pa.array(rng.normal(50, 20, size=n), pa.float64(), mask=rng.random(n) < 0.3),
         },

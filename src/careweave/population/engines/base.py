@@ -1,20 +1,24 @@
-"""The interface every population engine implements.
+"""The interface every population engine implements, and the checks and lifecycle they share.
 
-An engine runs a compiled :class:`~careweave.population.features.FeatureSpecification` over an
-:class:`~careweave.population.extract_schema.Extract` and hands back Arrow tables with the stable
-schemas the specification declares. Engines differ only in where the SQL steps run.
+An engine runs a :class:`~careweave.population.features.FeatureSpecification`, compiled by
+:mod:`careweave.population.sql`, over an :class:`~careweave.population.extract_schema.Extract` and
+hands back Arrow tables with the stable schemas the specification declares. Engines differ only in
+where the SQL steps run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 import pyarrow as pa
 
 from careweave.population.extract_schema import Extract
-from careweave.population.features import FeatureSpecification, PatternAssigner
+from careweave.population.features import FeatureSpecification
+
+PatternAssigner = Callable[[pa.Table], pa.Table]
+"""Given the distinct patterns (indicator columns), return them with assignment columns added."""
 
 
 class PopulationEngine(Protocol):
@@ -63,6 +67,38 @@ class PopulationEngine(Protocol):
 
 
 OUTPUTS = ("features", "register")
+
+
+class EngineLifecycle:
+    """What every engine does the same way: context management, and evaluate as prepare then fetch."""
+
+    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
+        raise NotImplementedError
+
+    def fetch(self, output: str) -> pa.Table:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def evaluate(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str]
+    ) -> dict[str, pa.Table]:
+        """Run the specification; return the requested outputs (``features``, ``register``)."""
+        check_outputs(outputs)
+        self.prepare(extract, spec)
+        return {name: self.fetch(name) for name in outputs}
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def check_outputs(outputs: Sequence[str]) -> None:

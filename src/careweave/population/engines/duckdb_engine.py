@@ -11,19 +11,22 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from types import TracebackType
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from careweave.population.engines.base import check_assignment, check_indicators, check_outputs
-from careweave.population.extract_schema import Extract
-from careweave.population.features import (
-    DUCKDB_DIALECT,
-    PATTERN_COUNT_COLUMN,
-    FeatureSpecification,
+from careweave.population.engines.base import (
+    EngineLifecycle,
     PatternAssigner,
+    check_assignment,
+    check_indicators,
+    check_outputs,
+)
+from careweave.population.extract_schema import Extract
+from careweave.population.features import PATTERN_COUNT_COLUMN, FeatureSpecification
+from careweave.population.sql import (
+    DUCKDB_DIALECT,
     compile_steps,
     output_query,
     shape_features,
@@ -40,7 +43,7 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-class DuckDBEngine:
+class DuckDBEngine(EngineLifecycle):
     """Runs feature specifications in an in-memory DuckDB database.
 
     ``CAREWEAVE_DUCKDB_THREADS`` and ``CAREWEAVE_DUCKDB_MEMORY_LIMIT`` (e.g. ``3GB``) tune it.
@@ -67,17 +70,6 @@ class DuckDBEngine:
         self._spec: FeatureSpecification | None = None
 
     # context management -------------------------------------------------------------------------
-
-    def __enter__(self) -> DuckDBEngine:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._connection.close()
@@ -106,13 +98,6 @@ class DuckDBEngine:
         return [(s.name, s.sql, s.materialize) for s in compiled.steps]
 
     # evaluation ---------------------------------------------------------------------------------
-
-    def evaluate(
-        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str]
-    ) -> dict[str, pa.Table]:
-        check_outputs(outputs)
-        self.prepare(extract, spec)
-        return {name: self.fetch(name) for name in outputs}
 
     def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
         """Register the inputs and run the steps (materialized steps are computed here)."""

@@ -20,20 +20,23 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from careweave.population.engines.base import check_assignment, check_indicators, check_outputs
-from careweave.population.extract_schema import Extract
-from careweave.population.features import (
-    PATTERN_COUNT_COLUMN,
-    SPARK_DIALECT,
-    FeatureSpecification,
+from careweave.population.engines.base import (
+    EngineLifecycle,
     PatternAssigner,
+    check_assignment,
+    check_indicators,
+    check_outputs,
+)
+from careweave.population.extract_schema import Extract
+from careweave.population.features import PATTERN_COUNT_COLUMN, FeatureSpecification
+from careweave.population.sql import (
+    SPARK_DIALECT,
     compile_steps,
     output_query,
     shape_features,
@@ -83,7 +86,7 @@ def _dataset_files(table: Any) -> list[str] | None:
     return list(table.files) if local and table.files else None
 
 
-class SparkEngine:
+class SparkEngine(EngineLifecycle):
     """Runs feature specifications as Spark SQL. The Spark session outlives the engine."""
 
     name = "spark"
@@ -94,17 +97,6 @@ class SparkEngine:
         self._views: list[str] = []
         self._cached: list[DataFrame] = []
         self._spec: FeatureSpecification | None = None
-
-    def __enter__(self) -> SparkEngine:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def release(self) -> None:
         """Unpersist the cached steps and drop the views, keeping the session."""
@@ -143,13 +135,6 @@ class SparkEngine:
                 self._arrow_view(name, arrow)
 
     # evaluation ---------------------------------------------------------------------------------
-
-    def evaluate(
-        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str]
-    ) -> dict[str, pa.Table]:
-        check_outputs(outputs)
-        self.prepare(extract, spec)
-        return {name: self.fetch(name) for name in outputs}
 
     def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
         """Register the inputs and define the steps (Spark computes lazily, on fetch)."""

@@ -1,0 +1,44 @@
+"""The outputs' order and shape: the query an engine runs to fetch an output, and the Arrow casts that
+give every engine's answer the same stable schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import pyarrow as pa
+
+from careweave.population.features import PATTERN_COUNT_COLUMN, REGISTER_SCHEMA
+
+#: How each output is ordered (the engines sort; ties are fully broken so the order is exact).
+OUTPUT_ORDER: Final[dict[str, str]] = {
+    "features": "person_id ASC",
+    "register": "person_id ASC, condition_id ASC, evidence ASC, evidence_date ASC NULLS LAST, system ASC, code ASC",
+}
+
+
+def output_query(output: str) -> str:
+    """The query an engine runs to fetch an output, in its exact order."""
+    return f"SELECT * FROM {output} ORDER BY {OUTPUT_ORDER[output]}"
+
+
+def shape_features(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Engine output (already in person order) cast to the stable feature schema."""
+    columns = [table.column(f.name).cast(f.type) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def shape_register(table: pa.Table) -> pa.Table:
+    """Engine output (already ordered by :data:`OUTPUT_ORDER`) as :data:`REGISTER_SCHEMA`."""
+    table = table.rename_columns(["date" if n == "evidence_date" else n for n in table.column_names])
+    columns = [table.column(f.name).cast(f.type) for f in REGISTER_SCHEMA]
+    return pa.Table.from_arrays(columns, schema=REGISTER_SCHEMA)
+
+
+def shape_patterns(table: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:
+    """Pattern counts in a deterministic order: indicator columns then ``people``."""
+    names = [*indicator_columns, PATTERN_COUNT_COLUMN]
+    columns = [table.column(n) for n in names]
+    columns[-1] = columns[-1].cast(pa.int64())
+    shaped = pa.Table.from_arrays(columns, names=names)
+    return shaped.sort_by([(n, "ascending") for n in indicator_columns]) if indicator_columns else shaped
