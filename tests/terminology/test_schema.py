@@ -102,7 +102,9 @@ def test_duplicate_code_within_a_condition(tmp_path: Path) -> None:
 
 def test_excluded_code_that_is_also_mapped(tmp_path: Path) -> None:
     def mutate(data: dict[str, Any]) -> None:
-        data["excluded_codes"].append({"system": "snomed", "code": "38341003", "display": "x", "reason": "y"})
+        data["excluded_codes"].append(
+            {"system": "snomed", "code": "38341003", "display": "x", "reason": "y", "sources": ["barnett2012"]}
+        )
 
     _refused(lambda: _conditions(tmp_path, mutate), "excluded_codes", "duplicate code 38341003")
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from careweave.terminology._schema import Document
+from careweave.terminology import Document
 
 FloatArray = NDArray[np.float64]
 

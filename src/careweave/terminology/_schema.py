@@ -4,6 +4,12 @@ Every data file is a mapping with a review header (``authored_by``, ``checked_by
 ``date_next_review``), a ``references`` table of full citations, and a list of entries whose
 ``sources`` name keys of that table. Codes are written ``"<code> |<display>|"`` under a system alias.
 Any problem raises ``TerminologyError(file, path, message)``.
+
+Citations are checked on every load (``check_root_keys``), whatever the file: each data block at the
+root is cited by its own ``sources``, or each of its entries (the items of a list, the values of a
+mapping of entries) is, or the whole file is by a root ``sources``. The few blocks that hold no clinical knowledge (a table's
+layout, a numerical method's settings) are named with a reason in ``UNCITED_BLOCKS``, so the
+exemption is itself reviewed here.
 """
 
 from __future__ import annotations
@@ -24,6 +30,18 @@ _CODE_PATTERN = re.compile(r"^\s*(?P<code>[0-9A-Za-z.\-]+)\s*(?:\|(?P<display>[^
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _SCTID_PATTERN = re.compile(r"^[1-9][0-9]{5,17}$")
 HEADER_KEYS = ("schema", "version", "authored_by", "checked_by", "date_reviewed", "date_next_review")
+_NOT_DATA = frozenset({*HEADER_KEYS, "references", "description", "sources"})
+
+UNCITED_BLOCKS: dict[str, dict[str, str]] = {
+    "careweave.synth.population/1": {
+        "prevalence_bands": "the age bands the cited prevalence tables are laid out on",
+        "calibration": "settings of the numerical method that fits intercepts to the cited prevalence",
+    },
+    "careweave.population.lay_phrases/1": {
+        "source": "the one-line citation shown beside descriptions (summarising `references`)",
+    },
+}
+"""Per schema, root blocks that need no citation because they hold no clinical knowledge, and why."""
 
 
 class TerminologyError(ValueError):
@@ -39,7 +57,12 @@ class TerminologyError(ValueError):
 class Document:
     """A parsed data file plus the context needed to report errors against it."""
 
-    def __init__(self, file: Path, expected_schema: str) -> None:
+    def __init__(self, file: Path, expected_schema: str | None) -> None:
+        """Parse ``file`` and check its header, references and citations.
+
+        ``expected_schema`` is the schema line the caller reads; ``None`` accepts any ``careweave.``
+        schema (for checks over every data file, which have no file-specific loader).
+        """
         self.file = file
         try:
             raw_bytes = file.read_bytes()
@@ -52,8 +75,12 @@ class Document:
             raise TerminologyError(file, "<file>", f"not valid YAML: {error}") from error
         self.root = self.mapping(loaded, "<root>")
         schema = self.string(self.root, "schema", "<root>")
-        if schema != expected_schema:
+        if expected_schema is None:
+            if not re.fullmatch(r"careweave\.[a-z_.]+/[0-9]+", schema):
+                raise TerminologyError(file, "schema", f"expected 'careweave.<area>.<name>/<n>', found {schema!r}")
+        elif schema != expected_schema:
             raise TerminologyError(file, "schema", f"expected {expected_schema!r}, found {schema!r}")
+        self.schema = schema
         self.review = self._review()
         self.references = self._references()
 
@@ -250,5 +277,39 @@ class Document:
             result[str(key)] = citation.strip()
         return result
 
+    def check_citations(self) -> None:
+        """Every root data block is cited (itself, entry by entry, or by the file); see the module doc."""
+        if "sources" in self.root:
+            self.sources(self.root, "<root>")
+            return
+        exempt = UNCITED_BLOCKS.get(self.schema, {})
+        for key, value in self.root.items():
+            if key in _NOT_DATA or key in exempt:
+                continue
+            if isinstance(value, dict) and "sources" in value:
+                self.sources(value, str(key))
+            elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+                for index, item in enumerate(value):
+                    label = item.get("id") or item.get("condition_id")
+                    path = f"{key}[{index}]" + (f"({label})" if isinstance(label, str) else "")
+                    self.sources(item, path)
+            elif isinstance(value, dict) and value and all(isinstance(item, dict) for item in value.values()):
+                for name, item in value.items():
+                    self.sources(item, f"{key}.{name}")
+            else:
+                raise self.error(
+                    str(key), "missing required field(s): sources (every block or entry must cite its source)"
+                )
+
     def check_root_keys(self, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+        """The root holds exactly these blocks (besides the header), and every one is cited."""
         self.keys(self.root, "<root>", (*HEADER_KEYS, "references", *required), ("description", *optional))
+        self.check_citations()
+
+
+def validate_reviewed_file(file: Path | str) -> Document:
+    """Check any reviewed data file (header, references, a citation for every entry) by its own schema
+    line; the file-specific loaders run the same checks (``check_root_keys``) and add their own."""
+    document = Document(Path(file), None)
+    document.check_citations()
+    return document

@@ -19,6 +19,7 @@ from .models import (
     ExcludedCode,
     FrailtyDeficit,
     FrailtyIndex,
+    KeyMeasurement,
     MedicineClass,
     MedicineRule,
     MonitoringRequirement,
@@ -37,6 +38,10 @@ FRAILTY_FILE = DATA_DIR / "frailty_index.yaml"
 SOCIAL_NEEDS_FILE = DATA_DIR / "social_needs.yaml"
 WORKLIST_RULES_FILE = DATA_DIR / "worklist_rules.yaml"
 MONITORING_FILE = DATA_DIR / "monitoring.yaml"
+KEY_MEASUREMENTS_FILE = DATA_DIR / "key_measurements.yaml"
+
+# FHIR R4 Condition.clinicalStatus codes (http://terminology.hl7.org/CodeSystem/condition-clinical).
+CONDITION_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse", "inactive", "remission", "resolved"})
 
 BODY_SYSTEMS = frozenset(
     {
@@ -57,6 +62,19 @@ BODY_SYSTEMS = frozenset(
     }
 )
 
+SOCIAL_NEED_FEATURES: tuple[str, ...] = (
+    "lives_alone",
+    "housebound",
+    "is_carer",
+    "has_carer",
+    "social_care_package",
+    "housing_problem",
+    "financial_hardship",
+    "social_isolation",
+)
+"""Social needs every feature table carries as true/false columns (in this order), each the id of a
+need in ``social_needs.yaml`` (a test holds them to it); further needs in that file add columns."""
+
 WORKLIST_FEATURES: dict[str, type] = {
     "condition_count": int,
     "mltc": bool,
@@ -76,32 +94,12 @@ WORKLIST_FEATURES: dict[str, type] = {
     "organisations_12m": int,
     "clinicians_12m": int,
     "social_need_count": int,
-    "lives_alone": bool,
-    "housebound": bool,
-    "is_carer": bool,
-    "has_carer": bool,
-    "social_care_package": bool,
-    "housing_problem": bool,
-    "financial_hardship": bool,
-    "social_isolation": bool,
+    **dict.fromkeys(SOCIAL_NEED_FEATURES, bool),
     "imd_decile": int,
     "overdue_monitoring_count": int,
     "discharged_30d": bool,
 }
 """The person-level features the population feature engine produces, and their types."""
-
-SOCIAL_NEED_FEATURES = frozenset(
-    {
-        "lives_alone",
-        "housebound",
-        "is_carer",
-        "has_carer",
-        "social_care_package",
-        "housing_problem",
-        "financial_hardship",
-        "social_isolation",
-    }
-)
 
 
 def _path(path: Path | str | None, default: Path) -> Path:
@@ -183,7 +181,7 @@ _CONDITION_OPTIONAL = (
 @functools.lru_cache(maxsize=8)
 def _condition_library(path: Path, medicine_classes_path: Path) -> ConditionLibrary:
     doc = Document(path, "careweave.terminology.conditions/1")
-    doc.check_root_keys(("conditions",), ("excluded_codes",))
+    doc.check_root_keys(("conditions", "active_clinical_statuses"), ("excluded_codes",))
     class_ids = frozenset(item.id for item in _medicine_classes(medicine_classes_path))
     seen: dict[Code, str] = {}
     conditions: list[ConditionDefinition] = []
@@ -262,7 +260,20 @@ def _condition_library(path: Path, medicine_classes_path: Path) -> ConditionLibr
         version=doc.version,
         excluded_codes=excluded,
         review=doc.review,
+        active_clinical_statuses=_active_statuses(doc),
     )
+
+
+def _active_statuses(doc: Document) -> tuple[str, ...]:
+    path = "active_clinical_statuses"
+    block = doc.mapping(doc.root.get(path), path)
+    doc.keys(block, path, ("statuses", "sources"))
+    statuses = doc.string_list(block, "statuses", path, allow_empty=False)
+    unknown = [item for item in statuses if item not in CONDITION_CLINICAL_STATUSES]
+    if unknown:
+        raise doc.error(f"{path}.statuses", f"not a FHIR condition-clinical code: {', '.join(unknown)}")
+    doc.sources(block, path)
+    return statuses
 
 
 def _excluded_codes(doc: Document, seen: dict[Code, str]) -> tuple[ExcludedCode, ...]:
@@ -273,7 +284,8 @@ def _excluded_codes(doc: Document, seen: dict[Code, str]) -> tuple[ExcludedCode,
     for index, item in enumerate(value):
         path = f"excluded_codes[{index}]"
         entry = doc.mapping(item, path)
-        doc.keys(entry, path, ("system", "code", "display", "reason"))
+        doc.keys(entry, path, ("system", "code", "display", "reason", "sources"))
+        doc.sources(entry, path)
         alias = doc.string(entry, "system", path)
         if alias not in SYSTEM_ALIASES:
             raise doc.error(f"{path}.system", f"unknown code system {alias!r}")
@@ -294,6 +306,11 @@ def load_condition_library(
     return _condition_library(
         _path(path, CONDITIONS_FILE), _path(medicine_classes_path, MEDICINE_CLASSES_FILE)
     )
+
+
+def load_active_clinical_statuses(path: Path | str | None = None) -> tuple[str, ...]:
+    """FHIR Condition.clinicalStatus codes under which a coded condition counts (active and kin)."""
+    return load_condition_library(path).active_clinical_statuses
 
 
 # -- frailty ---------------------------------------------------------------------------------------
@@ -482,12 +499,63 @@ def load_monitoring_requirements(
     return _monitoring(_path(path, MONITORING_FILE), _path(conditions_path, CONDITIONS_FILE))
 
 
+# -- key measurements (record summary) ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _key_measurements(path: Path, monitoring_path: Path) -> tuple[KeyMeasurement, ...]:
+    doc = Document(path, "careweave.terminology.key_measurements/1")
+    doc.check_root_keys(("measurements",))
+    by_name: dict[str, set[Code]] = {}
+    for requirement in load_monitoring_requirements(monitoring_path):
+        by_name.setdefault(requirement.name, set()).update(requirement.observation_codes)
+    seen: dict[Code, str] = {}
+    measurements: list[KeyMeasurement] = []
+    for entry_path, entry in doc.entries("measurements"):
+        doc.keys(entry, entry_path, ("id", "label", "codes", "sources"), ("monitoring", "note"))
+        monitoring = doc.string_list(entry, "monitoring", entry_path)
+        unknown = [name for name in monitoring if name not in by_name]
+        if unknown:
+            raise doc.error(f"{entry_path}.monitoring", f"unknown monitoring requirement(s): {', '.join(unknown)}")
+        codes = set(doc.codes(entry, entry_path, seen=seen))
+        for name in monitoring:
+            for code in sorted(by_name[name] - codes):
+                owner = seen.get(code)
+                if owner is not None and owner != entry_path:
+                    raise doc.error(
+                        f"{entry_path}.monitoring", f"{name} code {code[1]} is already shown at {owner}"
+                    )
+                seen[code] = entry_path
+                codes.add(code)
+        measurements.append(
+            KeyMeasurement(
+                id=doc.identifier(entry, "id", entry_path),
+                label=doc.string(entry, "label", entry_path),
+                codes=frozenset(codes),
+                monitoring=monitoring,
+                sources=doc.sources(entry, entry_path),
+            )
+        )
+    return tuple(measurements)
+
+
+def load_key_measurements(
+    path: Path | str | None = None, *, monitoring_path: Path | str | None = None
+) -> tuple[KeyMeasurement, ...]:
+    """Measurements on the record summary (latest value, trend), each with the codes of the monitoring
+    requirements it shows merged in, so monitoring that counts is always visible."""
+    return _key_measurements(_path(path, KEY_MEASUREMENTS_FILE), _path(monitoring_path, MONITORING_FILE))
+
+
 __all__ = [
+    "SOCIAL_NEED_FEATURES",
     "TerminologyError",
     "WORKLIST_FEATURES",
+    "load_active_clinical_statuses",
     "load_condition_library",
     "load_fall_codes",
     "load_frailty_index",
+    "load_key_measurements",
     "load_medicine_classes",
     "load_monitoring_requirements",
     "load_social_needs",

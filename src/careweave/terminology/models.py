@@ -101,6 +101,8 @@ class ConditionLibrary:
     version: str
     excluded_codes: tuple[ExcludedCode, ...] = ()
     review: ReviewRecord | None = None
+    active_clinical_statuses: tuple[str, ...] = ()
+    """FHIR Condition.clinicalStatus codes under which a coded condition counts (``active`` and kin)."""
     _by_id: dict[str, ConditionDefinition] = field(default_factory=dict, repr=False, compare=False)
     _by_code: dict[Code, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -241,4 +243,17 @@ class MonitoringRequirement:
     observation_codes: frozenset[Code]
     name: str
     interval_days: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeyMeasurement:
+    """A measurement shown on the record summary (latest value and trend), with every code it is
+    recorded under. ``codes`` already includes the codes of ``monitoring`` (the names of the
+    monitoring requirements it shows), so a reading that counts as monitoring is also shown."""
+
+    id: str
+    label: str
+    codes: frozenset[Code]
+    monitoring: tuple[str, ...]
     sources: tuple[str, ...]

@@ -15,30 +15,24 @@ from django.utils import timezone
 
 from careweave.governance.models import AuditEntry, BreakGlass
 from careweave.record import models as rm
-from careweave.terminology.loaders import load_condition_library, load_worklist_rules
+from careweave.terminology.loaders import (
+    load_active_clinical_statuses,
+    load_condition_library,
+    load_key_measurements,
+    load_worklist_rules,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-ACTIVE_CLINICAL_STATUSES = frozenset({"active", "recurrence", "relapse"})
+ACTIVE_CLINICAL_STATUSES = frozenset(load_active_clinical_statuses())
 OPEN_REFERRAL_STATUSES = frozenset({"draft", "active", "on-hold"})
 NOT_RECORDED = "Not recorded"
 
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
-# The measurements shown on the record summary, by LOINC (FHIR, Synthea) and SNOMED CT (UK GP systems).
+# The measurements shown on the record summary (id -> label, codes), from the reviewed
+# terminology/data/key_measurements.yaml, which merges in the codes of the monitoring they show.
 KEY_MEASUREMENTS: dict[str, tuple[str, frozenset[tuple[str, str]]]] = {
-    "systolic": ("Systolic blood pressure", frozenset({(LOINC, "8480-6"), (SNOMED, "271649006"), (SNOMED, "72313002")})),
-    "diastolic": ("Diastolic blood pressure", frozenset({(LOINC, "8462-4"), (SNOMED, "271650006"), (SNOMED, "1091811000000102")})),
-    "hba1c": ("HbA1c", frozenset({(LOINC, "4548-4"), (LOINC, "17856-6"), (SNOMED, "999791000000106")})),
-    "egfr": (
-        "eGFR",
-        frozenset(
-            {(LOINC, "33914-3"), (LOINC, "62238-1"), (LOINC, "69405-9"), (LOINC, "98979-8"),
-             (SNOMED, "1011481000000105"), (SNOMED, "1020291000000106")}
-        ),
-    ),
-    "weight": ("Weight", frozenset({(LOINC, "29463-7"), (SNOMED, "27113001")})),
+    m.id: (m.label, m.codes) for m in load_key_measurements()
 }
 
 
