@@ -20,6 +20,7 @@ from careweave.fhir.nhs_number import check_digit
 from careweave.governance.models import ApiToken, Role, StaffProfile
 from careweave.record import models as rm
 from tests.fhir.conftest import PATIENT_ID, patient, transaction_bundle
+from tests.web.conftest import world  # noqa: F401  (fixture)
 
 
 def _token(name: str, role: Role, organisation: rm.Organisation | None = None) -> str:
@@ -220,6 +221,36 @@ def test_nul_in_the_sign_in_username_is_a_plain_400(db: Any) -> None:
 def test_ordinary_sign_in_form_is_not_refused_by_the_guard(db: Any) -> None:
     response = Client().post("/login/", {"username": "nobody", "password": "wrong"})
     assert b"NUL character" not in response.content
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"members": "9" * 30, "team_name": "MDT", "when-day": "1", "when-month": "1", "when-year": "2030"},
+        {"members": "²", "team_name": "MDT", "when-day": "1", "when-month": "1", "when-year": "2030"},
+        {"team_name": "MDT", "when-day": "1", "when-month": "1", "when-year": "9" * 25, "time": "12:30"},
+        {"team_name": "MDT", "when-day": "1", "when-month": "1", "when-year": "2030", "time": "99999999999:1"},
+    ],
+)
+def test_huddle_schedule_form_with_hostile_ids_and_dates_is_not_a_500(
+    world: dict[str, Any], fields: dict[str, str]  # noqa: F811
+) -> None:
+    client = Client()
+    client.force_login(world["gp_a"])
+    assert client.post("/huddles/", fields).status_code in (302, 400)
+
+
+@pytest.mark.parametrize("person", [" ", "abc", "9" * 30, "²"])
+def test_huddle_suggestion_with_a_bad_person_id_is_404(world: dict[str, Any], person: str) -> None:  # noqa: F811
+    from django.utils import timezone
+
+    from careweave.huddles import services
+
+    huddle = services.schedule_huddle(user=world["gp_a"], team_name="MDT", scheduled_for=timezone.now())
+    client = Client()
+    client.force_login(world["gp_a"])
+    response = client.post(f"/huddles/{huddle.pk}/suggestions/", {"person": person, "list_id": "x"})
+    assert response.status_code == 404
 
 
 # -- finding 7: concurrent creates of one person on PostgreSQL ----------------------------------------

@@ -44,8 +44,14 @@ def when_text(value: datetime) -> str:
 def _date(day: str, month: str, year: str) -> date | None:
     try:
         return date(int(year), int(month), int(day))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 20-digit year
         return None
+
+
+def form_id(value: str) -> int | None:
+    """A primary key from a form field: ASCII digits that fit a 64-bit column, else None
+    ("²".isdigit() is true, and a 30-digit id overflows the database driver)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @dataclass
@@ -63,7 +69,7 @@ class ScheduleForm:
 
     @classmethod
     def from_post(cls, post: Any) -> ScheduleForm:
-        ids = {int(v) for v in post.getlist("members") if v.isdigit()}
+        ids = {pk for v in post.getlist("members") if (pk := form_id(v)) is not None}
         return cls(
             post.get("team_name", ""),
             post.get("when-day", "").strip(),
@@ -78,7 +84,7 @@ class ScheduleForm:
         try:
             hours, minutes = (int(p) for p in self.time.replace(".", ":").split(":"))
             moment = datetime(day.year, day.month, day.day, hours, minutes) if day else None
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
         return timezone.make_aware(moment) if moment else None
 
@@ -90,7 +96,7 @@ def action_from_post(post: Any, item_pk: int) -> Action:
     # A half-typed date is an error (None with a description); no date at all is fine without an action.
     return Action(
         description=post.get("description", ""),
-        owner_id=int(owner) if owner.isdigit() else None,
+        owner_id=form_id(owner),
         due_date=due if filled else None,
     )
 

@@ -100,7 +100,7 @@ def add_suggestion(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     if huddle is None:
         return forbidden(request)
     subject = get_object_or_404(
-        rm.Person.objects.select_related("resource"), pk=request.POST.get("person", "0") or 0
+        rm.Person.objects.select_related("resource"), pk=presenters.form_id(request.POST.get("person", "")) or 0
     )
     try:
         services.add_suggestion(
