@@ -28,8 +28,9 @@ test: install assets browser
 	$(UV) run --frozen mypy
 	$(UV) run --frozen pytest -q
 
+# The population engines touch no database, so their Spark cases run once, in `make test`.
 test-postgres: install assets browser
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(UV) run --frozen pytest -q
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(UV) run --frozen pytest -q -m "not spark"
 
 lint: install
 	$(UV) run --frozen ruff check src tests bench

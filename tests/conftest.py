@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Spark on the tests' tiny tables: one shuffle partition instead of eight cuts each query's task
+# overhead several-fold (a cluster keeps its own setting; this is only the tests' default).
+os.environ.setdefault("CAREWEAVE_SPARK_SHUFFLE_PARTITIONS", "1")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
