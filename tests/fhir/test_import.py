@@ -166,19 +166,20 @@ def test_unmodelled_types_are_kept_raw() -> None:
     bundle = transaction_bundle(
         [
             {
-                "fullUrl": "urn:uuid:allergy",
+                "fullUrl": "urn:uuid:procedure",
                 "resource": {
-                    "resourceType": "AllergyIntolerance",
-                    "patient": {"reference": f"urn:uuid:{PATIENT_ID}"},
-                    "code": {"text": "Penicillin"},
+                    "resourceType": "Procedure",
+                    "status": "completed",
+                    "subject": {"reference": f"urn:uuid:{PATIENT_ID}"},
+                    "code": {"text": "Hip replacement"},
                 },
-                "request": {"method": "POST", "url": "AllergyIntolerance"},
+                "request": {"method": "POST", "url": "Procedure"},
             }
         ]
     )
     importer = Importer(source_system="urn:test")
     importer.import_bundle(bundle, "x.json")
-    raw = rm.StoredResource.objects.get(resource_type="AllergyIntolerance")
+    raw = rm.StoredResource.objects.get(resource_type="Procedure")
     assert raw.modelled is False and raw.person is not None
 
 

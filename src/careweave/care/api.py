@@ -2,8 +2,10 @@
 (and under /care/fhir, where they were first served).
 
 Same rules as the record's API (`careweave.fhir.api`): bearer tokens, OperationOutcome for every
-failure, 403 outside the user's care (X-Break-Glass-Reason opens emergency access), every read
-audited with its purpose (X-Request-Purpose, default direct-care).
+failure, the record opened through governance (404 outside the user's care, as for an unknown id;
+X-Break-Glass-Reason opens emergency access), every read audited with its purpose
+(X-Request-Purpose, default direct-care). At /fhir they are served as a provider registered in
+`careweave.fhir.resource_types`; the functions below without a decorator are that provider.
 
   GET /fhir/CarePlan?patient=<id>[&_include=CarePlan:goal&_include=CarePlan:care-team]
   GET /fhir/Goal?patient=<id>               GET /fhir/CareTeam?patient=<id>
@@ -16,7 +18,9 @@ sent in the record); a read of an id that is not CareWeave's own is the record's
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -24,8 +28,9 @@ from django.http import HttpRequest, HttpResponse
 
 from careweave.care import fhir_exchange, services
 from careweave.care.models import CarePlan, Goal
-from careweave.fhir import api as fhir_api
-from careweave.fhir.api import CONTROL_PARAMS, api_view, fhir_response, outcome
+from careweave.fhir.api import CONTROL_PARAMS, api_view, fhir_response, open_for, outcome, record_instance
+from careweave.fhir.resource_types import Provider, register_provider
+from careweave.governance.access import AccessRefused
 from careweave.governance.audit import record_access
 from careweave.record import models as rm
 
@@ -72,10 +77,9 @@ def _imported(kind: str, person: rm.Person) -> list[dict[str, Any]]:
     return [orjson.loads(body) for body in bodies.values_list("body", flat=True)]
 
 
-@api_view
 def search(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method != "GET":
-        return outcome(405, "not-supported", f"/care/fhir/{kind} is read-only")
+        return outcome(405, "not-supported", f"/fhir/{kind} is read-only")
     for name in request.GET:
         if name not in SEARCH_PARAMS and name not in CONTROL_PARAMS:
             supported = ", ".join(sorted(SEARCH_PARAMS))
@@ -96,15 +100,16 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
     person = rm.Person.objects.filter(resource__logical_id=logical_id).select_related("resource").first()
     entries: list[dict[str, Any]] = []
     if person is not None:
-        # The record API's check: break-glass header, access decision, and an audited refusal.
-        checked = fhir_api._check_person(request, person)
-        if isinstance(checked, HttpResponse) and checked.status_code != 404:
-            return checked
-        # someone outside the caller's care: the same empty result as for an unknown id (the refusal
-        # is audited), so a search cannot tell whether the person exists
-        if not isinstance(checked, HttpResponse):
+        try:
+            opened = open_for(request, person, action="search", resource_type=kind, audit=False)
+        except AccessRefused as refused:
+            if not refused.hide:
+                raise
+            # someone outside the caller's care: the same empty result as for an unknown id (the
+            # refusal is audited), so a search cannot tell whether the person exists
+        else:
             entries = _search_entries(request, kind, person, includes)
-            _audit(request, person, "search", kind, "", bool(checked))
+            _audit(request, person, "search", kind, "", opened.break_glass)
     matches = sum(1 for e in entries if e["search"]["mode"] == "match")
     bundle = {
         "resourceType": "Bundle",
@@ -139,7 +144,6 @@ def _search_entries(
     return entries
 
 
-@api_view
 def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = None) -> HttpResponse:
     if request.method != "GET":
         return outcome(405, "not-supported", "/care/fhir/CarePlan is read-only")
@@ -150,9 +154,9 @@ def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = 
     )
     if person is None:
         return outcome(404, "not-found", f"CarePlan/{logical_id} is not known")
-    checked = fhir_api._check_person(request, person)
-    if isinstance(checked, HttpResponse):
-        return checked
+    opened = open_for(
+        request, person, action="read", resource_type="CarePlan", resource_id=logical_id, audit=False
+    )
     plan = services.care_plan_version(person, int(version)) if version else services.current_care_plan(person)
     if plan is None:
         return outcome(
@@ -160,13 +164,13 @@ def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = 
             "not-found",
             f"CarePlan/{logical_id}" + (f" version {version}" if version else "") + " is not known",
         )
-    _audit(request, person, "read", "CarePlan", f"{logical_id}/_history/{plan.version}", bool(checked))
+    _audit(request, person, "read", "CarePlan", f"{logical_id}/_history/{plan.version}", opened.break_glass)
     resource = fhir_exchange.care_plan_resource(plan, _first_version_at(plan))
     return fhir_response(resource, headers={"ETag": f'W/"{plan.version}"'})
 
 
-@api_view
-def read_goal(request: HttpRequest, logical_id: str) -> HttpResponse:
+def read_goal(request: HttpRequest, logical_id: str) -> HttpResponse | None:
+    """A goal of CareWeave's own plans, or None for one another system sent (the record's read)."""
     # the goal as it stands in the latest version of the plan that has it
     goal = (
         Goal.objects.filter(key=logical_id)
@@ -177,18 +181,17 @@ def read_goal(request: HttpRequest, logical_id: str) -> HttpResponse:
         else None
     )
     if goal is None:
-        return fhir_api.instance(request, "Goal", logical_id)  # one sent by another system
+        return None
     if request.method != "GET":
         return outcome(405, "not-supported", "CareWeave's goals are read-only over FHIR")
     person = goal.care_plan.person
-    checked = fhir_api._check_person(request, person)
-    if isinstance(checked, HttpResponse):
-        return checked
-    _audit(request, person, "read", "Goal", logical_id, bool(checked))
+    opened = open_for(
+        request, person, action="read", resource_type="Goal", resource_id=logical_id, audit=False
+    )
+    _audit(request, person, "read", "Goal", logical_id, opened.break_glass)
     return fhir_response(fhir_exchange.goal_resource(goal, person))
 
 
-@api_view
 def read_care_team(request: HttpRequest, logical_id: str) -> HttpResponse:
     if request.method != "GET":
         return outcome(405, "not-supported", "CareWeave's care teams are read-only over FHIR")
@@ -200,10 +203,10 @@ def read_care_team(request: HttpRequest, logical_id: str) -> HttpResponse:
     members = services.care_team(person) if person is not None else []
     if person is None or not members:
         return outcome(404, "not-found", f"CareTeam/{logical_id} is not known")
-    checked = fhir_api._check_person(request, person)
-    if isinstance(checked, HttpResponse):
-        return checked
-    _audit(request, person, "read", "CareTeam", logical_id, bool(checked))
+    opened = open_for(
+        request, person, action="read", resource_type="CareTeam", resource_id=logical_id, audit=False
+    )
+    _audit(request, person, "read", "CareTeam", logical_id, opened.break_glass)
     return fhir_response(fhir_exchange.care_team_resource(person, members))
 
 
@@ -213,3 +216,36 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+CARE_PLAN_ID = re.compile(r"^careplan-(\d{1,18})$")
+CARE_TEAM_ID = re.compile(r"^careteam-(\d{1,18})$")
+
+
+def provided_read(
+    request: HttpRequest, kind: str, logical_id: str, version: str | None
+) -> HttpResponse | None:
+    """A read at /fhir of CareWeave's own plan, goal or team; None for an id that is not ours."""
+    if kind == "CarePlan" and CARE_PLAN_ID.match(logical_id):
+        return read_care_plan(request, logical_id, version)
+    if kind == "CareTeam" and CARE_TEAM_ID.match(logical_id) and version is None:
+        return read_care_team(request, logical_id)
+    if kind == "Goal" and version is None:
+        return read_goal(request, logical_id)
+    return None
+
+
+_PROVIDER = Provider(search=search, read=provided_read, search_params=("patient", "subject"))
+register_provider("CarePlan", replace(_PROVIDER, search_include=tuple(sorted(INCLUDES)), versioned=True))
+register_provider("Goal", _PROVIDER)
+register_provider("CareTeam", _PROVIDER)
+
+# the same, under /care/fhir, where they were first served
+search_view = api_view(search)
+care_plan_view = api_view(read_care_plan)
+care_team_view = api_view(read_care_team)
+
+
+@api_view
+def goal_view(request: HttpRequest, logical_id: str) -> HttpResponse:
+    return read_goal(request, logical_id) or record_instance(request, "Goal", logical_id)

@@ -4,7 +4,6 @@ from careweave.fhir import api
 
 urlpatterns = [
     path("fhir", api.root, name="fhir-root"),
-    path("fhir/", include("careweave.care.fhir_urls")),  # care plans, goals, teams: before the generic routes
     path("fhir/", include("careweave.fhir.urls")),
     path("care/", include("careweave.care.urls")),
     path("huddles/", include("careweave.huddles.urls")),

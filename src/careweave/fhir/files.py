@@ -11,7 +11,8 @@ from pathlib import Path
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
 
-from careweave.fhir.importer import TYPE_RANK, Importer, refresh_planner_statistics
+from careweave.fhir import resource_types
+from careweave.fhir.importer import Importer, refresh_planner_statistics
 from careweave.fhir.outcome import Issue, Refused
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def _sort_key(path: Path) -> tuple[int, int, str]:
         if path.name.startswith(prefix):
             return (0, rank, path.name)
     bundle_last = 1 if hint == "Bundle" else 0
-    return (1 + bundle_last, TYPE_RANK.get(hint, 9), path.name)
+    return (1 + bundle_last, resource_types.write_rank(hint), path.name)
 
 
 def expand(paths: list[Path]) -> list[Path]:

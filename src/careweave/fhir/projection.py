@@ -1,8 +1,8 @@
 """From a stored FHIR resource to the record's typed fields.
 
 Pure functions over dicts: the importer passes the resource as stored (references already rewritten
-to our `Type/id`) and a `Links` lookup for the primary keys of people, organisations and
-practitioners it refers to. Each function returns the field values for the record row(s).
+to our `Type/id`); each returns the field values for the record row(s), and the importer
+(`careweave.fhir.imports.records`) adds the keys of what they refer to.
 """
 
 from __future__ import annotations
@@ -13,17 +13,8 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from careweave.fhir.nhs_number import NHS_NUMBER_SYSTEM, normalise
-
-CW = "https://fhir.careweave.org/StructureDefinition/"
-SECTOR_SYSTEM = "https://fhir.careweave.org/CodeSystem/organisation-sector"
-ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
-UK_ETHNICITY_URL = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
-US_ETHNICITY_URLS = (
-    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
-    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity",
-)
-INTERPRETER_URL = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
+from careweave.fhir import conventions as cv
+from careweave.fhir.nhs_number import normalise
 
 # Unplanned care. v3 ActCode class EMER is an emergency contact; v3 ActPriority EM (emergency),
 # UR (urgent), A (ASAP) and S (stat) mark unplanned care; SNOMED CT 183452005 "Emergency hospital
@@ -132,7 +123,7 @@ def human_name(names: Any) -> tuple[str, str]:
 def organisation_sector(resource: dict[str, Any]) -> str:
     for concept in resource.get("type") or []:
         for coding in concept.get("coding") or []:
-            if coding.get("system") == SECTOR_SYSTEM:
+            if coding.get("system") == cv.SECTOR_SYSTEM:
                 return str(coding.get("code"))
             if coding.get("code") in _HL7_ORG_TYPE_SECTOR:
                 return _HL7_ORG_TYPE_SECTOR[coding["code"]]
@@ -145,7 +136,7 @@ def organisation_sector(resource: dict[str, Any]) -> str:
 
 def organisation_fields(resource: dict[str, Any]) -> dict[str, Any]:
     ods = next(
-        (i.get("value", "") for i in resource.get("identifier") or [] if i.get("system") == ODS_SYSTEM), ""
+        (i.get("value", "") for i in resource.get("identifier") or [] if i.get("system") == cv.ODS_SYSTEM), ""
     )
     return {
         "name": (resource.get("name") or "")[:255],
@@ -168,7 +159,7 @@ def patient_fields(resource: dict[str, Any]) -> dict[str, Any]:
     nhs_number = None
     others = []
     for ident in resource.get("identifier") or []:
-        if ident.get("system") == NHS_NUMBER_SYSTEM and ident.get("value"):
+        if ident.get("system") == cv.NHS_NUMBER_SYSTEM and ident.get("value"):
             nhs_number = normalise(ident["value"])
         elif ident.get("value"):
             others.append({"system": ident.get("system", ""), "value": ident["value"]})
@@ -177,13 +168,13 @@ def patient_fields(resource: dict[str, Any]) -> dict[str, Any]:
         [*(address.get("line") or []), *(x for x in (address.get("city"), address.get("district")) if x)]
     )
     ethnicity_code, ethnicity_display = "", ""
-    for ext in extensions(resource, UK_ETHNICITY_URL):
+    for ext in extensions(resource, cv.UK_ETHNICITY_URL):
         coding = first_coding(ext.get("valueCodeableConcept"))
         ethnicity_code, ethnicity_display = coding.get("code", ""), coding.get("display", "")
     if not ethnicity_display:
         texts = [
             sub.get("valueString", "")
-            for url in US_ETHNICITY_URLS
+            for url in cv.US_ETHNICITY_URLS
             for ext in extensions(resource, url)
             for sub in ext.get("extension") or []
             if sub.get("url") == "text"
@@ -194,17 +185,17 @@ def patient_fields(resource: dict[str, Any]) -> dict[str, Any]:
         coding = first_coding(comm.get("language"))
         if comm.get("preferred") or not language:
             language = coding.get("code") or coding.get("display") or ""
-    interpreter = next((ext.get("valueBoolean") for ext in extensions(resource, INTERPRETER_URL)), None)
+    interpreter = next((ext.get("valueBoolean") for ext in extensions(resource, cv.INTERPRETER_URL)), None)
     needs = [
         (ext.get("valueCoding") or {}).get("code")
-        for ext in extensions(resource, CW + "accessible-information-need")
+        for ext in extensions(resource, cv.ACCESSIBLE_INFORMATION_NEED_URL)
         if (ext.get("valueCoding") or {}).get("code")
     ]
-    digital = next((ext.get("valueCode") for ext in extensions(resource, CW + "digital-access")), "") or ""
-    lsoa = next((ext.get("valueString") for ext in extensions(resource, CW + "lsoa")), "") or ""
-    imd = next((ext.get("valueInteger") for ext in extensions(resource, CW + "imd-decile")), None)
+    digital = next((ext.get("valueCode") for ext in extensions(resource, cv.DIGITAL_ACCESS_URL)), "") or ""
+    lsoa = next((ext.get("valueString") for ext in extensions(resource, cv.LSOA_URL)), "") or ""
+    imd = next((ext.get("valueInteger") for ext in extensions(resource, cv.IMD_DECILE_URL)), None)
     opt_out = next(
-        (ext.get("valueBoolean") for ext in extensions(resource, CW + "national-data-opt-out")), False
+        (ext.get("valueBoolean") for ext in extensions(resource, cv.NATIONAL_DATA_OPT_OUT_URL)), False
     )
     deceased_date = parse_date(resource.get("deceasedDateTime"))
     return {
@@ -238,7 +229,8 @@ def registered_practice_id(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def condition_fields(resource: dict[str, Any]) -> dict[str, Any]:
+def coded(resource: dict[str, Any]) -> dict[str, Any]:
+    """The system, code and display of a resource's `code`, with its clinical and verification status."""
     coding = first_coding(resource.get("code"))
     return {
         "system": (coding.get("system") or "")[:255],
@@ -246,6 +238,12 @@ def condition_fields(resource: dict[str, Any]) -> dict[str, Any]:
         "display": (coding.get("display") or concept_text(resource.get("code")))[:512],
         "clinical_status": (first_coding(resource.get("clinicalStatus")).get("code") or "")[:32],
         "verification_status": (first_coding(resource.get("verificationStatus")).get("code") or "")[:32],
+    }
+
+
+def condition_fields(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **coded(resource),
         "onset": parse_date(
             resource.get("onsetDateTime") or (resource.get("onsetPeriod") or {}).get("start")
         ),
@@ -418,6 +416,37 @@ def related_person_fields(resource: dict[str, Any]) -> dict[str, Any]:
         "is_carer": any(c in CARER_CODES for c in codes) or "carer" in texts or "caregiver" in texts,
         "is_next_of_kin": any(c in NEXT_OF_KIN_CODES for c in codes) or "next of kin" in texts,
         "telecom": telecom[:255],
+    }
+
+
+def allergy_fields(resource: dict[str, Any]) -> dict[str, Any]:
+    """AllergyIntolerance: the substance, how sure and how dangerous, and what it did."""
+    manifestations = [
+        concept_text(m) for reaction in resource.get("reaction") or [] for m in reaction.get("manifestation") or []
+    ]
+    onset = resource.get("onsetDateTime") or (resource.get("onsetPeriod") or {}).get("start")
+    return {
+        **coded(resource),
+        "criticality": (resource.get("criticality") or "")[:32],
+        "category": " ".join(resource.get("category") or [])[:64],
+        "onset": parse_date(onset),
+        "recorded_date": parse_date(resource.get("recordedDate")),
+        "reactions": "; ".join(dict.fromkeys(m for m in manifestations if m))[:512],
+    }
+
+
+def flag_fields(resource: dict[str, Any]) -> dict[str, Any]:
+    """Flag: the warning, whether it stands, and for when."""
+    category = next((first_coding(c).get("code") for c in resource.get("category") or []), "") or ""
+    period = resource.get("period") or {}
+    fields = coded(resource)
+    del fields["clinical_status"], fields["verification_status"]
+    return {
+        **fields,
+        "status": (resource.get("status") or "")[:32],
+        "category": category[:64],
+        "start": parse_date(period.get("start")),
+        "end": parse_date(period.get("end")),
     }
 
 

@@ -308,6 +308,38 @@ class RelatedPerson(PersonItem):
     telecom = models.CharField(max_length=255, blank=True)
 
 
+class Allergy(PersonItem):
+    """An AllergyIntolerance: what a clinician must see before prescribing or treating."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="allergies")
+    system = models.CharField(max_length=255, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    display = models.CharField(max_length=512, blank=True)
+    clinical_status = models.CharField(max_length=32, blank=True)
+    verification_status = models.CharField(max_length=32, blank=True)
+    criticality = models.CharField(max_length=32, blank=True)  # low | high | unable-to-assess
+    category = models.CharField(max_length=64, blank=True)  # food, medication... space-separated
+    onset = models.DateField(null=True, blank=True)
+    recorded_date = models.DateField(null=True, blank=True)
+    reactions = models.CharField(max_length=512, blank=True, help_text="Manifestations, '; '-separated.")
+
+    class Meta:
+        indexes = [models.Index(fields=["code", "system"])]
+
+
+class Flag(PersonItem):
+    """A Flag: a warning about the person (safety, behaviour, infection control...) for everyone who sees them."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="flags")
+    system = models.CharField(max_length=255, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    display = models.CharField(max_length=512, blank=True)
+    status = models.CharField(max_length=32, blank=True)  # active | inactive | entered-in-error
+    category = models.CharField(max_length=64, blank=True)
+    start = models.DateField(null=True, blank=True)
+    end = models.DateField(null=True, blank=True)
+
+
 PERSON_ITEM_MODELS: tuple[type[models.Model], ...] = (
     Condition,
     Medication,
@@ -317,6 +349,8 @@ PERSON_ITEM_MODELS: tuple[type[models.Model], ...] = (
     Referral,
     SocialCircumstance,
     RelatedPerson,
+    Allergy,
+    Flag,
 )
 
 

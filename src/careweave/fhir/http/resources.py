@@ -1,0 +1,216 @@
+"""Reads and writes of single resources, searches by type, Patient/$everything, and the types
+another app provides (registered in `careweave.fhir.resource_types`)."""
+
+from __future__ import annotations
+
+import orjson
+from django.http import HttpRequest, HttpResponse
+
+from careweave.fhir import resource_types
+from careweave.fhir.conventions import API_SOURCE_PREFIX
+from careweave.fhir.http import audit_events as audit
+from careweave.fhir.http.search import scope, search_queryset, searchset
+from careweave.fhir.http.transport import (
+    api_view,
+    fhir_response,
+    not_known,
+    open_for,
+    outcome,
+    purpose,
+    searchset_bytes,
+)
+from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
+from careweave.governance import access
+from careweave.governance.audit import record_access
+from careweave.governance.permissions import Permission, has, is_clinical, require
+from careweave.record import models as rm
+
+REFERENCE_DATA_REFUSAL = "shared reference data is written by integration clients and administrators"
+
+
+# -- writes ----------------------------------------------------------------------------------------
+def api_writer(request: HttpRequest) -> ApiWriter:
+    """The write policy of this caller, for the importer: every person a write touches is decided by
+    governance, before and after identity matching (issue 8)."""
+    user = request.user
+    people: dict[int, rm.Person | None] = {}
+
+    def allow(entry: Entry, person_pk: int | None) -> Verdict:
+        if not resource_types.in_compartment(entry.resource_type):
+            if has(user, Permission.WRITE_REFERENCE_DATA):
+                return Verdict(True)
+            return Verdict(False, reason=REFERENCE_DATA_REFUSAL)
+        if person_pk is not None and person_pk not in people:
+            people[person_pk] = rm.Person.objects.select_related("resource").filter(pk=person_pk).first()
+        person = people.get(person_pk) if person_pk is not None else None
+        decision = access.decide_write(user, person)
+        if decision.allowed:
+            return Verdict(True, break_glass=decision.break_glass)
+        return Verdict(False, hide=person is not None and is_clinical(user), reason=decision.reason)
+
+    writer = access.writer_for(user)
+    return ApiWriter(organisation_id=None if writer.integrator else writer.organisation_id, allow=allow)
+
+
+def api_source(request: HttpRequest) -> str:
+    """The caller's registered source: its own identity space, whatever `meta.source` says."""
+    return API_SOURCE_PREFIX + request.user.get_username()
+
+
+def write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpResponse:
+    resource = orjson.loads(request.body or b"null")
+    if not isinstance(resource, dict):
+        return outcome(400, "structure", "the body must be a FHIR resource (a JSON object)")
+    if resource_types.in_compartment(kind):
+        require(request.user, Permission.WRITE_RECORDS, "this role cannot write to the record")
+    else:
+        require(request.user, Permission.WRITE_REFERENCE_DATA, REFERENCE_DATA_REFUSAL)
+    importer = Importer(source_system=api_source(request), strict_references=True, api=api_writer(request))
+    if logical_id is not None:
+        resource.setdefault("id", logical_id)
+        if resource.get("id") != logical_id:
+            message = f"the resource id '{resource.get('id')}' does not match the URL id '{logical_id}'"
+            return outcome(400, "invalid", message, "id")
+    entry = importer.import_resource(
+        resource,
+        method="PUT" if logical_id else "POST",
+        url=f"{kind}/{logical_id}" if logical_id else kind,
+        expected_type=kind,
+    )
+    stored = rm.StoredResource.objects.get(resource_type=kind, logical_id=entry.logical_id)
+    record_access(
+        actor=request.user,
+        action="create" if entry.outcome == "created" else "update",
+        resource_type=kind,
+        resource_id=stored.logical_id,
+        person_id=stored.person_id,
+        purpose=purpose(request),
+        break_glass=entry.break_glass,
+        channel="api",
+    )
+    location = request.build_absolute_uri(f"/fhir/{kind}/{stored.logical_id}/_history/{stored.version}")
+    return fhir_response(
+        stored.body.encode(),
+        201 if entry.outcome == "created" else 200,
+        {"Location": location, "ETag": f'W/"{stored.version}"'},
+    )
+
+
+# -- endpoints -------------------------------------------------------------------------------------
+@api_view
+def type_endpoint(request: HttpRequest, kind: str) -> HttpResponse:
+    registered = resource_types.get(kind)
+    if registered is not None and registered.provider is not None:
+        return registered.provider.search(request, kind)
+    if kind == "AuditEvent":
+        return audit.audit_events(request) if request.method == "GET" else audit.read_only_audit(request)
+    if registered is None or not (registered.search or registered.modelled):
+        return outcome(404, "not-supported", f"resource type '{kind}' is not served here")
+    if request.method == "POST":
+        return write(request, kind, None)
+    if request.method != "GET":
+        return outcome(405, "not-supported", f"{request.method} is not supported on /fhir/{kind}")
+    # the stubs allow a list for a key whose values were emptied with setlist(); a parsed query has none
+    params = [(key, value) for key, value in request.GET.items() if isinstance(value, str)]
+    return searchset(request, kind, scope(request, kind, search_queryset(kind, params)), params)
+
+
+@api_view
+def instance_endpoint(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
+    return instance(request, kind, logical_id)
+
+
+@api_view
+def version_endpoint(request: HttpRequest, kind: str, logical_id: str, version: str) -> HttpResponse:
+    """vread: of the types another app versions (CarePlan); the record keeps only current versions."""
+    registered = resource_types.get(kind)
+    if registered is not None and registered.provider is not None and registered.provider.versioned:
+        answer = registered.provider.read(request, kind, logical_id, version)
+        if answer is not None:
+            return answer
+    return outcome(404, "not-supported", f"/fhir/{kind} keeps no earlier versions to read")
+
+
+def instance(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
+    """Read or update one resource (the request already authenticated by `api_view`)."""
+    registered = resource_types.get(kind)
+    if registered is not None and registered.provider is not None:
+        answer = registered.provider.read(request, kind, logical_id, None)
+        if answer is not None:
+            return answer
+    return record_instance(request, kind, logical_id)
+
+
+def record_instance(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
+    """Read or update one stored resource of the record."""
+    if kind == "AuditEvent":
+        return (
+            audit.audit_event_read(request, logical_id)
+            if request.method == "GET"
+            else audit.read_only_audit(request)
+        )
+    if request.method == "PUT":
+        return write(request, kind, logical_id)
+    if request.method != "GET":
+        return outcome(405, "not-supported", f"{request.method} is not supported on /fhir/{kind}/{{id}}")
+    stored = (
+        rm.StoredResource.objects.filter(resource_type=kind, logical_id=logical_id)
+        .select_related("person__resource")
+        .first()
+    )
+    person = stored.person if stored is not None else None
+    if stored is not None and kind == "Patient" and person is None:
+        person = rm.Person.objects.filter(resource=stored).first()
+    if person is None:
+        # roles that never read a person's record are refused whatever the id, so the refusal
+        # reveals nothing; a resource about nobody is for any staff role but analysts
+        compartment = stored is None and resource_types.in_compartment(kind)
+        require(request.user, Permission.READ_RECORDS if compartment else Permission.READ_REFERENCE_DATA)
+        if stored is None:
+            return not_known(kind, logical_id)
+    else:
+        open_for(request, person, action="read", resource_type=kind, resource_id=logical_id)
+    assert stored is not None  # a person was found through it
+    return fhir_response(stored.body.encode(), headers={"ETag": f'W/"{stored.version}"'})
+
+
+@api_view
+def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
+    person = (
+        rm.Person.objects.filter(resource__resource_type="Patient", resource__logical_id=logical_id)
+        .select_related("resource", "registered_practice")
+        .first()
+    )
+    if person is None:
+        require(request.user, Permission.READ_RECORDS)
+        return not_known("Patient", logical_id)
+    open_for(request, person, action="export", resource_type="Patient", resource_id=logical_id)
+    rows = list(
+        rm.StoredResource.objects.filter(person=person)
+        .order_by("pk")
+        .values_list("resource_type", "logical_id", "body")
+    )
+    extra = rm.StoredResource.objects.filter(pk__in=_referenced(person)).values_list(
+        "resource_type", "logical_id", "body"
+    )
+    entries = [(request.build_absolute_uri(f"/fhir/{t}/{i}"), b) for t, i, b in [*rows, *extra]]
+    return fhir_response(
+        searchset_bytes(len(entries), [{"relation": "self", "url": request.build_absolute_uri()}], entries)
+    )
+
+
+def _referenced(person: rm.Person) -> set[int]:
+    """The organisations and practitioners the record points at, so the bundle stands on its own."""
+    ids: set[int | None] = set(
+        rm.Encounter.objects.filter(person=person).values_list("organisation__resource_id", flat=True)
+    )
+    ids |= set(
+        rm.Referral.objects.filter(person=person).values_list("to_organisation__resource_id", flat=True)
+    )
+    ids |= set(
+        rm.Referral.objects.filter(person=person).values_list("from_organisation__resource_id", flat=True)
+    )
+    ids.add(person.registered_practice.resource_id if person.registered_practice else None)
+    ids |= set(rm.Encounter.objects.filter(person=person).values_list("practitioner__resource_id", flat=True))
+    ids |= set(rm.Medication.objects.filter(person=person).values_list("prescriber__resource_id", flat=True))
+    return {i for i in ids if i is not None}
