@@ -181,7 +181,7 @@ def test_people_outside_care_are_refused_with_the_break_glass_route(
         assert client.post(f"/care/people/{alice.pk}/{url}", data).status_code == 403, url
     assert services.current_care_plan(alice).version == 1
     assert not CareTeamMember.objects.filter(user=gp_b).exists()
-    refused = AuditEntry.objects.filter(actor=gp_b, outcome="refused")
+    refused = AuditEntry.objects.filter(actor=gp_b, outcome="denied")
     assert refused.count() == 10 and set(refused.values_list("person_id", flat=True)) == {alice.pk}
 
     # Analysts and administrators are refused outright (no break-glass).

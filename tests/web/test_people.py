@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from careweave.governance.models import AuditEntry
-from careweave.web.presenters import format_nhs_number
+from careweave.ui.format import format_nhs_number
 from tests.web.conftest import person, signed_in
 
 pytestmark = pytest.mark.django_db

@@ -55,7 +55,7 @@ def test_another_practices_gp_is_refused_then_can_break_glass(world: dict[str, A
     assert "Zephyrine" not in page and "Type 2 diabetes" not in page
     assert f'action="/people/{alice.pk}/break-glass/"' in page and 'name="reason"' in page
     assert "every break-glass access is reviewed" in page
-    assert AuditEntry.objects.get(actor=gp_b, action="read").outcome == "refused"
+    assert AuditEntry.objects.get(actor=gp_b, action="read").outcome == "denied"
 
     # A reason is required.
     too_short = client.post(f"/people/{alice.pk}/break-glass/", {"reason": "need"})

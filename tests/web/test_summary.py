@@ -220,7 +220,7 @@ def test_someone_outside_the_persons_care_sees_nothing_of_the_summary(segmented:
     page = response.content.decode()
     for secret in ["Zephyrine", "Welsh", "Diabetes, hypertension", "Moderate frailty", "Metformin", "Carys"]:
         assert secret not in page, secret
-    assert AuditEntry.objects.get(actor=gp_b, action="read").outcome == "refused"
+    assert AuditEntry.objects.get(actor=gp_b, action="read").outcome == "denied"
 
 
 def test_a_person_without_segmentation_or_care_plan_still_has_a_summary(world: dict[str, Any]) -> None:

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from careweave.governance.access import AccessRefused
 from careweave.governance.models import AuditEntry
 from careweave.segmentation.models import WorklistEntry, WorklistOverride
+from careweave.segmentation.services import override_worklist
 from tests.web.conftest import person, segment, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +61,7 @@ def test_an_htmx_filter_gets_only_the_results(segmented: dict[str, Any]) -> None
 
 
 def _views(action: str) -> list[tuple[int | None, str]]:
-    return sorted(AuditEntry.objects.filter(action=action).values_list("person_id", "resource_id"))
+    return sorted(AuditEntry.objects.filter(action=action, outcome="success").values_list("person_id", "resource_id"))
 
 
 def test_each_person_shown_on_a_worklist_is_audited_with_the_list(segmented: dict[str, Any]) -> None:
@@ -87,6 +89,8 @@ def test_the_form_to_change_a_persons_worklists_is_audited_as_a_view_of_them(seg
     assert _views("worklist-form") == [(alice.pk, alice.resource.logical_id)] * 2
     assert client.get(f"/people/{bob.pk}/worklists/").status_code == 403  # refused: shows nothing
     assert _views("worklist-form") == [(alice.pk, alice.resource.logical_id)] * 2
+    # the refusal is audited too (open_record audits the deny as well as the allow)
+    assert AuditEntry.objects.filter(action="worklist-form", person_id=bob.pk, outcome="denied").count() == 1
     report = signed_in(segmented["admin"]).get(f"/audit/people/{alice.pk}/report/").content.decode()
     assert "Opened the form to add you to or take you off a list of people to follow up" in report
 
@@ -159,6 +163,12 @@ def test_no_one_changes_the_worklists_of_a_person_outside_their_care(segmented: 
     assert response.status_code == 403
     assert WorklistEntry.objects.filter(person=alice, list_id="mdt_discussion").exists()
     assert signed_in(segmented["analyst"]).get("/worklists/").status_code == 403
+    # The refusal is audited, and the audit entry is not rolled back with the refused change (it once was:
+    # the check ran inside the override's transaction).
+    with pytest.raises(AccessRefused):
+        override_worklist(user=segmented["gp_b"], person=alice, list_id="mdt_discussion", action="add", reason="sneaky")
+    denied = AuditEntry.objects.filter(actor=segmented["gp_b"], person=alice, outcome="denied")
+    assert sorted(denied.values_list("action", flat=True)) == ["worklist-add", "worklist-remove"]
 
 
 def test_worklists_without_a_run_say_so(world: dict[str, Any]) -> None:

@@ -11,10 +11,10 @@ from django.utils import timezone
 from careweave.care.models import CarePlan, CarePlanStatus, GoalStatus
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
-from careweave.web.presenters import NOT_RECORDED, age_in_years, format_date, format_nhs_number
-from careweave.web.presenters import staff_name as staff_name
-from careweave.web.presenters import staff_organisation as staff_organisation
-from careweave.web.presenters import staff_role as staff_role
+from careweave.ui.format import NOT_RECORDED, age_in_years, format_date, format_nhs_number
+from careweave.ui.format import staff_name as staff_name
+from careweave.ui.format import staff_organisation as staff_organisation
+from careweave.ui.format import staff_role as staff_role
 
 GOAL_TAG = {
     GoalStatus.ACTIVE: "nhsuk-tag--blue",

@@ -1,8 +1,9 @@
 """Care plans, the care team and handover notes: every read helper and every write lives here.
 
-Writes take keyword-only arguments, run inside `transaction.atomic`, check access through
-`careweave.governance.access.decide` (clinical staff with a legitimate relationship, or break-glass)
-and are audited through `careweave.governance.audit.record_access`.
+Writes take keyword-only arguments, run inside `transaction.atomic`, and open the person's record
+once through `careweave.governance.access.open_record` (clinical staff with a legitimate
+relationship, or break-glass; a care team change needs a relationship of one's own), which refuses
+with `AccessRefused` and audits the refusal; the change is audited on the same decision.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -29,9 +29,9 @@ from careweave.care.models import (
     HandoverNote,
     Priority,
 )
-from careweave.governance.access import Decision, decide, may_change_care_team, role_of
-from careweave.governance.audit import record_access
-from careweave.governance.models import CLINICAL_ROLES, CareTeamMember
+from careweave.governance.access import Permission, RecordAccess, open_record
+from careweave.governance.models import CareTeamMember
+from careweave.governance.permissions import has, roles_with
 from careweave.record import models as rm
 
 MAX_HANDOVER_NOTE = 5000
@@ -134,7 +134,7 @@ def staff_who_can_join(person: rm.Person, query: str = "", limit: int = STAFF_CH
     """
     staff = (
         get_user_model()
-        .objects.filter(is_active=True, staff_profile__role__in=list(CLINICAL_ROLES))
+        .objects.filter(is_active=True, staff_profile__role__in=roles_with(Permission.CARE_PLANNING))
         .exclude(care_teams__person=person)
         .select_related("staff_profile", "staff_profile__organisation")
     )
@@ -157,40 +157,39 @@ def staff_who_can_join(person: rm.Person, query: str = "", limit: int = STAFF_CH
 # -- access -------------------------------------------------------------------------------------------
 
 
-def check_access(user: Any, person: rm.Person) -> Decision:
-    """Clinical staff with a legitimate relationship (or break-glass); everyone else is refused."""
-    if role_of(user) not in CLINICAL_ROLES:
-        return Decision(False, "only clinical staff can see and change care plans and care teams")
-    return decide(user, person)
-
-
-def _require_access(user: Any, person: rm.Person) -> Decision:
-    decision = check_access(user, person)
-    if not decision.allowed:
-        raise PermissionDenied(decision.reason)
-    return decision
-
-
-def _require_team_change(user: Any, person: rm.Person) -> Decision:
-    if role_of(user) not in CLINICAL_ROLES:
-        raise PermissionDenied("only clinical staff can see and change care plans and care teams")
-    decision = may_change_care_team(user, person)
-    if not decision.allowed:
-        raise PermissionDenied(decision.reason)
-    return decision
-
-
-def _audit_change(
-    user: Any, decision: Decision, person: rm.Person, action: str, resource_type: str, resource_id: str
-) -> None:
-    record_access(
-        actor=user,
+def open_care_record(
+    *, user: Any, person: rm.Person, action: str, resource_type: str, resource_id: str = "", audit: bool = True
+) -> RecordAccess:
+    """A person's care plan, care team or handover notes, opened for clinical staff with a legitimate
+    relationship (or break-glass). Refused with `AccessRefused`; the allow and the deny are audited."""
+    return open_record(
+        user=user,
+        person=person,
         action=action,
         resource_type=resource_type,
-        resource_id=resource_id,
-        person_id=person.pk,
-        purpose="direct-care",
-        break_glass=decision.break_glass,
+        resource_id=resource_id or care_plan_id(person),
+        permission=Permission.CARE_PLANNING,
+        audit=audit,
+    )
+
+
+def _open_for_change(user: Any, person: rm.Person, resource_type: str, resource_id: str = "") -> RecordAccess:
+    # the change itself is audited once it is made (with its version); a refusal is audited here
+    return open_care_record(
+        user=user, person=person, action="update", resource_type=resource_type, resource_id=resource_id, audit=False
+    )
+
+
+def _open_for_team_change(user: Any, person: rm.Person) -> RecordAccess:
+    return open_record(
+        user=user,
+        person=person,
+        action="update",
+        resource_type="CareTeam",
+        resource_id=care_team_id(person),
+        permission=Permission.CARE_PLANNING,
+        audit=False,
+        care_team_change=True,
     )
 
 
@@ -300,7 +299,11 @@ def save_care_plan(*, user: Any, person: rm.Person, data: PlanData | Mapping[str
     """Save the plan as a new version; the previous version is kept, marked superseded."""
     if not isinstance(data, PlanData):
         data = PlanData.from_mapping(data)
-    decision = _require_access(user, person)
+    return _save_plan(_open_for_change(user, person, "CarePlan", care_plan_id(person)), data)
+
+
+def _save_plan(access: RecordAccess, data: PlanData) -> CarePlan:
+    user, person = access.user, access.person
     with transaction.atomic():
         # Lock the person's row so two saves at once cannot both become version N+1.
         rm.Person.objects.select_for_update().filter(pk=person.pk).first()
@@ -355,20 +358,17 @@ def save_care_plan(*, user: Any, person: rm.Person, data: PlanData | Mapping[str
             )
             for i, a in enumerate(data.actions)
         )
-        _audit_change(
-            user,
-            decision,
-            person,
-            "create" if plan.version == 1 else "update",
-            "CarePlan",
-            f"{care_plan_id(person)}/_history/{plan.version}",
+        access.audit(
+            action="create" if plan.version == 1 else "update",
+            resource_type="CarePlan",
+            resource_id=f"{care_plan_id(person)}/_history/{plan.version}",
         )
     return plan
 
 
 def complete_action(*, user: Any, person: rm.Person, position: int) -> CarePlan:
     """Mark one action of the current plan done; that is a change to the plan, so a new version."""
-    _require_access(user, person)
+    access = _open_for_change(user, person, "CarePlan", care_plan_id(person))
     plan = current_care_plan(person)
     if plan is None:
         raise CarePlanError({"action": "This person has no care plan yet"})
@@ -377,7 +377,7 @@ def complete_action(*, user: Any, person: rm.Person, position: int) -> CarePlan:
         raise CarePlanError({"action": "That action is not in the current care plan"})
     actions = list(data.actions)
     actions[position] = replace(actions[position], done=True)
-    return save_care_plan(user=user, person=person, data=replace(data, actions=tuple(actions)))
+    return _save_plan(access, replace(data, actions=tuple(actions)))
 
 
 # -- the care team ------------------------------------------------------------------------------------
@@ -392,8 +392,8 @@ def add_team_member(
 ) -> CareTeamMember:
     """Add a member of staff from any organisation. The first member becomes the named co-ordinator,
     so a team with members always has exactly one."""
-    decision = _require_team_change(user, person)
-    if role_of(member) not in CLINICAL_ROLES or not member.is_active:
+    access = _open_for_team_change(user, person)
+    if not has(member, Permission.CARE_PLANNING) or not member.is_active:
         raise CareTeamError("Only active clinical staff can join a care team")
     with transaction.atomic():
         team = _team_for_update(person)
@@ -411,14 +411,14 @@ def add_team_member(
         _team_history(user, person, added, CareTeamChange.Kind.JOINED)
         if make_coordinator:
             _team_history(user, person, added, CareTeamChange.Kind.COORDINATOR)
-        _audit_change(user, decision, person, "create", "CareTeam", care_team_id(person))
+        access.audit(action="create", resource_type="CareTeam", resource_id=care_team_id(person))
     return added
 
 
 def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) -> None:
     """Remove a member. The co-ordinator stays until another is named, and no one leaves while they
     still own open actions in the current plan: nothing agreed with the person is dropped."""
-    decision = _require_team_change(user, person)
+    access = _open_for_team_change(user, person)
     with transaction.atomic():
         team = _team_for_update(person)
         leaving = next((m for m in team if m.pk == member.pk), None)
@@ -436,12 +436,12 @@ def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) 
             )
         _team_history(user, person, leaving, CareTeamChange.Kind.LEFT)
         leaving.delete()
-        _audit_change(user, decision, person, "update", "CareTeam", care_team_id(person))
+        access.audit(action="update", resource_type="CareTeam", resource_id=care_team_id(person))
 
 
 def set_coordinator(*, user: Any, person: rm.Person, member: CareTeamMember) -> CareTeamMember:
     """Name this member as the single point of contact; whoever was co-ordinator stays in the team."""
-    decision = _require_team_change(user, person)
+    access = _open_for_team_change(user, person)
     with transaction.atomic():
         team = _team_for_update(person)
         chosen = next((m for m in team if m.pk == member.pk), None)
@@ -452,7 +452,7 @@ def set_coordinator(*, user: Any, person: rm.Person, member: CareTeamMember) -> 
             chosen.is_coordinator = True
             chosen.save(update_fields=["is_coordinator"])
             _team_history(user, person, chosen, CareTeamChange.Kind.COORDINATOR)
-        _audit_change(user, decision, person, "update", "CareTeam", care_team_id(person))
+        access.audit(action="update", resource_type="CareTeam", resource_id=care_team_id(person))
     return chosen
 
 
@@ -475,7 +475,7 @@ def care_team_history(person: rm.Person, limit: int = 50) -> list[CareTeamChange
 
 
 def add_handover_note(*, user: Any, person: rm.Person, text: str) -> HandoverNote:
-    decision = _require_access(user, person)
+    access = _open_for_change(user, person, "HandoverNote", care_team_id(person))
     text = text.strip()
     if not text:
         raise ValueError("Enter the handover note")
@@ -483,5 +483,5 @@ def add_handover_note(*, user: Any, person: rm.Person, text: str) -> HandoverNot
         raise ValueError(f"Handover note must be {MAX_HANDOVER_NOTE:,} characters or fewer")
     with transaction.atomic():
         note = HandoverNote.objects.create(person=person, author=user, text=text)
-        _audit_change(user, decision, person, "create", "HandoverNote", str(note.pk))
+        access.audit(action="create", resource_type="HandoverNote", resource_id=str(note.pk))
     return note

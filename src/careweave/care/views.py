@@ -1,7 +1,9 @@
 """Pages for the care plan, the care team and handover notes.
 
-Views are thin: access is decided by `services.check_access` (governance.access underneath), every
-view of a page is audited here and every change in `services`, and `presenters` shapes the data.
+Views are thin: each page opens the person's record through `services.open_care_record`
+(governance.open_record underneath: decided and audited, the allow and the deny), each change opens
+it once in `services`, and `presenters` shapes the data. A refusal is `AccessRefused`, answered with
+the 403 page (and its break-glass form) by the `requires` guard.
 Every form is a plain POST that redirects (POST-redirect-GET), so nothing needs JavaScript; htmx
 only saves a page load when adding a handover note.
 """
@@ -13,7 +15,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,12 +23,11 @@ from careweave.care import presenters, services
 from careweave.care.forms import PlanForm
 from careweave.care.models import CarePlanStatus, GoalStatus
 from careweave.care.pdf import care_plan_pdf
-from careweave.governance.access import Decision
-from careweave.governance.audit import record_access
+from careweave.governance.access import Permission, RecordAccess
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
-from careweave.web.http import HtmxHttpRequest
-from careweave.web.views import clinical_staff_only
+from careweave.ui.guards import requires
+from careweave.ui.http import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -36,51 +36,17 @@ def _person(person_pk: int) -> rm.Person:
     return get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
 
 
-def _audit(
-    request: HttpRequest,
-    person: rm.Person,
-    decision: Decision,
-    action: str,
-    resource_type: str,
-    resource_id: str,
-) -> None:
-    record_access(
-        actor=request.user,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        person_id=person.pk,
-        purpose="direct-care",
-        break_glass=decision.break_glass,
-        outcome="success" if decision.allowed else "refused",
-        channel="web",
-    )
-
-
-def _refused(request: HttpRequest, person: rm.Person, decision: Decision) -> HttpResponse:
-    # The workspace's refusal page, with its break-glass form (/people/<pk>/break-glass/).
-    context = {"person_pk": person.pk, "reason": decision.reason, "error": "", "given": ""}
-    return render(request, "web/refused.html", context, status=403)
+# Clinical staff only; each person's record is then decided by open_record.
+clinical_staff_only = requires(Permission.CARE_PLANNING)
 
 
 def _open(
     request: HttpRequest, person: rm.Person, action: str, resource_type: str, resource_id: str = ""
-) -> Decision | HttpResponse:
-    """The access decision, audited; a refusal is audited too and answered with 403."""
-    decision = services.check_access(request.user, person)
-    _audit(request, person, decision, action, resource_type, resource_id or services.care_plan_id(person))
-    if not decision.allowed:
-        return _refused(request, person, decision)
-    return decision
-
-
-def _check_write(request: HttpRequest, person: rm.Person, resource_type: str) -> HttpResponse | None:
-    """A change is audited by the service; a refused one is audited here."""
-    decision = services.check_access(request.user, person)
-    if decision.allowed:
-        return None
-    _audit(request, person, decision, "update", resource_type, "")
-    return _refused(request, person, decision)
+) -> RecordAccess:
+    """The person's record opened for this page, audited; a refusal (audited too) raises `AccessRefused`."""
+    return services.open_care_record(
+        user=request.user, person=person, action=action, resource_type=resource_type, resource_id=resource_id
+    )
 
 
 def _owner_choices(person: rm.Person, plan: Any) -> list[tuple[str, str]]:
@@ -106,9 +72,7 @@ def plan(request: HttpRequest, person_pk: int) -> HttpResponse:
     requested = requested if requested.isdigit() and len(requested) < 9 else ""
     person = _person(person_pk)
     resource_id = services.care_plan_id(person) + (f"/_history/{requested}" if requested else "")
-    decision = _open(request, person, "read", "CarePlan", resource_id)
-    if isinstance(decision, HttpResponse):
-        return decision
+    access = _open(request, person, "read", "CarePlan", resource_id)
     if requested:
         shown = services.care_plan_version(person, int(requested))
         if shown is None:
@@ -120,7 +84,7 @@ def plan(request: HttpRequest, person_pk: int) -> HttpResponse:
         "plan": presenters.plan_view(shown) if shown else None,
         "versions": presenters.version_rows(services.care_plan_versions(person)),
         "coordinator": services.coordinator(person),
-        "decision": decision,
+        "decision": access,
         "staff_label": presenters.staff_label,
     }
     return render(request, "care/plan.html", context)
@@ -132,51 +96,37 @@ def plan_edit(request: HttpRequest, person_pk: int) -> HttpResponse:
     person = _person(person_pk)
     current = services.current_care_plan(person)
     if request.method == "GET":
-        decision = _open(request, person, "read", "CarePlan")
-        if isinstance(decision, HttpResponse):
-            return decision
         form = PlanForm.from_plan(services.plan_data_from(current), _owner_choices(person, current))
-        return _edit_page(request, person, form, current, decision)
+        return _edit_page(request, person, form, current)
 
-    refused = _check_write(request, person, "CarePlan")
-    if refused:
-        return refused
-    decision = services.check_access(request.user, person)
     form = PlanForm.from_post(request.POST, _owner_choices(person, current))
     if "add_rows" in request.POST:  # the no-JavaScript way to get more blank rows; nothing is saved
         form.add_blank_rows()
-        return _edit_page(request, person, form, current, decision)
+        return _edit_page(request, person, form, current)
     if form.is_valid():
         assert form.cleaned is not None
-        try:
+        try:  # the save opens the record once, and refuses (AccessRefused) anyone outside the person's care
             saved = services.save_care_plan(user=request.user, person=person, data=form.cleaned)
         except services.CarePlanError as problem:
             # e.g. an owner left the care team while the form was open
             form.errors = [("actions", message) for message in dict.fromkeys(problem.problems.values())]
-        except PermissionDenied:
-            return _refused(request, person, services.check_access(request.user, person))
         else:
             logger.info("care plan saved person_id=%s version=%s", person.pk, saved.version)
             messages.success(request, f"Care plan saved as version {saved.version}")
             return redirect("care:plan", person_pk=person.pk)
-    return _edit_page(request, person, form, current, decision, status=400)
+    return _edit_page(request, person, form, current, status=400)
 
 
 def _edit_page(
-    request: HttpRequest,
-    person: rm.Person,
-    form: PlanForm,
-    current: Any,
-    decision: Decision,
-    status: int = 200,
+    request: HttpRequest, person: rm.Person, form: PlanForm, current: Any, status: int = 200
 ) -> HttpResponse:
-    if request.method == "POST":  # the form shown again (more rows, or errors) is another view of the plan
-        _audit(request, person, decision, "read", "CarePlan", services.care_plan_id(person))
+    # the form, shown first or again (more rows, or errors), is a view of the plan
+    access = _open(request, person, "read", "CarePlan")
     context = {
         "heading": presenters.person_heading(person),
         "form": form,
         "current": current,
-        "decision": decision,
+        "decision": access,
         "plan_statuses": CarePlanStatus.choices,
         "goal_statuses": GoalStatus.choices,
         "has_team": bool(services.care_team(person)),
@@ -188,9 +138,6 @@ def _edit_page(
 @clinical_staff_only
 def action_done(request: HttpRequest, person_pk: int, position: int) -> HttpResponse:
     person = _person(person_pk)
-    refused = _check_write(request, person, "CarePlan")
-    if refused:
-        return refused
     try:
         saved = services.complete_action(user=request.user, person=person, position=position)
     except services.CarePlanError as problem:
@@ -204,9 +151,7 @@ def action_done(request: HttpRequest, person_pk: int, position: int) -> HttpResp
 @clinical_staff_only
 def plan_print(request: HttpRequest, person_pk: int) -> HttpResponse:
     person = _person(person_pk)
-    decision = _open(request, person, "print", "CarePlan")
-    if isinstance(decision, HttpResponse):
-        return decision
+    _open(request, person, "print", "CarePlan")
     current = services.current_care_plan(person)
     context = {
         "heading": presenters.person_heading(person),
@@ -221,9 +166,7 @@ def plan_print(request: HttpRequest, person_pk: int) -> HttpResponse:
 @clinical_staff_only
 def plan_pdf(request: HttpRequest, person_pk: int) -> HttpResponse:
     person = _person(person_pk)
-    decision = _open(request, person, "export", "CarePlan")
-    if isinstance(decision, HttpResponse):
-        return decision
+    _open(request, person, "export", "CarePlan")
     current = services.current_care_plan(person)
     if current is None:
         raise Http404("no care plan yet")
@@ -246,7 +189,7 @@ def plan_pdf(request: HttpRequest, person_pk: int) -> HttpResponse:
 
 
 def _team_context(
-    request: HttpRequest, person: rm.Person, decision: Decision, **extra: Any
+    request: HttpRequest, person: rm.Person, access: RecordAccess, **extra: Any
 ) -> dict[str, Any]:
     members = services.care_team(person)
     staff_query = (request.GET.get("staff") or request.POST.get("staff") or "").strip()[:100]
@@ -260,7 +203,7 @@ def _team_context(
         ],
         "notes": presenters.note_rows(services.handover_notes(person)),
         "history": presenters.team_history_rows(services.care_team_history(person)),
-        "decision": decision,
+        "decision": access,
         "errors": [],
         "values": {},
     }
@@ -272,18 +215,15 @@ def _team_context(
 @clinical_staff_only
 def team(request: HttpRequest, person_pk: int) -> HttpResponse:
     person = _person(person_pk)
-    decision = _open(request, person, "read", "CareTeam", services.care_team_id(person))
-    if isinstance(decision, HttpResponse):
-        return decision
-    return render(request, "care/team.html", _team_context(request, person, decision))
+    access = _open(request, person, "read", "CareTeam", services.care_team_id(person))
+    return render(request, "care/team.html", _team_context(request, person, access))
 
 
 def _team_error(
     request: HttpRequest, person: rm.Person, field: str, message: str, **values: str
 ) -> HttpResponse:
-    decision = services.check_access(request.user, person)
-    _audit(request, person, decision, "read", "CareTeam", services.care_team_id(person))  # shown again
-    context = _team_context(request, person, decision, errors=[(field, message)], values=values)
+    access = _open(request, person, "read", "CareTeam", services.care_team_id(person))  # shown again
+    context = _team_context(request, person, access, errors=[(field, message)], values=values)
     return render(request, "care/team.html", context, status=400)
 
 
@@ -291,9 +231,6 @@ def _team_error(
 @clinical_staff_only
 def team_add(request: HttpRequest, person_pk: int) -> HttpResponse:
     person = _person(person_pk)
-    refused = _check_write(request, person, "CareTeam")
-    if refused:
-        return refused
     member_pk, role_in_team = request.POST.get("member", ""), request.POST.get("role_in_team", "")[:128]
     member = get_user_model().objects.filter(pk=member_pk).first() if member_pk.isdigit() else None
     if member is None:
@@ -328,9 +265,6 @@ def _member(person: rm.Person, member_pk: int) -> CareTeamMember:
 @clinical_staff_only
 def team_coordinator(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
     person = _person(person_pk)
-    refused = _check_write(request, person, "CareTeam")
-    if refused:
-        return refused
     member = _member(person, member_pk)
     services.set_coordinator(user=request.user, person=person, member=member)
     messages.success(request, f"{presenters.staff_name(member.user)} is now the named co-ordinator")
@@ -341,9 +275,6 @@ def team_coordinator(request: HttpRequest, person_pk: int, member_pk: int) -> Ht
 @clinical_staff_only
 def team_remove(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
     person = _person(person_pk)
-    refused = _check_write(request, person, "CareTeam")
-    if refused:
-        return refused
     member = _member(person, member_pk)
     try:
         services.remove_team_member(user=request.user, person=person, member=member)
@@ -357,9 +288,6 @@ def team_remove(request: HttpRequest, person_pk: int, member_pk: int) -> HttpRes
 @clinical_staff_only
 def handover_add(request: HtmxHttpRequest, person_pk: int) -> HttpResponse:
     person = _person(person_pk)
-    refused = _check_write(request, person, "HandoverNote")
-    if refused:
-        return refused
     text = request.POST.get("note", "")
     try:
         services.add_handover_note(user=request.user, person=person, text=text)
@@ -374,8 +302,5 @@ def handover_add(request: HtmxHttpRequest, person_pk: int) -> HttpResponse:
 
 
 def _handover_section(request: HttpRequest, person: rm.Person, **extra: Any) -> HttpResponse:
-    decision = services.check_access(request.user, person)
-    _audit(
-        request, person, decision, "read", "CareTeam", services.care_team_id(person)
-    )  # the notes are shown
-    return render(request, "care/_handover.html", _team_context(request, person, decision, **extra))
+    access = _open(request, person, "read", "CareTeam", services.care_team_id(person))  # the notes are shown
+    return render(request, "care/_handover.html", _team_context(request, person, access, **extra))

@@ -12,24 +12,28 @@ from jinja2 import (
     ChainableUndefined,
     ChoiceLoader,
     Environment,
-    FileSystemLoader,
     PackageLoader,
     select_autoescape,
 )
 
-from careweave.config.settings import BASE_DIR
-from careweave.governance.access import role_of
+from careweave.governance.permissions import Permission, has
+
+
+def can(user: Any, permission: str) -> bool:
+    """Templates ask what a user may do by permission name (`can(request.user, "READ_AUDIT")`), never by role."""
+    return has(user, Permission[permission])
 
 
 def environment(**options: Any) -> Environment:
-    # Our templates first, then the NHS.UK components (`nhsuk/components/<name>/macro.jinja`).
-    options.pop("loader", None)
+    # Our templates first: each app's own jinja2/ folder (APP_DIRS), as Django's loader finds them;
+    # then the NHS.UK components (`nhsuk/components/<name>/macro.jinja`).
+    ours = options.pop("loader")
     options.pop("autoescape", None)
     # The NHS.UK macros read optional nested parameters (params.a.b), which needs ChainableUndefined.
     options["undefined"] = ChainableUndefined
     loader = ChoiceLoader(
         [
-            FileSystemLoader(str(BASE_DIR / "web" / "jinja2")),
+            ours,
             PackageLoader("nhsuk_frontend_jinja", "templates"),
         ]
     )
@@ -40,7 +44,7 @@ def environment(**options: Any) -> Environment:
             "url": lambda name, *a, **k: reverse(name, args=a, kwargs=k),
             "django_htmx_script": django_htmx_script,
             "get_messages": get_messages,
-            "role_of": role_of,
+            "can": can,
         }
     )
     return env

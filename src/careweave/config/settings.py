@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "careweave.governance",
     "careweave.fhir",
     "careweave.segmentation",
+    "careweave.ui",
     "careweave.care",
     "careweave.huddles",
     "careweave.web",
@@ -81,8 +82,8 @@ WSGI_APPLICATION = "careweave.config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "web" / "jinja2"],
-        "APP_DIRS": False,
+        "DIRS": [],
+        "APP_DIRS": True,  # each app's templates in its own jinja2/ folder
         "OPTIONS": {"environment": "careweave.config.jinja2_env.environment"},
     },
 ]

@@ -160,6 +160,29 @@ class RecordAccess:
     def break_glass(self) -> bool:
         return self.decision.break_glass
 
+    def audit(
+        self,
+        *,
+        action: str,
+        resource_type: str = "Patient",
+        resource_id: str = "",
+        reason: str = "",
+        purpose: str = "direct-care",
+        channel: str = "web",
+    ) -> None:
+        """Record what was done with the opened record (a change, once its id is known), on the same basis."""
+        record_access(
+            actor=self.user,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id or self.person.resource.logical_id,
+            person_id=self.person.pk,
+            purpose=purpose,
+            break_glass=self.decision.break_glass,
+            reason=reason,
+            channel=channel,
+        )
+
 
 def open_record(
     *,
@@ -174,19 +197,22 @@ def open_record(
     permission: Permission = Permission.READ_RECORDS,
     audit: bool = True,
     reason: str = "",
+    care_team_change: bool = False,
 ) -> RecordAccess:
     """The one way in to a person's record: decides (role, legitimate relationship, break-glass),
     audits the allow AND the deny through the auditor, and returns the decision, or raises
     `AccessRefused` (with `hide` where a refusal would reveal that the record exists).
 
     `break_glass_reason` opens emergency access first (clinical staff only). `audit=False` is for a
-    caller that audits the allowed access itself in bulk or with more detail; a denial is always audited."""
+    caller that audits the allowed access itself in bulk or with more detail; a denial is always audited.
+    `care_team_change` decides by `may_change_care_team` (break-glass is not enough)."""
     if break_glass_reason:
         try:
             open_break_glass(user=user, person=person, reason=break_glass_reason, channel=channel)
         except ValueError as error:
             raise AccessRefused(str(error)) from None
-    decision = decide(user, person) if has(user, permission) else Decision(False, refusal_for(user, permission))
+    decide_for = may_change_care_team if care_team_change else decide
+    decision = decide_for(user, person) if has(user, permission) else Decision(False, refusal_for(user, permission))
     resource_id = resource_id or person.resource.logical_id
     if not decision.allowed:
         record_access(
@@ -200,7 +226,13 @@ def open_record(
             channel=channel,
         )
         # clinical staff could use an id to learn that someone exists; other roles are refused whoever it is
-        raise AccessRefused(decision.reason, hide=role_of(user) in CLINICAL_ROLES)
+        clinical = role_of(user) in CLINICAL_ROLES
+        raise AccessRefused(
+            decision.reason,
+            hide=clinical,
+            # break-glass can open a record outside one's care, never a change to the care team
+            person_pk=person.pk if clinical and has(user, permission) and not decision.break_glass else None,
+        )
     if audit:
         record_access(
             actor=user,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+
 from careweave.governance.models import CLINICAL_ROLES, Role
 
 
@@ -27,6 +29,7 @@ class Permission(Enum):
     READ_AUDIT = "read the audit log and people's access reports"
     REVIEW_BREAK_GLASS = "review emergency accesses"
     MERGE_RECORDS = "merge two people's records or move a resource between records"
+    USE_WORKSPACE = "use the clinical workspace: the people in one's care, their summaries, worklists and tasks"
 
 
 _CLINICAL = frozenset(
@@ -39,6 +42,7 @@ _CLINICAL = frozenset(
         Permission.HUDDLES,
         Permission.WORKLISTS,
         Permission.VIEW_POPULATION,
+        Permission.USE_WORKSPACE,
     }
 )
 
@@ -72,17 +76,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 SEES_EVERYONE = frozenset({Role.INTEGRATOR})
 
 
-class AccessRefused(Exception):
+class AccessRefused(PermissionDenied):
     """The one refusal: every interface translates it once (a 403 page, a FHIR OperationOutcome).
 
     `hide` asks the interface to answer as for something that does not exist, where saying "not
-    allowed" would reveal that a person's record exists (FHIR reads: 404 like HAPI and Medplum)."""
+    allowed" would reveal that a person's record exists (FHIR reads: 404 like HAPI and Medplum).
+    `person_pk` names the one person refused when break-glass could open their record, so the web
+    can offer it. A `PermissionDenied`, so one that no interface translates is still a 403, never a 500."""
 
-    def __init__(self, reason: str, *, hide: bool = False, heading: str = "") -> None:
+    def __init__(self, reason: str, *, hide: bool = False, heading: str = "", person_pk: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.hide = hide
         self.heading = heading
+        self.person_pk = person_pk
 
 
 def role_of(user: Any) -> str | None:

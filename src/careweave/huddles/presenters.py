@@ -10,14 +10,13 @@ from typing import Any
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from careweave.care import links as care_link
 from careweave.governance.access import in_care, people_in_care
 from careweave.huddles.models import AgendaItem, Huddle, Task
 from careweave.huddles.services import Action
 from careweave.segmentation.models import WorklistEntry
-from careweave.segmentation.services import current_run
-from careweave.web import care_link
-from careweave.web.presenters import format_date, format_nhs_number
-from careweave.web.summary import worklist_titles
+from careweave.segmentation.services import current_run, worklist_titles
+from careweave.ui.format import format_date, format_nhs_number, staff_name_and_role
 
 # Lists whose people an MDT huddle is for (NICE NG56; BGS Fit for Frailty), in the order suggested.
 SUGGESTED_LISTS = (
@@ -28,12 +27,6 @@ SUGGESTED_LISTS = (
 )
 MAX_SUGGESTIONS = 20
 OUTCOME_FIELDS = ("discussion", "description", "owner", "due-day", "due-month", "due-year")
-
-
-def staff_name(user: Any) -> str:
-    profile = getattr(user, "staff_profile", None)
-    name = user.get_full_name() or user.get_username()
-    return f"{name} ({profile.get_role_display()})" if profile else name
 
 
 def when_text(value: datetime) -> str:
@@ -162,7 +155,7 @@ def huddle_page(huddle: Huddle, user: Any, outcome_form: dict[str, str] | None =
                 "source": (
                     f"Suggested from {titles.get(item.suggested_from, item.suggested_from)}"
                     if item.suggested_from
-                    else f"Nominated by {staff_name(item.nominated_by)}"
+                    else f"Nominated by {staff_name_and_role(item.nominated_by)}"
                     if item.nominated_by
                     else ""
                 ),
@@ -171,7 +164,7 @@ def huddle_page(huddle: Huddle, user: Any, outcome_form: dict[str, str] | None =
                 "tasks": [
                     {
                         "description": t.description,
-                        "owner": staff_name(t.owner),
+                        "owner": staff_name_and_role(t.owner),
                         "due": format_date(t.due_date),
                         "done": t.status == Task.Status.DONE,
                     }
@@ -185,7 +178,7 @@ def huddle_page(huddle: Huddle, user: Any, outcome_form: dict[str, str] | None =
         huddle=huddle,
         title=huddle.team_name,
         when=when_text(huddle.scheduled_for),
-        members=[{"pk": m.pk, "name": staff_name(m)} for m in members],
+        members=[{"pk": m.pk, "name": staff_name_and_role(m)} for m in members],
         agenda=agenda,
         suggestions=suggestions(user, exclude={i.person_id for i in items}),
         outcome_form=outcome_form or {},

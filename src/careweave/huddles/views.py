@@ -1,6 +1,7 @@
 """Huddle pages: the list and the scheduling form, one huddle's agenda and outcomes, my tasks.
 
 Views are thin: `services` makes every change (atomic, audited) and `presenters` shapes the pages.
+A refusal is `AccessRefused`, from here or a service, answered with the 403 page by the guard.
 Every form is a plain POST that redirects, so nothing needs JavaScript.
 """
 
@@ -13,15 +14,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from careweave.governance.access import AccessRefused, people_in_care
+from careweave.governance.access import AccessRefused, Permission, people_in_care
 from careweave.governance.audit import record_views
 from careweave.huddles import presenters, services
 from careweave.huddles.models import AgendaItem, Huddle, Task
 from careweave.record import models as rm
-from careweave.web.http import StaffHttpRequest
-from careweave.web.views import clinical_staff_only, forbidden
+from careweave.ui.format import staff_name_and_role
+from careweave.ui.guards import requires
+from careweave.ui.http import StaffHttpRequest
 
 logger = logging.getLogger(__name__)
+
+clinical_staff_only = requires(Permission.HUDDLES)
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,7 +52,7 @@ def huddle_list(request: StaffHttpRequest) -> HttpResponse:
         "huddles": presenters.huddle_rows(services.huddles_for(request.user)),
         "form": form,
         "staff": [
-            {"value": u.pk, "text": presenters.staff_name(u), "checked": u.pk in form.member_ids}
+            {"value": u.pk, "text": staff_name_and_role(u), "checked": u.pk in form.member_ids}
             for u in services.clinical_staff(org_id).exclude(pk=request.user.pk)
         ],
         "errors": errors,
@@ -56,17 +60,17 @@ def huddle_list(request: StaffHttpRequest) -> HttpResponse:
     return render(request, "huddles/list.html", context, status=400 if errors else 200)
 
 
-def _member_huddle(request: HttpRequest, huddle_pk: int) -> Huddle | None:
+def _member_huddle(request: HttpRequest, huddle_pk: int) -> Huddle:
     huddle = get_object_or_404(Huddle.objects.select_related("organisation"), pk=huddle_pk)
-    return huddle if services.is_member(request.user, huddle) else None
+    if not services.is_member(request.user, huddle):
+        raise AccessRefused("only members of this huddle can see it and change it")
+    return huddle
 
 
 @require_http_methods(["GET"])
 @clinical_staff_only
 def huddle_detail(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     huddle = _member_huddle(request, huddle_pk)
-    if huddle is None:
-        return forbidden(request)
     return _render_detail(request, huddle)
 
 
@@ -97,8 +101,6 @@ def _render_detail(
 @clinical_staff_only
 def add_suggestion(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     huddle = _member_huddle(request, huddle_pk)
-    if huddle is None:
-        return forbidden(request)
     subject = get_object_or_404(
         rm.Person.objects.select_related("resource"), pk=presenters.form_id(request.POST.get("person", "")) or 0
     )
@@ -106,8 +108,6 @@ def add_suggestion(request: HttpRequest, huddle_pk: int) -> HttpResponse:
         services.add_suggestion(
             user=request.user, huddle=huddle, person=subject, list_id=request.POST.get("list_id", "")
         )
-    except AccessRefused:
-        return forbidden(request)
     except services.HuddleError as problem:
         return _render_detail(
             request, huddle, [{"text": str(problem), "href": f"#{problem.field}"}], status=400
@@ -119,8 +119,6 @@ def add_suggestion(request: HttpRequest, huddle_pk: int) -> HttpResponse:
 @clinical_staff_only
 def nominate(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     huddle = _member_huddle(request, huddle_pk)
-    if huddle is None:
-        return forbidden(request)
     nhs_number = "".join(ch for ch in request.POST.get("nhs_number", "") if ch.isdigit())
     reason = request.POST.get("reason", "")
     # Only people in the nominator's care can be found: a search outside it finds no one.
@@ -131,8 +129,6 @@ def nominate(request: HttpRequest, huddle_pk: int) -> HttpResponse:
     )
     try:
         services.nominate(user=request.user, huddle=huddle, person=subject, reason=reason)
-    except AccessRefused:
-        return forbidden(request)
     except services.HuddleError as problem:
         errors = [{"text": str(problem), "href": f"#{problem.field}"}]
         nomination = {
@@ -149,8 +145,6 @@ def nominate(request: HttpRequest, huddle_pk: int) -> HttpResponse:
 @clinical_staff_only
 def record_outcome(request: HttpRequest, huddle_pk: int, item_pk: int) -> HttpResponse:
     huddle = _member_huddle(request, huddle_pk)
-    if huddle is None:
-        return forbidden(request)
     item = get_object_or_404(
         AgendaItem.objects.select_related("person__resource", "huddle"), pk=item_pk, huddle=huddle
     )
@@ -159,8 +153,6 @@ def record_outcome(request: HttpRequest, huddle_pk: int, item_pk: int) -> HttpRe
         services.record_outcome(
             user=request.user, item=item, discussion=request.POST.get("discussion", ""), actions=[action]
         )
-    except AccessRefused:
-        return forbidden(request)
     except services.HuddleError as problem:
         errors = [{"text": str(problem), "href": f"#{problem.field}"}]
         form = {k: request.POST.get(k, "") for k in presenters.OUTCOME_FIELDS}
@@ -192,9 +184,6 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
 @clinical_staff_only
 def complete_task(request: HttpRequest, task_pk: int) -> HttpResponse:
     task = get_object_or_404(Task, pk=task_pk)
-    try:
-        services.complete_task(user=request.user, task=task)
-    except AccessRefused:
-        return forbidden(request)
+    services.complete_task(user=request.user, task=task)
     messages.success(request, "Task marked as done")
     return redirect("web:tasks")

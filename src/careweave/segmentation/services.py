@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import transaction
@@ -9,13 +10,19 @@ from django.db import transaction
 from careweave.governance.access import Permission, open_record
 from careweave.record.models import Person
 from careweave.segmentation.models import SegmentationRun, WorklistEntry, WorklistOverride
+from careweave.terminology.loaders import load_worklist_rules
 
 
 def current_run() -> SegmentationRun | None:
     return SegmentationRun.objects.filter(is_current=True).first()
 
 
-@transaction.atomic
+@functools.cache
+def worklist_titles() -> dict[str, str]:
+    """Each worklist's title by its id, from the reviewed rules."""
+    return {rule.id: rule.title for rule in load_worklist_rules()}
+
+
 def override_worklist(
     *, user: Any, person: Person, list_id: str, action: str, reason: str
 ) -> WorklistOverride:
@@ -26,14 +33,22 @@ def override_worklist(
         raise ValueError(f"action must be one of {', '.join(WorklistOverride.Action.values)}")
     if len(reason) < 5:
         raise ValueError("give a reason for the change (at least 5 characters)")
-    # refused (and the refusal audited) unless a clinician caring for this person; the change is audited
-    open_record(
+    # Refused (and the refusal audited) unless a clinician caring for this person; the change is
+    # audited. Outside the transaction, so a refusal's audit entry is not rolled back with it.
+    access = open_record(
         user=user,
         person=person,
         action=f"worklist-{action}",
         permission=Permission.WORKLISTS,
-        reason=f"{list_id}: {reason}",
+        audit=False,
     )
+    with transaction.atomic():
+        override = _apply_override(person=person, list_id=list_id, action=action, reason=reason, user=user)
+        access.audit(action=f"worklist-{action}", reason=f"{list_id}: {reason}")
+    return override
+
+
+def _apply_override(*, person: Person, list_id: str, action: str, reason: str, user: Any) -> WorklistOverride:
     WorklistOverride.objects.filter(person=person, list_id=list_id, active=True).update(active=False)
     override = WorklistOverride.objects.create(
         person=person, list_id=list_id, action=action, reason=reason, user=user

@@ -16,9 +16,9 @@ from django.db.models import Case, CharField, Count, IntegerField, Q, QuerySet, 
 from markupsafe import Markup
 
 from careweave.segmentation.models import Cluster, PersonSegment, SegmentationRun, WorklistEntry
+from careweave.segmentation.services import worklist_titles
+from careweave.ui.format import format_date
 from careweave.web import charts
-from careweave.web.presenters import format_date
-from careweave.web.summary import worklist_titles
 
 SMALL_NUMBER = 10
 SUPPRESSED = "<10"

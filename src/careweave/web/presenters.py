@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
@@ -21,42 +21,24 @@ from careweave.terminology.loaders import (
     load_key_measurements,
     load_worklist_rules,
 )
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+from careweave.ui.format import (
+    NOT_RECORDED,
+    age_in_years,
+    format_date,
+    format_nhs_number,
+    staff_name,
+    staff_organisation,
+    staff_role,
+)
 
 ACTIVE_CLINICAL_STATUSES = frozenset(load_active_clinical_statuses())
 OPEN_REFERRAL_STATUSES = frozenset({"draft", "active", "on-hold"})
-NOT_RECORDED = "Not recorded"
 
 # The measurements shown on the record summary (id -> label, codes), from the reviewed
 # terminology/data/key_measurements.yaml, which merges in the codes of the monitoring they show.
 KEY_MEASUREMENTS: dict[str, tuple[str, frozenset[tuple[str, str]]]] = {
     m.id: (m.label, m.codes) for m in load_key_measurements()
 }
-
-
-def format_nhs_number(value: str | None) -> str:
-    """NHS numbers are shown 3-3-4 with spaces (NHS design system), e.g. 943 476 5919."""
-    if not value:
-        return NOT_RECORDED
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else value
-
-
-def format_date(value: date | datetime | None) -> str:
-    if value is None:
-        return NOT_RECORDED
-    if isinstance(value, datetime):
-        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return f"{value.day} {value:%B %Y}"
-
-
-def age_in_years(birth: date | None, on: date | None = None) -> int | None:
-    if birth is None:
-        return None
-    on = on or timezone.localdate()
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def describe_wait(since: date | None, today: date | None = None) -> str:
@@ -344,20 +326,6 @@ class AuditRow:
     break_glass: bool
     outcome: str
     reason: str
-
-
-def staff_name(user: User) -> str:
-    return user.get_full_name().strip() or user.get_username()
-
-
-def staff_role(user: Any) -> str:
-    profile = getattr(user, "staff_profile", None)
-    return profile.get_role_display() if profile else "No role"
-
-
-def staff_organisation(user: Any) -> rm.Organisation | None:
-    profile = getattr(user, "staff_profile", None)
-    return profile.organisation if profile else None
 
 
 def _user_label(user: Any) -> tuple[str, str]:

@@ -11,7 +11,6 @@ per row): `tests/web/test_summary.py` holds it to a ceiling.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -20,33 +19,32 @@ from typing import Any
 from django.utils import timezone
 from markupsafe import Markup
 
+from careweave.care import links as care_link
 from careweave.huddles.models import Task
 from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
-from careweave.terminology.loaders import load_worklist_rules
-from careweave.web import care_link, charts
+from careweave.segmentation.services import worklist_titles
+from careweave.ui.format import (
+    NOT_RECORDED,
+    age_in_years,
+    format_date,
+    format_nhs_number,
+    staff_name_and_role,
+)
+from careweave.web import charts
 from careweave.web.presenters import (
     ACTIVE_CLINICAL_STATUSES,
     KEY_MEASUREMENTS,
-    NOT_RECORDED,
     OPEN_REFERRAL_STATUSES,
     _accessible_needs,
     _condition_library,
     _yes_no,
-    age_in_years,
     describe_wait,
-    format_date,
-    format_nhs_number,
 )
 
 MAX_TIMELINE = 100
 MAX_TREND_POINTS = 12
 OTHER_BODY_SYSTEM = "Other conditions"
-
-
-@functools.cache
-def worklist_titles() -> dict[str, str]:
-    return {rule.id: rule.title for rule in load_worklist_rules()}
 
 
 @dataclass(frozen=True)
@@ -110,12 +108,6 @@ class Summary:
     addable_worklists: list[dict[str, str]] = field(default_factory=list)
 
 
-def _staff_name(user: Any) -> str:
-    profile = getattr(user, "staff_profile", None)
-    name = user.get_full_name() or user.get_username()
-    return f"{name} ({profile.get_role_display()})" if profile else name
-
-
 def holistic_summary(person: rm.Person) -> Summary:
     age = age_in_years(person.birth_date)
     summary = Summary(
@@ -170,7 +162,7 @@ def holistic_summary(person: rm.Person) -> Summary:
     summary.open_tasks[:0] = [
         {
             "description": t.description,
-            "owner": _staff_name(t.owner),
+            "owner": staff_name_and_role(t.owner),
             "due": format_date(t.due_date),
             "overdue": t.due_date < timezone.localdate(),
             "source": "Huddle",
@@ -186,7 +178,7 @@ def _care(summary: Summary, person: rm.Person) -> None:
     """Co-ordinator, care plan and its open actions, from the care app."""
     coordinator = care_link.coordinator(person)
     if coordinator is not None:
-        summary.coordinator = {"name": _staff_name(coordinator.user), "role": coordinator.role_in_team}
+        summary.coordinator = {"name": staff_name_and_role(coordinator.user), "role": coordinator.role_in_team}
     summary.care_team_url = care_link.care_team_url(person)
     summary.care_plan_new_url = care_link.care_plan_url(person)
     plan = care_link.current_care_plan(person)
@@ -204,7 +196,7 @@ def _care(summary: Summary, person: rm.Person) -> None:
     summary.open_tasks.extend(
         {
             "description": action.description,
-            "owner": _staff_name(action.owner),
+            "owner": staff_name_and_role(action.owner),
             "due": format_date(action.due_date) if action.due_date else "no date set",
             "overdue": bool(action.due_date and action.due_date < timezone.localdate()),
             "source": "Care plan",
@@ -402,7 +394,7 @@ def _worklists(summary: Summary, person: rm.Person) -> None:
     summary.removed_from = [
         {
             "title": titles.get(o.list_id, o.list_id),
-            "by": _staff_name(o.user),
+            "by": staff_name_and_role(o.user),
             "when": format_date(o.created_at),
             "reason": o.reason,
         }

@@ -1,19 +1,19 @@
 """The clinician workspace: sign in, the people in my care, one person's holistic summary, worklists,
 the population view, my tasks, and the audit pages.
 
-Views are thin: access is decided by `careweave.governance.access`, every record view is audited
-through `careweave.governance.audit`, and `presenters` shapes the data for the templates.
+Views are thin: what a role may do is asked of `careweave.governance.permissions` (through the
+`requires` guards of `careweave.ui.guards`), a person's record is opened through
+`careweave.governance.access.open_record` (decided, and audited whether allowed or refused), and
+`presenters` shapes the data for the templates. A refusal is `AccessRefused`, answered by the guard.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,61 +22,41 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from careweave.governance.access import decide, open_break_glass, people_in_care, review_break_glass, role_of
+from careweave.governance.access import (
+    Permission,
+    decide,
+    open_break_glass,
+    open_record,
+    people_in_care,
+    review_break_glass,
+)
 from careweave.governance.audit import record_access, record_views
-from careweave.governance.models import CLINICAL_ROLES, BreakGlass, Role
+from careweave.governance.models import BreakGlass
+from careweave.governance.permissions import has
 from careweave.record import models as rm
 from careweave.segmentation.models import WorklistOverride
-from careweave.segmentation.services import current_run, override_worklist
+from careweave.segmentation.services import current_run, override_worklist, worklist_titles
+from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
+from careweave.ui.guards import refused_page, requires, workspace_only
+from careweave.ui.http import HtmxHttpRequest
 from careweave.web import population as population_presenter
 from careweave.web import presenters, summary, worklists
-from careweave.web.http import HtmxHttpRequest
 from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
 
 logger = logging.getLogger(__name__)
 
 PEOPLE_PER_PAGE = 25
 
-REFUSALS: dict[str | None, tuple[str, str]] = {
-    Role.ANALYST: (
-        "Analysts see aggregate figures only",
-        "Your role gives you counts, registers and patterns across the population, never an individual's record.",
-    ),
-    Role.ADMINISTRATOR: (
-        "Administrators do not see clinical records",
-        "Your role manages accounts and reviews the audit log. Use the audit pages instead.",
-    ),
-}
-NO_CLINICAL_ROLE = (
-    "Your account cannot see people's records",
-    "Only clinical staff see people's records here. Ask your administrator if your role is wrong.",
-)
-
-
-def forbidden(request: HttpRequest) -> HttpResponse:
-    heading, explanation = REFUSALS.get(role_of(request.user), NO_CLINICAL_ROLE)
-    return render(request, "web/forbidden.html", {"heading": heading, "explanation": explanation}, status=403)
-
-
-def clinical_staff_only(view: Any) -> Any:
-    """Signed in, and a clinical role: the workspace lists and shows identifiable records."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if role_of(request.user) not in CLINICAL_ROLES:
-            return forbidden(request)
-        response: HttpResponse = view(request, *args, **kwargs)
-        return response
-
-    return wrapper
+AUDIT_PAGES = {"heading": "Only administrators see the audit log", "explanation": "Ask an administrator to review access."}
+administrators_only = requires(Permission.READ_AUDIT, **AUDIT_PAGES)
 
 
 def _home_for(user: Any) -> str:
-    role = role_of(user)
-    if role == Role.ADMINISTRATOR:
+    if has(user, Permission.READ_AUDIT):
         return "/audit/"
-    return "/population/" if role == Role.ANALYST else "/people/"
+    if has(user, Permission.VIEW_POPULATION) and not has(user, Permission.USE_WORKSPACE):
+        return "/population/"
+    return "/people/"
 
 
 @require_GET
@@ -117,7 +97,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@clinical_staff_only
+@workspace_only
 def people(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     found = presenters.search_people(
@@ -141,34 +121,16 @@ def people(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-@clinical_staff_only
+@workspace_only
 def person(request: HttpRequest, person_pk: int) -> HttpResponse:
     subject = get_object_or_404(rm.Person.objects.select_related("registered_practice", "resource"), pk=person_pk)
-    decision = decide(request.user, subject)
-    record_access(
-        actor=request.user,
-        action="read",
-        resource_type="Patient",
-        resource_id=subject.resource.logical_id,
-        person_id=subject.pk,
-        purpose="direct-care",
-        break_glass=decision.break_glass,
-        outcome="success" if decision.allowed else "refused",
-        channel="web",
-    )
-    if not decision.allowed:
-        return _refused(request, subject, decision.reason)
-    context = {"summary": summary.holistic_summary(subject), "decision": decision}
+    access = open_record(user=request.user, person=subject, action="read")  # refused: the break-glass form
+    context = {"summary": summary.holistic_summary(subject), "decision": access}
     return render(request, "web/person.html", context)
 
 
-def _refused(request: HttpRequest, subject: rm.Person, reason: str, error: str = "", given: str = "") -> HttpResponse:
-    context = {"person_pk": subject.pk, "reason": reason, "error": error, "given": given}
-    return render(request, "web/refused.html", context, status=403)
-
-
 @require_POST
-@clinical_staff_only
+@requires(Permission.BREAK_GLASS)
 def break_glass(request: HttpRequest, person_pk: int) -> HttpResponse:
     subject = get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
     if decide(request.user, subject).allowed:
@@ -177,17 +139,14 @@ def break_glass(request: HttpRequest, person_pk: int) -> HttpResponse:
     try:
         open_break_glass(user=request.user, person=subject, reason=given)
     except ValueError as problem:
-        return _refused(request, subject, "", error=str(problem).capitalize(), given=given)
+        return refused_page(request, subject.pk, "", error=str(problem).capitalize(), given=given)
     logger.warning("break-glass opened user_id=%s person_id=%s", request.user.pk, subject.pk)
     return redirect("web:person", person_pk=subject.pk)
 
 
 @require_GET
-@login_required
+@administrators_only
 def audit(request: HttpRequest) -> HttpResponse:
-    refused = _administrators_only(request)
-    if refused is not None:
-        return refused
     person_param = request.GET.get("person", "").strip()[:100]
     subject = None
     error = ""
@@ -211,12 +170,9 @@ def audit(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@administrators_only
 def access_report(request: HttpRequest, person_pk: int) -> HttpResponse:
     """A copy for the person of who has looked at or changed their record (printable)."""
-    refused = _administrators_only(request)
-    if refused is not None:
-        return refused
     subject = presenters.audit_subject(str(person_pk))
     if subject is None:
         raise Http404("no such record")
@@ -226,32 +182,18 @@ def access_report(request: HttpRequest, person_pk: int) -> HttpResponse:
     known = subject.person
     context = {  # a removed person may still ask who saw their record
         "name": known.display_name if known else presenters.removed_label(subject.person_ref),
-        "nhs_number": presenters.format_nhs_number(known.nhs_number) if known else presenters.NOT_RECORDED,
+        "nhs_number": format_nhs_number(known.nhs_number) if known else NOT_RECORDED,
         "rows": presenters.access_report_rows(subject.pk),
-        "produced": presenters.format_date(timezone.localdate()),
+        "produced": format_date(timezone.localdate()),
         "person_pk": subject.pk,
     }
     return render(request, "web/access_report.html", context)
 
 
-def _administrators_only(request: HttpRequest) -> HttpResponse | None:
-    if role_of(request.user) == Role.ADMINISTRATOR:
-        return None
-    return render(
-        request,
-        "web/forbidden.html",
-        {"heading": "Only administrators see the audit log", "explanation": "Ask an administrator to review access."},
-        status=403,
-    )
-
-
 @require_http_methods(["GET", "POST"])
-@login_required
+@requires(Permission.REVIEW_BREAK_GLASS, **AUDIT_PAGES)
 def break_glass_review(request: HttpRequest, glass_pk: int) -> HttpResponse:
     """One break-glass access: who, whose record, why; the administrator records what they found."""
-    refused = _administrators_only(request)
-    if refused is not None:
-        return refused
     glass = get_object_or_404(
         BreakGlass.objects.select_related("user", "user__staff_profile", "person", "person__resource"), pk=glass_pk
     )
@@ -279,7 +221,7 @@ WORKLIST_ROWS_PER_PAGE = 50
 
 
 @require_GET
-@clinical_staff_only
+@requires(Permission.WORKLISTS)
 def worklist(request: HtmxHttpRequest) -> HttpResponse:
     run = current_run()
     if run is None:
@@ -323,18 +265,17 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@clinical_staff_only
+@requires(Permission.WORKLISTS)
 def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
-    """Add a person to a worklist or take them off it, with a reason (a form page, so no JavaScript needed)."""
+    """Add a person to a worklist or take them off it, with a reason (a form page, so no JavaScript needed).
+
+    A change opens the person's record in `override_worklist`; the form, shown first or again, here."""
     subject = get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
-    decision = decide(request.user, subject)
-    if not decision.allowed:
-        return forbidden(request)
     data = request.POST if request.method == "POST" else request.GET
     action = data.get("action", "")
     if action not in WorklistOverride.Action.values:
         action = WorklistOverride.Action.ADD
-    titles = summary.worklist_titles()
+    titles = worklist_titles()
     list_id = data.get("list_id", "")
     back = _safe_next(request, f"/people/{subject.pk}/")
     errors: list[dict[str, str]] = []
@@ -347,21 +288,17 @@ def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
                 override_worklist(user=request.user, person=subject, list_id=list_id, action=action, reason=reason)
             except ValueError as problem:
                 errors.append({"text": str(problem).capitalize(), "href": "#reason"})
-            except PermissionError:
-                return forbidden(request)
             else:
                 logger.info("worklist %s user_id=%s person_id=%s", action, request.user.pk, subject.pk)
                 done = "added to" if action == WorklistOverride.Action.ADD else "removed from"
                 messages.success(request, f"{subject.display_name} {done} {titles[list_id]}")
                 return redirect(back)
     # The form shows the person's name and NHS number: a view of them, audited as one.
-    record_access(actor=request.user, action="worklist-form", resource_type="Patient",
-                  resource_id=subject.resource.logical_id, person_id=subject.pk,
-                  person_ref=subject.resource.logical_id, break_glass=decision.break_glass)
+    open_record(user=request.user, person=subject, action="worklist-form", permission=Permission.WORKLISTS)
     context = {
         "subject": subject,
         "name": subject.display_name,
-        "nhs_number": presenters.format_nhs_number(subject.nhs_number),
+        "nhs_number": format_nhs_number(subject.nhs_number),
         "action": action,
         "list_id": list_id,
         "list_title": titles.get(list_id, ""),
@@ -375,14 +312,9 @@ def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
 
 # -- population (aggregates only) ------------------------------------------------------------------
 
-POPULATION_ROLES = CLINICAL_ROLES | {Role.ANALYST, Role.ADMINISTRATOR}
-
-
 @require_GET
-@login_required
+@requires(Permission.VIEW_POPULATION)
 def population(request: HttpRequest) -> HttpResponse:
-    if role_of(request.user) not in POPULATION_ROLES:
-        return forbidden(request)
     run = current_run()
     view = population_presenter.population_view(run) if run is not None else None
     return render(request, "web/population.html", {"view": view})

@@ -12,8 +12,9 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from careweave.governance.access import in_care
 from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, SegmentationRun, WorklistEntry
-from careweave.web.presenters import NOT_RECORDED, _age_text, format_date, format_nhs_number
-from careweave.web.summary import worklist_titles
+from careweave.segmentation.services import worklist_titles
+from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
+from careweave.web.presenters import _age_text
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The workspace's view of the care app (care plans, care team, co-ordinator, actions): the summary,
+"""The care app as other apps see it (care plans, care team, co-ordinator, actions): the summary,
 the task list and the huddles read it through these few functions only."""
 
 from __future__ import annotations
