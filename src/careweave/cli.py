@@ -24,6 +24,11 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 lca_app = typer.Typer(help="Latent class analysis for analysts.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(lca_app, name="lca")
+terminology_app = typer.Typer(
+    help="The organisation's own SNOMED CT and dm+d releases and OpenCodelists code lists.",
+    no_args_is_help=True,
+)
+app.add_typer(terminology_app, name="terminology")
 
 
 def setup_django(migrate: bool = True) -> None:
@@ -301,6 +306,90 @@ def lca_fit(
             f"log-likelihood {result['loglik']:.2f}, BIC {result['bic']:.2f}, entropy {result['entropy']:.3f}"
         )
         console.print(f"class sizes: {result['class_sizes']}")
+
+
+def _terminology_load(title: str, load: Any, as_json: bool) -> dict[str, Any]:
+    """Run a terminology load with a progress bar (unless --json or not a terminal); bad input exits 2
+    with the file, line and field, never a traceback."""
+    from careweave.terminology.ecl import EclError
+    from careweave.terminology.store import ReleaseError
+
+    try:
+        if as_json or not sys.stderr.isatty():
+            result: dict[str, Any] = load(None)
+        else:
+            with progress_bar() as progress:
+                task = progress.add_task(title, total=None)
+
+                def report(stage: str, done: int, total: int) -> None:
+                    progress.update(task, description=f"{title}: {stage}", completed=done, total=total)
+
+                result = load(report)
+    except (ReleaseError, EclError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    except OSError as error:
+        console.print(f"[red]error:[/red] {error.filename or ''}: {error.strerror or error}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    return result
+
+
+@terminology_app.command("load-snomed")
+def terminology_load_snomed(
+    path: Annotated[
+        Path, typer.Argument(help="RF2 release folder or .zip (e.g. the UK Clinical Edition from TRUD)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the release manifest as JSON")] = False,
+) -> None:
+    """Load a SNOMED CT RF2 Snapshot (or Full) release as the hierarchy code lists are expanded against."""
+    from careweave.terminology.snomed import load_snomed
+
+    manifest = _terminology_load("SNOMED CT", lambda report: load_snomed(path, progress=report), as_json)
+    if not as_json:
+        counts = manifest["counts"]
+        console.print(
+            f"SNOMED CT release {manifest['release_id']}: {counts['active_concepts']:,} active concepts, "
+            f"{counts['isa_edges']:,} is-a relationships, {counts['closure_rows']:,} closure rows "
+            f"in {manifest['seconds']:.1f} s"
+        )
+
+
+@terminology_app.command("load-codelist")
+def terminology_load_codelist(
+    file: Annotated[Path, typer.Argument(help="CSV downloaded from OpenCodelists")],
+    name: Annotated[
+        str, typer.Option("--as", help="Name to store it under (loading a name again replaces it)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Load an OpenCodelists CSV download; every code is checked, one bad row refuses the file."""
+    from careweave.terminology.codelists import load_codelist
+
+    summary = _terminology_load("Code list", lambda _report: load_codelist(file, name), as_json)
+    if not as_json:
+        verb = "replaced" if summary["replaced"] else "stored"
+        console.print(f"Code list {name} {verb}: {summary['codes']:,} {summary['system']} codes")
+
+
+@terminology_app.command("load-dmd")
+def terminology_load_dmd(
+    paths: Annotated[
+        list[Path], typer.Argument(help="dm+d XML release folder (and the bonus folder with f_bnf1)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the release manifest as JSON")] = False,
+) -> None:
+    """Load the dm+d XML release (VTM, VMP, AMP; BNF and ATC codes from the bonus release)."""
+    from careweave.terminology.dmd import load_dmd
+
+    manifest = _terminology_load("dm+d", lambda report: load_dmd(paths, progress=report), as_json)
+    if not as_json:
+        counts = manifest["counts"]
+        console.print(
+            f"dm+d release {manifest['release_id']}: {counts['vtm']:,} VTMs, {counts['vmp']:,} VMPs, "
+            f"{counts['amp']:,} AMPs" + ("" if manifest["bnf_atc"] else " (no BNF/ATC bonus file given)")
+        )
 
 
 def main() -> None:
