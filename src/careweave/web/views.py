@@ -39,6 +39,7 @@ from careweave.segmentation.services import current_run, override_worklist, work
 from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
 from careweave.ui.guards import refused_page, requires, workspace_only
 from careweave.ui.http import HtmxHttpRequest
+from careweave.web import audit as audit_presenter
 from careweave.web import population as population_presenter
 from careweave.web import presenters, summary, worklists
 from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
@@ -152,7 +153,7 @@ def audit(request: HttpRequest) -> HttpResponse:
     error = ""
     if person_param:
         # a removed person's audit is kept, and found by their record number or Patient id
-        subject = presenters.audit_subject(person_param)
+        subject = audit_presenter.audit_subject(person_param)
         if subject is None:
             error = "Enter the record number of a person in the record"
         else:  # reading who saw a record is itself an access worth recording
@@ -161,9 +162,9 @@ def audit(request: HttpRequest) -> HttpResponse:
     context = {
         "person_param": person_param,
         "subject": subject,
-        "rows": presenters.audit_rows(subject.pk) if subject else [],
-        "awaiting_review": presenters.break_glass_awaiting_review(),
-        "recently_reviewed": presenters.break_glass_recently_reviewed(),
+        "rows": audit_presenter.audit_rows(subject.pk) if subject else [],
+        "awaiting_review": audit_presenter.break_glass_awaiting_review(),
+        "recently_reviewed": audit_presenter.break_glass_recently_reviewed(),
         "error": error,
     }
     return render(request, "web/audit.html", context)
@@ -173,7 +174,7 @@ def audit(request: HttpRequest) -> HttpResponse:
 @administrators_only
 def access_report(request: HttpRequest, person_pk: int) -> HttpResponse:
     """A copy for the person of who has looked at or changed their record (printable)."""
-    subject = presenters.audit_subject(str(person_pk))
+    subject = audit_presenter.audit_subject(str(person_pk))
     if subject is None:
         raise Http404("no such record")
     record_access(actor=request.user, action="audit-read", resource_type="AuditEvent", person_id=subject.pk,
@@ -181,9 +182,9 @@ def access_report(request: HttpRequest, person_pk: int) -> HttpResponse:
                   reason="copy of the access report for the person", channel="web")
     known = subject.person
     context = {  # a removed person may still ask who saw their record
-        "name": known.display_name if known else presenters.removed_label(subject.person_ref),
+        "name": known.display_name if known else audit_presenter.removed_label(subject.person_ref),
         "nhs_number": format_nhs_number(known.nhs_number) if known else NOT_RECORDED,
-        "rows": presenters.access_report_rows(subject.pk),
+        "rows": audit_presenter.access_report_rows(subject.pk),
         "produced": format_date(timezone.localdate()),
         "person_pk": subject.pk,
     }
@@ -209,7 +210,7 @@ def break_glass_review(request: HttpRequest, glass_pk: int) -> HttpResponse:
             logger.info("break-glass reviewed glass_id=%s user_id=%s", glass.pk, request.user.pk)
             messages.success(request, "Break-glass access marked as reviewed")
             return redirect("web:audit")
-    context = {"glass": presenters.break_glass_row(glass), "note": note, "error": error,
+    context = {"glass": audit_presenter.break_glass_row(glass), "note": note, "error": error,
                "reviewed": glass.reviewed_at is not None}
     status = (409 if glass.reviewed_at is not None else 400) if error else 200
     return render(request, "web/break_glass_review.html", context, status=status)
