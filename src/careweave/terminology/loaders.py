@@ -11,7 +11,9 @@ import functools
 from pathlib import Path
 from typing import Any, cast, get_args
 
+from . import releases
 from ._schema import SYSTEM_ALIASES, Document, TerminologyError
+from .ecl import EclError
 from .models import (
     Code,
     ConditionDefinition,
@@ -109,6 +111,19 @@ def _path(path: Path | str | None, default: Path) -> Path:
 # -- medicines -------------------------------------------------------------------------------------
 
 
+def _release_codes(doc: Document, entry: dict[str, Any], path: str, bundled: frozenset[Code]) -> frozenset[Code]:
+    """An entry's codes under the organisation's SNOMED CT release: its optional `ecl` definition
+    (`<<`, `<`, `OR`, `MINUS`) expanded against the loaded release, else the bundled, fully expanded
+    `codes` (ADR 0008). Bundled codes the release does not know stay, so old records still match."""
+    ecl = entry.get("ecl")
+    if ecl is not None and (not isinstance(ecl, str) or not ecl.strip()):
+        raise doc.error(f"{path}.ecl", "expected an ECL expression, e.g. '<< 49436004 |Atrial fibrillation|'")
+    try:
+        return releases.snomed_codes(bundled, ecl).codes
+    except EclError as error:
+        raise doc.error(f"{path}.ecl", str(error)) from None
+
+
 @functools.lru_cache(maxsize=8)
 def _medicine_classes(path: Path) -> tuple[MedicineClass, ...]:
     doc = Document(path, "careweave.terminology.medicine_classes/1")
@@ -123,7 +138,8 @@ def _medicine_classes(path: Path) -> tuple[MedicineClass, ...]:
             MedicineClass(
                 id=doc.identifier(entry, "id", entry_path),
                 name=doc.string(entry, "name", entry_path),
-                codes=doc.codes(entry, entry_path, allow_empty=True),
+                # widened through the loaded dm+d release to every product sharing the ingredient (VTM)
+                codes=releases.dmd_codes(doc.codes(entry, entry_path, allow_empty=True)).codes,
                 ingredients=ingredients,
                 bnf=doc.optional_string(entry, "bnf", entry_path),
                 sources=doc.sources(entry, entry_path),
@@ -174,6 +190,7 @@ _CONDITION_OPTIONAL = (
     "cms_weight",
     "cms_component",
     "ho_always_items",
+    "ecl",
     "note",
 )
 
@@ -216,7 +233,7 @@ def _condition_library(path: Path, medicine_classes_path: Path) -> ConditionLibr
                 name=doc.string(entry, "name", entry_path),
                 body_system=body_system,
                 category=cast(Any, category),
-                codes=doc.codes(entry, entry_path),
+                codes=_release_codes(doc, entry, entry_path, doc.codes(entry, entry_path)),
                 diagnosis_window_days=doc.optional_integer(
                     entry, "diagnosis_window_days", entry_path, minimum=1
                 ),
@@ -323,7 +340,7 @@ def _frailty_index(path: Path) -> FrailtyIndex:
     deficits: list[FrailtyDeficit] = []
     seen: dict[Code, str] = {}
     for entry_path, entry in doc.entries("deficits"):
-        doc.keys(entry, entry_path, ("id", "name"), ("codes", "min_distinct_medicines", "note"))
+        doc.keys(entry, entry_path, ("id", "name"), ("codes", "min_distinct_medicines", "ecl", "note"))
         min_medicines = doc.optional_integer(entry, "min_distinct_medicines", entry_path, minimum=1)
         if (min_medicines is None) == ("codes" not in entry):
             raise doc.error(entry_path, "a deficit needs either codes or min_distinct_medicines (not both)")
@@ -331,7 +348,12 @@ def _frailty_index(path: Path) -> FrailtyIndex:
             FrailtyDeficit(
                 id=doc.identifier(entry, "id", entry_path),
                 name=doc.string(entry, "name", entry_path),
-                codes=doc.codes(entry, entry_path, seen=seen, allow_empty=min_medicines is not None),
+                codes=_release_codes(
+                    doc,
+                    entry,
+                    entry_path,
+                    doc.codes(entry, entry_path, seen=seen, allow_empty=min_medicines is not None),
+                ),
                 min_distinct_medicines=min_medicines,
             )
         )
@@ -371,12 +393,12 @@ def _social_needs(path: Path) -> tuple[SocialNeed, ...]:
     seen: dict[Code, str] = {}
     needs: list[SocialNeed] = []
     for entry_path, entry in doc.entries("social_needs"):
-        doc.keys(entry, entry_path, ("id", "name", "codes", "sources"), ("note",))
+        doc.keys(entry, entry_path, ("id", "name", "codes", "sources"), ("ecl", "note"))
         needs.append(
             SocialNeed(
                 id=doc.identifier(entry, "id", entry_path),
                 name=doc.string(entry, "name", entry_path),
-                codes=doc.codes(entry, entry_path, seen=seen),
+                codes=_release_codes(doc, entry, entry_path, doc.codes(entry, entry_path, seen=seen)),
                 sources=doc.sources(entry, entry_path),
             )
         )
