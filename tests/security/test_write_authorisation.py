@@ -415,3 +415,45 @@ def test_no_role_writes_outside_its_scope(world: dict[str, Any], who: str, write
     assert 400 <= response.status_code < 500, response.content
     assert response.json()["resourceType"] == "OperationOutcome"
     assert _bob_state(world) == before
+
+
+# -- the explicit, audited operations that replace takeover by write --------------------------------------
+def _params(**references: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Parameters",
+        "parameter": [{"name": n.replace("_", "-"), "valueReference": {"reference": r}} for n, r in references.items()],
+    }
+
+
+def test_only_administrators_move_a_resource_and_it_is_audited_for_both(world: dict[str, Any]) -> None:
+    body = _params(patient="Patient/alice")
+    for who in ("gp", "other_gp", "integrator", "analyst"):
+        assert world["api"](who)("post", "Condition/c-bob/$move", body).status_code == 403
+    assert rm.Condition.objects.get(resource__logical_id="c-bob").person_id == world["bob"].pk
+    moved = world["api"]("admin")("post", "Condition/c-bob/$move", body)
+    assert moved.status_code == 200, moved.content
+    assert rm.Condition.objects.get(resource__logical_id="c-bob").person_id == world["alice"].pk
+    assert _body("Condition", "c-bob")["subject"]["reference"] == "Patient/alice"
+    audited = set(AuditEntry.objects.filter(action="move").values_list("person_id", flat=True))
+    assert audited == {world["alice"].pk, world["bob"].pk}
+    # the hospital re-sending its old copy (about Bob) is recognised, not a new move back
+    again = Importer(source_system=HOSPITAL)
+    again.import_resource(_condition("c-bob", "bob", "195967001"))
+    assert again.summary.total("unchanged") == 1
+    assert rm.Condition.objects.get(resource__logical_id="c-bob").person_id == world["alice"].pk
+
+
+def test_administrators_merge_two_records_of_one_person(world: dict[str, Any]) -> None:
+    body = _params(source_patient="Patient/bob", target_patient="Patient/alice")
+    assert world["api"]("gp")("post", "Patient/$merge", body).status_code == 403
+    merged = world["api"]("admin")("post", "Patient/$merge", body)
+    assert merged.status_code == 200, merged.content
+    assert set(rm.Condition.objects.filter(person=world["alice"]).values_list("resource__logical_id", flat=True)) == {
+        "c-alice",
+        "c-bob",
+    }
+    source = _body("Patient", "bob")
+    assert source["active"] is False and source["link"][0]["type"] == "replaced-by"
+    assert AuditEntry.objects.filter(action="merge", person=world["bob"]).exists()
+    assert AuditEntry.objects.filter(action="merge", person=world["alice"]).exists()
+    assert world["api"]("admin")("post", "Patient/$merge", _params(source_patient="Patient/alice", target_patient="Patient/alice")).status_code == 422

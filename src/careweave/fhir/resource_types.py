@@ -136,7 +136,11 @@ _TYPES = [
         write_rank=3,
         match_by_identifier=True,
         care_relationship=True,  # the registered practice
-        operations=(("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),),
+        operations=(
+            ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+            # administrators only (careweave.fhir.operations): R5's Patient $merge shape
+            ("merge", "http://hl7.org/fhir/OperationDefinition/Patient-merge"),
+        ),
     ),
     ResourceType("Medication", write_rank=3, compartment=False),
     ResourceType(

@@ -1,12 +1,15 @@
 from django.urls import path, re_path
 
-from careweave.fhir import api
+from careweave.fhir import api, operations
 
 ID = r"[A-Za-z0-9\-.]{1,64}"
 
 urlpatterns = [
     path("metadata", api.metadata, name="fhir-metadata"),
     re_path(rf"^Patient/(?P<logical_id>{ID})/\$everything$", api.everything, name="fhir-everything"),
+    # the administrator's explicit operations: the only way a resource changes whose record it is in
+    re_path(r"^Patient/\$merge$", api.api_view(operations.merge), name="fhir-merge"),
+    re_path(rf"^(?P<kind>[A-Z][A-Za-z]+)/(?P<logical_id>{ID})/\$move$", api.api_view(operations.move), name="fhir-move"),
     re_path(r"^(?P<kind>[A-Z][A-Za-z]+)$", api.type_endpoint, name="fhir-type"),
     re_path(rf"^(?P<kind>[A-Z][A-Za-z]+)/(?P<logical_id>{ID})$", api.instance_endpoint, name="fhir-instance"),
     re_path(
