@@ -286,16 +286,23 @@ def lca_fit(
     classes: Annotated[str, typer.Option(help="Number of classes, or 'auto' to choose by BIC")] = "auto",
     starts: Annotated[int, typer.Option(help="Random starts")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    smoothing: Annotated[
+        float,
+        typer.Option(
+            help="Pseudo-counts added to every category and class (MAP fit). The default 0 is the "
+            "maximum-likelihood fit poLCA, Mplus and StepMix report"
+        ),
+    ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the fit as JSON")] = False,
 ) -> None:
-    """Fit a latent class model to your own CSV."""
+    """Fit a latent class model to your own CSV (maximum likelihood unless --smoothing is given)."""
     from careweave.population.lca import fit_csv
 
     try:
         k: int | Literal["auto"] = "auto" if classes == "auto" else int(classes)
         if isinstance(k, int) and k < 1:
             raise ValueError("--classes must be at least 1")
-        result = fit_csv(file, classes=k, starts=starts, seed=seed)
+        result = fit_csv(file, classes=k, starts=starts, seed=seed, smoothing=smoothing)
     except (ValueError, OSError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None

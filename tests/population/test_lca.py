@@ -18,6 +18,7 @@ from careweave.population.lca import (
     read_categorical_csv,
     select_classes,
 )
+from tests.population.carcinoma import CARCINOMA, POLCA_CARCINOMA_LOGLIK
 
 # A clear 3-class model: 7 binary indicators and one 3-category indicator.
 TRUE_WEIGHTS = np.array([0.5, 0.3, 0.2])
@@ -229,6 +230,70 @@ def test_stepmix_agrees_categorical_with_missing() -> None:
     ours = fit_lca(patterns, counts, N_CATS, 3, n_starts=5, seed=0)
     theirs = _stepmix_loglik(np.where(X < 0, np.nan, X.astype(float)), "categorical_nan")
     assert abs(ours.loglik - theirs) / len(X) < 1e-3
+
+
+# -- maximum likelihood by default: poLCA's published carcinoma fits ----------------------------
+
+def carcinoma() -> tuple[np.ndarray, np.ndarray]:
+    patterns = np.array([[int(c) for c in key] for key in CARCINOMA], dtype=np.int64)
+    return patterns, np.array(list(CARCINOMA.values()), dtype=np.float64)
+
+
+def test_carcinoma_data_is_the_published_table() -> None:
+    patterns, counts = carcinoma()
+    # 118 slides in 20 distinct patterns, as poLCA's documentation says.
+    assert counts.sum() == 118 and len(set(CARCINOMA)) == len(patterns) == 20
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_reproduces_polca_carcinoma_log_likelihoods(k: int) -> None:
+    patterns, counts = carcinoma()
+    model = fit_lca(patterns, counts, [2] * 7, k, n_starts=10, seed=0)
+    assert model.smoothing == 0.0
+    assert model.converged
+    assert abs(model.loglik - POLCA_CARCINOMA_LOGLIK[k]) < 0.01
+
+
+def test_smoothing_is_explicit_and_gives_the_map_fit() -> None:
+    """The old default (0.01 pseudo-counts) reported -317.31 for poLCA's -317.26: now only on request."""
+    patterns, counts = carcinoma()
+    ml = fit_lca(patterns, counts, [2] * 7, 2, n_starts=5, seed=0)
+    smoothed = fit_lca(patterns, counts, [2] * 7, 2, n_starts=5, seed=0, smoothing=0.01)
+    assert smoothed.smoothing == 0.01
+    # The MAP fit's unpenalised log-likelihood is below the maximum, by more than the tolerance.
+    assert smoothed.loglik < ml.loglik - 0.01
+    # The reported log-likelihood is the unpenalised one at the fitted parameters.
+    assert smoothed.loglik == pytest.approx(smoothed.loglik_of(patterns, counts), abs=1e-9)
+    assert ml.loglik == pytest.approx(ml.loglik_of(patterns, counts), abs=1e-9)
+    with pytest.raises(ValueError, match="smoothing"):
+        fit_lca(patterns, counts, [2] * 7, 2, smoothing=-0.1)
+
+
+def test_ml_zero_probabilities_keep_posteriors_finite() -> None:
+    """ML puts some carcinoma probabilities at 0 or 1; every pattern, seen or not, still gets a posterior."""
+    patterns, counts = carcinoma()
+    model = fit_lca(patterns, counts, [2] * 7, 3, n_starts=10, seed=0)
+    assert min(float(p.min()) for p in model.probabilities) < 1e-6  # a boundary estimate
+    every = np.array(list(itertools.product([0, 1], repeat=7)), dtype=np.int64)
+    posterior = model.posterior(every)
+    assert np.isfinite(posterior).all()
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0)
+
+
+def test_stepmix_agrees_on_carcinoma_at_ml() -> None:
+    patterns, counts = carcinoma()
+    rows = np.repeat(patterns, counts.astype(np.int64), axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from stepmix.stepmix import StepMix
+
+        theirs = StepMix(
+            n_components=2, measurement="binary", n_init=3, max_iter=2000, abs_tol=1e-9,
+            random_state=0, progress_bar=0, verbose=0,
+        )  # fmt: skip
+        theirs.fit(rows)
+    ours = fit_lca(patterns, counts, [2] * 7, 2, n_starts=10, seed=0)
+    assert abs(ours.loglik - float(theirs.lower_bound_) * len(rows)) < 0.01
 
 
 # -- CSV for analysts -------------------------------------------------------------------------------

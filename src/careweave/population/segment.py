@@ -38,6 +38,10 @@ INITIAL_EM_STEPS = 50
 # Convergence: change in the objective per person below this. On the 100k synthetic extract this is
 # 10x faster than 1e-8 and the log-likelihood differs by 5 parts per million (bench/bench_segment.py).
 EM_TOLERANCE = 1e-7
+# The population clusters are the MAP fit with 0.01 pseudo-counts (lca module docstring): every
+# stored probability stays above zero, so a person assigned later with a combination unseen in a
+# class at fit time still gets a finite posterior for it. The analysts' `careweave lca fit` is ML.
+EM_SMOOTHING = 0.01
 
 
 def _peak_rss_mb() -> float:
@@ -140,6 +144,7 @@ def segment(
                 indicator_names=indicators,
                 initial_iter=INITIAL_EM_STEPS,
                 tol=EM_TOLERANCE,
+                smoothing=EM_SMOOTHING,
             )
         else:
             model = fit_lca(
@@ -152,6 +157,7 @@ def segment(
                 indicator_names=indicators,
                 initial_iter=INITIAL_EM_STEPS,
                 tol=EM_TOLERANCE,
+                smoothing=EM_SMOOTHING,
             )
             selection = [
                 {

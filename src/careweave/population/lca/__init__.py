@@ -17,14 +17,18 @@ Design choices, and why:
   People with every indicator missing carry no information and are excluded from the fit.
 * **Log space.** Class log-likelihoods are combined with log-sum-exp, so products of many small
   probabilities never underflow.
-* **Additive smoothing.** The M-step adds ``smoothing`` pseudo-counts to every category of every
-  indicator within every class, and to every class weight:
-  ``theta_kjc = (n_kjc + a) / (n_kj + a C_j)``, ``pi_k = (n_k + a) / (N + a K)``. This is the
-  posterior mode under a Dirichlet(1 + a) prior (MAP-EM, cf. Galindo Garre & Vermunt 2006,
-  Behaviormetrika 33:43). It keeps every probability strictly positive, so a category unseen in a
-  class at fit time cannot give a new person log(0) = -inf for that class. With the default
-  a = 0.01 the effect on probabilities is below 0.01 / (class size). The reported log-likelihood is
-  the ordinary (unpenalised) one.
+* **Maximum likelihood by default; smoothing on request.** With ``smoothing`` 0 (the default of
+  :func:`fit_lca`, :func:`fit_csv` and ``careweave lca fit``) EM climbs the likelihood itself, so
+  the fit and its log-likelihood are the ones poLCA, Mplus and StepMix report (a test reproduces
+  poLCA's published carcinoma values). A probability ML puts at exactly zero is held at exp(-700)
+  in log space so the arithmetic stays finite. A positive ``smoothing`` a adds a pseudo-counts to
+  every category of every indicator within every class, and to every class weight:
+  ``theta_kjc = (n_kjc + a) / (n_kj + a C_j)``, ``pi_k = (n_k + a) / (N + a K)``: the posterior
+  mode under a Dirichlet(1 + a) prior (MAP-EM, cf. Galindo Garre & Vermunt 2006, Behaviormetrika
+  33:43). It keeps every probability strictly positive, so a category unseen in a class at fit
+  time cannot rule that class out for a new person; the population pipeline (:mod:`..segment`)
+  uses a = 0.01 for that reason. Either way the reported log-likelihood is the ordinary
+  (unpenalised) one at the fitted parameters.
 * **Random starts.** EM finds a local maximum, so several starts are run and the one with the
   highest log-likelihood is kept (Linzer & Lewis 2011, section 2.2). Start s of a K-class fit uses
   ``numpy.random.default_rng([seed, K, s])``; starting values depend only on the seed and on the

@@ -102,12 +102,15 @@ def fit_csv(
     k_range: Iterable[int] = range(1, 8),
     min_class_share: float = 0.0,
     missing_values: Sequence[str] = ("",),
+    smoothing: float = 0.0,
 ) -> dict[str, Any]:
     """Fit a latent class model to a CSV of categorical columns; return a JSON-ready summary.
 
     Backs ``careweave lca fit FILE.csv --classes K [--starts N] [--seed S] --json``. With
     ``classes="auto"`` the number of classes is chosen by BIC over ``k_range`` and the summary
-    includes the comparison table under ``"selection"``.
+    includes the comparison table under ``"selection"``. The fit is maximum likelihood unless
+    ``smoothing`` asks for the MAP fit (``--smoothing A``); ``loglik`` is the unpenalised
+    log-likelihood either way, comparable with poLCA, Mplus and StepMix.
     """
     codes, columns, labels = read_categorical_csv(path, missing_values=missing_values)
     patterns, counts, _ = distinct_patterns(codes)
@@ -121,6 +124,7 @@ def fit_csv(
             k_range=k_range,
             n_starts=starts,
             seed=seed,
+            smoothing=smoothing,
             min_class_share=min_class_share,
             indicator_names=columns,
             category_labels=labels,
@@ -133,6 +137,7 @@ def fit_csv(
             classes,
             n_starts=starts,
             seed=seed,
+            smoothing=smoothing,
             indicator_names=columns,
             category_labels=labels,
         )
@@ -160,6 +165,8 @@ def fit_csv(
         "iterations": model.iterations,
         "starts": starts,
         "seed": seed,
+        "smoothing": smoothing,
+        "estimator": "maximum likelihood" if smoothing == 0 else "MAP (Dirichlet pseudo-counts)",
         "model_version": model.version,
         # probabilities[column][value][k] = P(column = value | class k)
         "probabilities": {

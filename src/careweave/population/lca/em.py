@@ -1,4 +1,4 @@
-"""The EM core: data layout, the E-step, one MAP-EM map, SQUAREM acceleration and random starts.
+"""The EM core: data layout, the E-step, one EM (ML or MAP) map, SQUAREM acceleration and random starts.
 
 Works on category codes (``-1`` = missing) already collapsed to distinct patterns with counts; knows
 nothing of models, storage or files. See :mod:`careweave.population.lca` for the method.
@@ -23,6 +23,18 @@ IntArray = npt.NDArray[np.int64]
 # in each class. Wide enough for starts to reach different optima, narrow enough that rare
 # indicators do not start at an implausible 50%.
 _START_SPREAD = 1.5
+
+#: The log of a probability that maximum likelihood put at exactly zero. A true log(0) = -inf would
+#: turn the E-step's matrix product into NaN (-inf * 0 for an indicator a person does not have);
+#: exp(-700) ~ 1e-304 is zero for every sum the fit makes but keeps the arithmetic finite.
+LOG_FLOOR = -700.0
+
+
+def floored_log(p: npt.ArrayLike) -> FloatArray:
+    """log(p) with zeros (and anything below exp(LOG_FLOOR)) at :data:`LOG_FLOOR`."""
+    with np.errstate(divide="ignore"):
+        out: FloatArray = np.maximum(np.log(np.asarray(p, dtype=np.float64)), LOG_FLOOR)
+    return out
 
 
 def single_threaded_blas() -> contextlib.AbstractContextManager[object]:
@@ -122,7 +134,11 @@ class Run:
 
 
 class EMMap:
-    """One EM map for a fixed data set: parameters -> (objective at them, posteriors, updated parameters)."""
+    """One EM map for a fixed data set: parameters -> (objective at them, posteriors, updated parameters).
+
+    ``smoothing`` 0 is plain EM for the maximum-likelihood fit (poLCA, Mplus and StepMix by default);
+    a positive value adds that many pseudo-counts to every category and class (MAP-EM).
+    """
 
     def __init__(self, onehot_t: FloatArray, counts: FloatArray, layout: Layout, smoothing: float) -> None:
         self.onehot_t, self.counts, self.layout, self.smoothing = onehot_t, counts, layout, smoothing
@@ -133,15 +149,20 @@ class EMMap:
     ) -> tuple[float, float, FloatArray, FloatArray, FloatArray]:
         a = self.smoothing
         ll, resp = e_step(self.onehot_t, log_theta, log_w, self.counts)
-        # MAP-EM increases the log posterior, not the bare log-likelihood: track that objective.
-        objective = ll + a * (float(log_theta.sum()) + float(log_w.sum()))
+        # MAP-EM increases the log posterior, not the bare log-likelihood: track that objective
+        # (with a = 0 it is the log-likelihood itself).
+        objective = ll + a * (float(log_theta.sum()) + float(log_w.sum())) if a else ll
         weighted = resp * self.counts
         n_k = weighted.sum(axis=1)
         n_kc = (self.onehot_t @ weighted.T).T  # (K, sum C_j) expected counts, observed values only
         sizes = self.layout.sizes
-        theta = (n_kc + a) / (self.layout.block_sum(n_kc) + a * np.repeat(sizes, sizes))
+        denominator = self.layout.block_sum(n_kc) + a * np.repeat(sizes, sizes)
+        # Under ML a class can lose every person (or every observed value of an indicator): its
+        # probabilities are then undetermined, and uniform is the neutral choice (0/0 would be NaN).
+        empty = denominator <= 0
+        theta = np.where(empty, 1.0 / np.repeat(sizes, sizes), (n_kc + a) / np.where(empty, 1.0, denominator))
         new_w = (n_k + a) / (self.n_obs + a * len(n_k))
-        return objective, ll, resp, np.log(theta), np.log(new_w)
+        return objective, ll, resp, floored_log(theta), floored_log(new_w)
 
 
 def squarem(em: EMMap, log_theta: FloatArray, log_w: FloatArray, *, max_iter: int, tol: float) -> Run:
@@ -180,8 +201,8 @@ def squarem(em: EMMap, log_theta: FloatArray, log_w: FloatArray, *, max_iter: in
         alpha = min(step_max, max(1.0, math.sqrt(float(r @ r) / sv))) if sv > 0 else 1.0
         p_new = p0 + 2.0 * alpha * r + alpha * alpha * v
         n_theta = log_theta.size
-        lt_new = layout.normalise_log(np.maximum(p_new[:n_theta].reshape(log_theta.shape), -700.0))
-        lw_new = p_new[n_theta:] - np.logaddexp.reduce(p_new[n_theta:])
+        lt_new = layout.normalise_log(np.maximum(p_new[:n_theta].reshape(log_theta.shape), LOG_FLOOR))
+        lw_new = np.maximum(p_new[n_theta:] - np.logaddexp.reduce(p_new[n_theta:]), LOG_FLOOR)
         obj_x, _, _, lt_x, lw_x = em(lt_new, lw_new)
         evals += 1
         if math.isfinite(obj_x) and obj_x >= obj1:

@@ -35,7 +35,7 @@ def fit_lca(
     initial_iter: int | None = None,
     final_starts: int = 2,
     tol: float = 1e-8,
-    smoothing: float = 0.01,
+    smoothing: float = 0.0,
     indicator_names: Sequence[str] | None = None,
     category_labels: Sequence[Sequence[str]] | None = None,
 ) -> LCAModel:
@@ -47,7 +47,9 @@ def fit_lca(
     0..C_j-1). EM runs from ``n_starts`` random starts and keeps the best log-likelihood;
     convergence is a change in the objective per person below ``tol`` over one EM step;
     ``max_iter`` caps EM steps per start (SQUAREM's extrapolated steps count). See the module
-    docstring for the smoothing, missing-data and labelling conventions.
+    docstring for the smoothing, missing-data and labelling conventions. ``smoothing`` 0 (the
+    default) is the maximum-likelihood fit, as poLCA, Mplus and StepMix report; a positive value is
+    the MAP fit with that many pseudo-counts. ``loglik`` is always the unpenalised log-likelihood.
     """
     n_cats = [int(c) for c in n_categories]
     codes = check_codes(patterns, n_cats)
@@ -62,8 +64,8 @@ def fit_lca(
         raise ValueError("n_starts and max_iter must be at least 1")
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
-    if not smoothing > 0:
-        raise ValueError("smoothing must be positive (it keeps probabilities away from zero)")
+    if not (math.isfinite(smoothing) and smoothing >= 0):
+        raise ValueError("smoothing must be 0 (maximum likelihood) or a positive number of pseudo-counts")
     if any(c < 1 for c in n_cats):
         raise ValueError("every indicator needs at least one category")
     names = (

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from careweave.population.lca.em import FloatArray, Layout, check_codes, e_step, one_hot_t
+from careweave.population.lca.em import FloatArray, Layout, check_codes, e_step, floored_log, one_hot_t
 from careweave.population.lca.patterns import distinct_patterns
 
 MODEL_FORMAT = "careweave-lca/1"
@@ -182,8 +182,8 @@ class LCAModel:
         codes = check_codes(X, self.n_categories)
         patterns, _, inverse = distinct_patterns(codes)
         onehot_t = one_hot_t(patterns, Layout(self.n_categories))
-        log_theta = np.log(np.concatenate(self.probabilities, axis=1))
-        _, resp = e_step(onehot_t, log_theta, np.log(self.weights), np.ones(len(patterns)))
+        log_theta = floored_log(np.concatenate(self.probabilities, axis=1))
+        _, resp = e_step(onehot_t, log_theta, floored_log(self.weights), np.ones(len(patterns)))
         return np.ascontiguousarray(resp.T[inverse])
 
     def assign(self, X: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], FloatArray]:
@@ -197,6 +197,6 @@ class LCAModel:
         codes = check_codes(X, self.n_categories)
         w = np.ones(len(codes)) if counts is None else np.asarray(counts, dtype=np.float64)
         onehot_t = one_hot_t(codes, Layout(self.n_categories))
-        log_theta = np.log(np.concatenate(self.probabilities, axis=1))
-        ll, _ = e_step(onehot_t, log_theta, np.log(self.weights), w)
+        log_theta = floored_log(np.concatenate(self.probabilities, axis=1))
+        ll, _ = e_step(onehot_t, log_theta, floored_log(self.weights), w)
         return ll
