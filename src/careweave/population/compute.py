@@ -24,6 +24,7 @@ __all__ = [
     "PopulationFeatures",
     "assign",
     "compute_features",
+    "compute_outputs",
     "compute_population",
     "compute_register",
     "pattern_counts",
@@ -48,6 +49,19 @@ def _evaluate(
     spec = FeatureSpecification(knowledge if knowledge is not None else FeatureKnowledge.from_terminology(), as_of)
     with get_engine(engine) as runner:
         return runner.evaluate(extract.validate(), spec, outputs)
+
+
+def compute_outputs(
+    extract: Extract,
+    as_of: dt.date,
+    outputs: Sequence[str],
+    engine: EngineName = "duckdb",
+    *,
+    knowledge: FeatureKnowledge | None = None,
+) -> dict[str, pa.Table]:
+    """Any outputs in one pass: ``features``, ``register`` and ``condition_evidence`` (the register's
+    evidence schema for everyone with at least one library condition, set aside or not)."""
+    return _evaluate(extract, as_of, engine, knowledge, tuple(outputs))
 
 
 def compute_population(

@@ -33,6 +33,8 @@ PERSON_SCHEMA: Final = pa.schema(
         pa.field("lsoa", pa.string()),
         pa.field("deceased", pa.bool_(), nullable=False),
         pa.field("national_opt_out", pa.bool_(), nullable=False),
+        # When known; a person who died after the reference date was alive on it.
+        pa.field("deceased_date", pa.date32()),
     ]
 )
 
@@ -44,6 +46,7 @@ CONDITION_SCHEMA: Final = pa.schema(
         pa.field("onset_date", pa.date32()),
         pa.field("recorded_date", pa.date32()),
         pa.field("clinical_status", pa.string()),
+        pa.field("verification_status", pa.string()),
     ]
 )
 
@@ -104,6 +107,16 @@ ALLOWED_VALUES: Final[dict[tuple[str, str], frozenset[str]]] = {
     ("condition", "clinical_status"): frozenset(
         {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
     ),
+    ("condition", "verification_status"): frozenset(
+        {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+    ),
+}
+
+#: Columns added to the contract after its first version: a table built without one (in memory,
+#: through :meth:`Extract.from_tables`) gets it as all nulls, which means "not recorded".
+ADDED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "person": ("deceased_date",),
+    "condition": ("verification_status",),
 }
 
 #: Clinical statuses under which a coded condition still counts (FHIR: the "active" family).
@@ -168,8 +181,11 @@ def validate_table(name: str, table: ExtractTable) -> None:
 
 def conform(name: str, table: pa.Table) -> pa.Table:
     """Return ``table`` with exactly the contract's columns, in order, cast to the contract types."""
-    validate_table(name, table)
     schema = EXTRACT_SCHEMAS[name]
+    for column in ADDED_COLUMNS.get(name, ()):
+        if table.schema.get_field_index(column) < 0:
+            table = table.append_column(column, pa.nulls(table.num_rows, schema.field(column).type))
+    validate_table(name, table)
     columns = [table.column(field.name).cast(field.type) for field in schema]
     return pa.Table.from_arrays(columns, schema=schema)
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Final, Literal
 
 import pyarrow as pa
 
+from careweave.terminology.exclusions import PERSON_RULE_IDS, ExclusionRules, load_exclusions
 from careweave.terminology.models import (
     Code,
     ConditionDefinition,
@@ -88,6 +89,8 @@ class FeatureKnowledge:
     polypharmacy_deficit: str | None = None
     polypharmacy_min_medicines: int = 5
     version: str = ""
+    #: What sets a code or a person aside (verification status, resolved codes, person rules).
+    exclusions: ExclusionRules = field(default_factory=load_exclusions)
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.conditions]
@@ -204,6 +207,11 @@ class FeatureSpecification:
             pa.field("imd_decile", pa.int8()),
             pa.field("imd_quintile", pa.int8()),
             pa.field("national_opt_out", pa.bool_(), nullable=False),
+            # The person rules (exclusions.yaml): flags, and the first rule that set the person aside
+            # from the register (``excluded``) and from the proactive lists (``worklist_excluded``).
+            *(pa.field(rule_id, pa.bool_(), nullable=False) for rule_id in PERSON_RULE_IDS[1:]),
+            pa.field("excluded", pa.string()),
+            pa.field("worklist_excluded", pa.string()),
             pa.field("condition_count", pa.int32(), nullable=False),
             pa.field("mltc", pa.bool_(), nullable=False),
             pa.field("complex_mltc", pa.bool_(), nullable=False),
@@ -242,7 +250,9 @@ REGISTER_SCHEMA: Final = pa.schema(
         pa.field("date", pa.date32()),
     ]
 )
-"""One row per code and date that put a person with 2+ conditions on the MLTC register.
+"""One row per code and date that put a person with 2+ conditions on the MLTC register (people set
+aside by a person rule, ``excluded``, are not on it). The ``condition_evidence`` output has the same
+schema for everyone with at least one library condition.
 
 ``evidence`` is ``diagnosis`` (a diagnostic code within the condition's window), ``diagnosis_ever``
 (an older code the medicine route also needs) or ``medicine`` (a qualifying prescription issue)."""

@@ -144,6 +144,7 @@ def generate_extract(
             ),
             "deceased": pa.array(rng.random(people) < 0.01),
             "national_opt_out": pa.array(rng.random(people) < 0.03),
+            "deceased_date": pa.nulls(people, pa.date32()),
         },
         schema=EXTRACT_SCHEMAS["person"],
     )
@@ -161,6 +162,12 @@ def generate_extract(
                 ["active", None, "resolved", "inactive", "remission", "recurrence", "relapse"],
                 n,
                 [0.78, 0.08, 0.06, 0.03, 0.02, 0.02, 0.01],
+            ),
+            # Every 50 rows: one refuted, one provisional, one entered in error (no random draw, so
+            # every other column is as it was for the same seed).
+            "verification_status": _take_strings(
+                [None, "refuted", "provisional", "entered-in-error"],
+                np.where(np.arange(n) % 50 < 3, np.arange(n) % 50 + 1, 0),
             ),
         },
         schema=EXTRACT_SCHEMAS["condition"],

@@ -137,6 +137,10 @@ def compute_worklists(
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):
         raise ValueError("worklist rule ids are not unique")
+    if "worklist_excluded" in features.column_names:
+        # A person rule set them aside from every proactive list (exclusions.yaml: deregistered,
+        # palliative or end of life care register); the dead are not in the features at all.
+        features = features.filter(pc.is_null(features.column("worklist_excluded")))
     person_ids = features.column("person_id")
     parts: list[pa.Table] = []
     for rule in rules:

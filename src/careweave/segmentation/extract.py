@@ -10,10 +10,12 @@ from typing import Any
 import pyarrow as pa
 from django.db.models import QuerySet
 
-from careweave.population.extract_schema import EXTRACT_SCHEMAS, Extract
+from careweave.population.extract_schema import ALLOWED_VALUES, EXTRACT_SCHEMAS, Extract
 from careweave.record import models as rm
 
 CHUNK = 50_000
+# A verification status outside FHIR's value set is "not recorded" (the code counts), not an error.
+_VERIFICATION_STATUSES = ALLOWED_VALUES[("condition", "verification_status")]
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
@@ -49,6 +51,7 @@ def build_extract() -> Extract:
         "lsoa",
         "deceased",
         "national_data_opt_out",
+        "deceased_date",
     )
     person = _table(
         "person",
@@ -70,8 +73,9 @@ def build_extract() -> Extract:
             "onset",
             "recorded_date",
             "clinical_status",
+            "verification_status",
         ),
-        {5: lambda v: v or None},
+        {5: lambda v: v or None, 6: lambda v: v if v in _VERIFICATION_STATUSES else None},
     )
     medication = _table(
         "medication",

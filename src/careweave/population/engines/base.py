@@ -66,7 +66,7 @@ class PopulationEngine(Protocol):
     ) -> None: ...
 
 
-OUTPUTS = ("features", "register")
+OUTPUTS = ("features", "register", "condition_evidence")
 
 
 class EngineLifecycle:

@@ -14,6 +14,7 @@ from careweave.population.features import AGE_BANDS, REGISTER_SCHEMA, FeatureSpe
 from careweave.population.sql import conditions, medicines, monitoring, scores, services, social
 from careweave.population.sql.common import Context, Dialect, Step
 from careweave.population.sql.output import OUTPUT_ORDER
+from careweave.terminology.exclusions import PERSON_RULE_IDS
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ def build_lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
 
 
 def _people_step(ctx: Context) -> Step:
-    """Living people born on or before as_of, with their age on as_of."""
+    """People alive on as_of (deceased without a date counts as dead on it), born on or before it, with
+    their age on as_of: the ``deceased`` person rule (exclusions.yaml) excludes the dead from everything."""
     as_of = ctx.windows.as_of
     age = (
         f"({as_of.year} - YEAR(p.birth_date) - CASE WHEN MONTH(p.birth_date) > {as_of.month} OR "
@@ -47,7 +49,9 @@ def _people_step(ctx: Context) -> Step:
     return Step(
         "people",
         f"""SELECT p.person_id, p.practice_id, p.sex, p.imd_decile, p.national_opt_out, {age} AS age
-        FROM person p WHERE NOT p.deceased AND p.birth_date <= {ctx.as_of}""",
+        FROM person p
+        WHERE NOT (p.deceased AND (p.deceased_date IS NULL OR p.deceased_date <= {ctx.as_of}))
+          AND p.birth_date <= {ctx.as_of}""",
         materialize=True,
     )
 
@@ -62,6 +66,9 @@ def _features_step(ctx: Context) -> Step:
         + " END"
     )
     count = "COALESCE(cs.condition_count, 0)"
+    # On the register: 2+ conditions and no person rule set the person aside (exclusions.yaml).
+    registrable = "ps.excluded IS NULL"
+    person_rules = "".join(f"ps.{rule_id}, " for rule_id in PERSON_RULE_IDS[1:])
     medicines_3m = "COALESCE(rx.medicine_count, 0)"
     cond_columns = ",\n".join(
         f"COALESCE(cs.{quote(col)}, 0) = 1 AS {quote(col)}" for col in ctx.spec.condition_columns
@@ -75,9 +82,11 @@ def _features_step(ctx: Context) -> Step:
           CASE WHEN p.imd_decile IS NULL THEN NULL WHEN p.imd_decile <= 2 THEN 1 WHEN p.imd_decile <= 4 THEN 2
                WHEN p.imd_decile <= 6 THEN 3 WHEN p.imd_decile <= 8 THEN 4 ELSE 5 END AS imd_quintile,
           p.national_opt_out,
+          {person_rules}ps.excluded, ps.worklist_excluded,
           {count} AS condition_count,
-          {count} >= 2 AS mltc,
-          ({count} >= 4 OR (COALESCE(cs.has_physical, 0) = 1 AND COALESCE(cs.has_mental, 0) = 1)) AS complex_mltc,
+          ({count} >= 2 AND {registrable}) AS mltc,
+          ({registrable} AND ({count} >= 4 OR (COALESCE(cs.has_physical, 0) = 1 AND COALESCE(cs.has_mental, 0) = 1)))
+            AS complex_mltc,
           (COALESCE(cs.has_physical, 0) = 1 AND COALESCE(cs.has_mental, 0) = 1) AS physical_and_mental,
           CAST(COALESCE(cms.cms_units, 0) AS DOUBLE) / CAST(10000 AS DOUBLE) AS cms_score,
           {efi.deficits} AS efi_deficits,
@@ -99,6 +108,7 @@ def _features_step(ctx: Context) -> Step:
           {social_columns}{"," if cond_columns else ""}
           {cond_columns}
         FROM people p
+        JOIN person_status ps ON ps.person_id = p.person_id
         LEFT JOIN condition_summary cs ON cs.person_id = p.person_id
         LEFT JOIN cms ON cms.person_id = p.person_id
         LEFT JOIN efi ON efi.person_id = p.person_id
@@ -116,6 +126,8 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
     ctx = Context.of(spec, dialect)
     steps = [
         _people_step(ctx),
+        conditions.recorded_step(ctx),
+        *conditions.person_rule_steps(ctx),
         *conditions.coded_steps(ctx),
         *medicines.issue_steps(ctx),
         *conditions.summary_steps(ctx),
@@ -127,6 +139,6 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
         social.summary_step(ctx),
         monitoring.overdue_step(ctx),
         _features_step(ctx),
-        conditions.register_step(),
+        *conditions.register_steps(),
     ]
     return CompiledSpecification(lookups=build_lookups(spec), steps=tuple(steps), feature_schema=spec.feature_schema())

@@ -58,22 +58,129 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
             ),
         }
     )
+    exclusions = spec.knowledge.exclusions
+    known = {c.id for c in conditions}
+    resolved = [
+        (code, condition_id)
+        for condition_id, codes in sorted(exclusions.resolved_codes.items())
+        if condition_id in known
+        for code in codes
+    ]
+    coded_rules = [(code, r.id) for r in exclusions.person_rules if r.kind == "coded" for code in r.codes]
     return {
         "lk_condition": lk_condition,
         "lk_condition_code": code_table([(code, c.id) for c in conditions for code in c.codes], "condition_id"),
+        "lk_resolved_code": code_table(resolved, "condition_id"),
+        "lk_person_rule_code": code_table(coded_rules, "rule_id"),
     }
 
 
-def coded_steps(ctx: Context) -> list[Step]:
-    """Diagnostic codes of library conditions, and those within each condition's diagnosis window."""
+def _not_in(column: str, values: tuple[str, ...]) -> str:
+    """``column`` is null or none of ``values`` (a null status is "not recorded", never excluded)."""
+    return f"({column} IS NULL OR {column} NOT IN ({string_list(values)}))" if values else "TRUE"
+
+
+def recorded_step(ctx: Context) -> Step:
+    """Condition rows that any rule may read: dated on or before as_of (or undated), and neither refuted
+    nor entered in error (exclusions.yaml, verification_status.ignored_everywhere)."""
+    ignored = ctx.knowledge.exclusions.ignored_everywhere
+    return Step(
+        "condition_recorded",
+        f"""SELECT c.person_id, c.system, c.code, c.onset_date, c.recorded_date, c.clinical_status,
+               c.verification_status
+        FROM condition c
+        WHERE {_not_in("c.verification_status", ignored)}
+          AND ({CONDITION_DATE} IS NULL OR {CONDITION_DATE} <= {ctx.as_of})""",
+        materialize=True,
+    )
+
+
+def person_rule_steps(ctx: Context) -> list[Step]:
+    """The coded person rules (palliative care register, care home) and, per person, every rule's verdict.
+
+    A coded rule holds when one of its codes is recorded on or before as_of, as a current condition
+    (a missing clinical status is current, as everywhere) or as an observation. ``excluded`` and
+    ``worklist_excluded`` name the first rule, in exclusions.yaml's order, that sets the person aside.
+    """
+    rules = ctx.knowledge.exclusions.person_rules
+    coded = [r for r in rules if r.kind == "coded"]
+    hits = ",\n".join(f"{flag(f'h.rule_id = {string_list([r.id])}')} AS {r.id}" for r in coded)
+    verdicts: dict[str, str] = {}
+    for rule in rules:
+        if rule.kind == "deceased":
+            continue  # dead on as_of: not among the people at all
+        verdicts[rule.id] = (
+            "(p.practice_id IS NULL OR p.practice_id <= 0)"
+            if rule.kind == "no_registered_practice"
+            else f"COALESCE(f.{rule.id}, 0) = 1"
+        )
+
+    def first(effect_of: str) -> str:
+        cases = [
+            f"WHEN {verdicts[r.id]} THEN {string_list([r.id])}"
+            for r in rules
+            if r.id in verdicts and getattr(r, effect_of) == "exclude"
+        ]
+        return f"CASE {' '.join(cases)} ELSE NULL END" if cases else "CAST(NULL AS STRING)"
+
+    flags_sql = (
+        f"""SELECT h.person_id{"," if hits else ""}
+          {hits}
+        FROM (
+          SELECT c.person_id, k.rule_id FROM condition_recorded c
+          JOIN lk_person_rule_code k ON c.system = k.system AND c.code = k.code
+          WHERE c.clinical_status IS NULL OR c.clinical_status IN ({ACTIVE_STATUSES})
+          UNION ALL
+          SELECT o.person_id, k.rule_id FROM observation o
+          JOIN lk_person_rule_code k ON o.system = k.system AND o.code = k.code
+          WHERE o.effective IS NULL OR CAST(o.effective AS DATE) <= {ctx.as_of}) h
+        GROUP BY h.person_id"""
+    )
+    columns = ",\n          ".join(f"{verdict} AS {rule_id}" for rule_id, verdict in verdicts.items())
     return [
-        # Diagnostic codes of library conditions in an active clinical status, dated on or before as_of.
+        Step("person_rule_hits", flags_sql),
+        Step(
+            "person_status",
+            f"""SELECT p.person_id,
+          {columns},
+          {first("register")} AS excluded,
+          {first("worklists")} AS worklist_excluded
+        FROM people p LEFT JOIN person_rule_hits f ON f.person_id = p.person_id""",
+            materialize=True,
+        ),
+    ]
+
+
+def coded_steps(ctx: Context) -> list[Step]:
+    """Diagnostic codes of library conditions that count, and those within each condition's window.
+
+    A code counts (exclusions.yaml) when its clinical status is active, or missing (treated as active
+    here as everywhere); when its verification status does not set it aside for the register
+    (provisional, differential); and when no resolved code for its condition is recorded on or after
+    it (QOF: the latest resolved code on or after the latest diagnosis code ends the condition, and a
+    diagnosis code after it opens it again). Undated resolved codes end nothing: they cannot be ordered.
+    """
+    register_ignored = ctx.knowledge.exclusions.ignored_for_register
+    return [
+        Step(
+            "condition_resolved",
+            f"""SELECT r.person_id, k.condition_id, MAX(r.event_date) AS resolved_date FROM (
+          SELECT c.person_id, c.system, c.code, {CONDITION_DATE} AS event_date FROM condition_recorded c
+          UNION ALL
+          SELECT o.person_id, o.system, o.code, CAST(o.effective AS DATE) AS event_date FROM observation o
+          WHERE CAST(o.effective AS DATE) <= {ctx.as_of}) r
+        JOIN lk_resolved_code k ON r.system = k.system AND r.code = k.code
+        WHERE r.event_date IS NOT NULL
+        GROUP BY r.person_id, k.condition_id""",
+        ),
         Step(
             "condition_coded",
             f"""SELECT c.person_id, k.condition_id, c.system, c.code, {CONDITION_DATE} AS event_date
-        FROM condition c JOIN lk_condition_code k ON c.system = k.system AND c.code = k.code
+        FROM condition_recorded c JOIN lk_condition_code k ON c.system = k.system AND c.code = k.code
+        LEFT JOIN condition_resolved r ON r.person_id = c.person_id AND r.condition_id = k.condition_id
         WHERE (c.clinical_status IS NULL OR c.clinical_status IN ({ACTIVE_STATUSES}))
-          AND ({CONDITION_DATE} IS NULL OR {CONDITION_DATE} <= {ctx.as_of})""",
+          AND {_not_in("c.verification_status", register_ignored)}
+          AND (r.resolved_date IS NULL OR {CONDITION_DATE} > r.resolved_date)""",
             materialize=True,
         ),
         Step(
@@ -125,15 +232,24 @@ def summary_steps(ctx: Context) -> list[Step]:
     ]
 
 
-def register_step() -> Step:
-    """The MLTC register: every code and date that put a person with 2+ conditions on it."""
-    return Step(
+def register_steps() -> list[Step]:
+    """Every code and date that gave a person a library condition (``condition_evidence``), and the
+    MLTC register: that evidence for people with 2+ conditions whom no person rule set aside."""
+    return [_evidence_step(), Step(
         "register",
+        """SELECT e.* FROM condition_evidence e
+        JOIN condition_summary cs ON cs.person_id = e.person_id AND cs.condition_count >= 2
+        JOIN person_status ps ON ps.person_id = e.person_id AND ps.excluded IS NULL""",
+    )]
+
+
+def _evidence_step() -> Step:
+    return Step(
+        "condition_evidence",
         """WITH registered AS (
           SELECT pc.person_id, pc.condition_id, d.condition_name, d.requires, d.rx_with_diagnosis_ever,
                  pc.has_diagnosis, pc.has_medicine
           FROM person_condition pc
-          JOIN condition_summary cs ON cs.person_id = pc.person_id AND cs.condition_count >= 2
           JOIN lk_condition d ON d.condition_id = pc.condition_id)
         SELECT DISTINCT r.person_id, r.condition_id, r.condition_name, 'diagnosis' AS evidence, e.system, e.code,
                e.event_date AS evidence_date
@@ -149,4 +265,5 @@ def register_step() -> Step:
                e.event_date AS evidence_date
         FROM registered r JOIN condition_coded e ON e.person_id = r.person_id AND e.condition_id = r.condition_id
         WHERE r.has_medicine AND NOT r.has_diagnosis AND r.rx_with_diagnosis_ever AND r.requires <> 'diagnosis'""",
+        materialize=True,
     )

@@ -15,6 +15,7 @@ OUTPUT_ORDER: Final[dict[str, str]] = {
     "features": "person_id ASC",
     "register": "person_id ASC, condition_id ASC, evidence ASC, evidence_date ASC NULLS LAST, system ASC, code ASC",
 }
+OUTPUT_ORDER["condition_evidence"] = OUTPUT_ORDER["register"]
 
 
 def output_query(output: str) -> str:

@@ -47,7 +47,8 @@ def cms_step() -> Step:
 
 
 def efi_step(ctx: Context) -> Step:
-    """eFI deficits, counted when ever recorded (on or before as_of), whatever the clinical status."""
+    """eFI deficits, counted when ever recorded (on or before as_of), whatever the clinical status, unless
+    refuted or entered in error (``condition_recorded``)."""
     knowledge = ctx.knowledge
     polypharmacy_hits = ""
     if knowledge.polypharmacy_deficit:
@@ -58,7 +59,7 @@ def efi_step(ctx: Context) -> Step:
     return Step(
         "efi",
         f"""SELECT person_id, COUNT(DISTINCT deficit_id) AS efi_deficits FROM (
-          SELECT c.person_id, k.deficit_id FROM condition c
+          SELECT c.person_id, k.deficit_id FROM condition_recorded c
           JOIN lk_efi_code k ON c.system = k.system AND c.code = k.code
           WHERE {CONDITION_DATE} IS NULL OR {CONDITION_DATE} <= {ctx.as_of}
           UNION ALL
@@ -77,7 +78,7 @@ def falls_step(ctx: Context) -> Step:
     return Step(
         "falls_12m",
         f"""SELECT DISTINCT person_id FROM (
-          SELECT c.person_id FROM condition c JOIN lk_falls_code k ON c.system = k.system AND c.code = k.code
+          SELECT c.person_id FROM condition_recorded c JOIN lk_falls_code k ON c.system = k.system AND c.code = k.code
           WHERE {CONDITION_DATE} > {after} AND {CONDITION_DATE} <= {as_of}
           UNION ALL
           SELECT o.person_id FROM observation o JOIN lk_falls_code k ON o.system = k.system AND o.code = k.code
