@@ -280,6 +280,41 @@ def segment(
     out.print("Timings: " + ", ".join(f"{k} {v['seconds']:.1f} s" for k, v in run.timings.items()))
 
 
+@app.command()
+def register(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per person")] = False,
+) -> None:
+    """The MLTC register: everyone alive with a library condition, the codes that put each condition
+    there, CMS and eFI, and why a rule set anyone aside (``excluded``)."""
+    import datetime as dt
+
+    if engine not in ("duckdb", "spark"):
+        console.print("[red]error:[/red] --engine must be duckdb or spark")
+        raise typer.Exit(2)
+    try:
+        when = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
+        raise typer.Exit(2) from None
+    setup_django()
+    from careweave.segmentation.run import register_listing
+
+    listing = register_listing(as_of=when, engine=cast(Literal["duckdb", "spark"], engine))  # checked above
+    if as_json:
+        typer.echo(json.dumps(listing, indent=2))
+        return
+    on_register = sum(1 for entry in listing if entry["on_register"])
+    excluded = sum(1 for entry in listing if entry["excluded"])
+    console.print(
+        f"{len(listing):,} people with a long-term condition, {on_register:,} on the MLTC register, "
+        f"{excluded:,} set aside by a rule (use --json for each person)"
+    )
+
+
 @lca_app.command("fit")
 def lca_fit(
     file: Annotated[Path, typer.Argument(help="CSV: one row per person, columns are categorical indicators")],

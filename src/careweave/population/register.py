@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -105,3 +105,56 @@ __all__ = [
     "explain_person",
     "register_entries",
 ]
+
+
+def person_register(features: pa.Table, evidence: pa.Table) -> list[dict[str, Any]]:
+    """``careweave register``'s answer, by person: everyone in ``features`` (people alive on as_of) with
+    at least one library condition, in person order, from the features and the ``condition_evidence``
+    output.
+
+    ``on_register`` is the MLTC register (2+ conditions, no person rule set them aside); ``excluded``
+    names the rule that set them aside from it (exclusions.yaml, e.g. ``deregistered``), else None.
+    Each condition carries the code and date that put it there: the latest diagnostic code, or for a
+    condition met by medicines alone the latest qualifying issue. ``care_home`` and
+    ``palliative_care`` are the person rules' own flags (neither sets anyone aside from the register).
+    Keys are ``person_id`` (the caller adds the NHS number) and the fields the command prints.
+    """
+    chosen: dict[tuple[int, str], tuple[tuple[int, dt.date], dict[str, object]]] = {}
+    rank = {"diagnosis": 2, "diagnosis_ever": 1, "medicine": 0}
+    for row in evidence.to_pylist():
+        key = (row["person_id"], row["condition_id"])
+        order = (rank.get(row["evidence"], 0), row["date"] or dt.date.min)
+        if key not in chosen or order > chosen[key][0]:
+            chosen[key] = (
+                order,
+                {
+                    "id": row["condition_id"],
+                    "code": row["code"],
+                    "system": row["system"],
+                    "date": row["date"].isoformat() if row["date"] else None,
+                },
+            )
+    conditions: dict[int, list[dict[str, object]]] = defaultdict(list)
+    for (person_id, _), (_, item) in sorted(chosen.items()):
+        conditions[person_id].append(item)
+    names = ("person_id", "condition_count", "mltc", "cms_score", "efi_score", "efi_category", "excluded")
+    flags = [n for n in ("care_home", "palliative_care") if n in features.column_names]
+    columns = {n: features.column(n).to_pylist() for n in (*names, *flags)}
+    out: list[dict[str, Any]] = []
+    for i, person_id in enumerate(columns["person_id"]):
+        if not columns["condition_count"][i]:
+            continue
+        out.append(
+            {
+                "person_id": person_id,
+                "on_register": bool(columns["mltc"][i]),
+                "condition_count": columns["condition_count"][i],
+                "conditions": conditions.get(person_id, []),
+                "cms": columns["cms_score"][i],
+                "efi_score": columns["efi_score"][i],
+                "efi_category": columns["efi_category"][i],
+                "excluded": columns["excluded"][i],
+                **{n: bool(columns[n][i]) for n in flags},
+            }
+        )
+    return out

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db import transaction
 
-from careweave.fhir.bulk import analyze, insert_rows
+from careweave.record.bulk import analyze, insert_rows
 from careweave.governance.audit import record_system_event
 from careweave.population import worklists as pw
 from careweave.population.segment import SegmentationResult, StageTimer, planning_aggregates, segment
 from careweave.segmentation import models as sm
-from careweave.segmentation.extract import build_extract
+from careweave.segmentation.extract import build_extract, default_as_of
 from careweave.terminology import load_condition_library, load_social_needs
 
 
@@ -80,6 +80,34 @@ def run_segmentation(
 
 
 @transaction.atomic
+def register_listing(
+    *, as_of: dt.date | None = None, engine: Literal["duckdb", "spark"] = "duckdb"
+) -> list[dict[str, Any]]:
+    """``careweave register``: every person alive on ``as_of`` with at least one library condition,
+    from the record through the extract and the engine ``careweave segment`` uses (no second
+    implementation), each with their NHS number first. Audited as a system event (counts only)."""
+    from careweave.population.compute import compute_outputs
+    from careweave.population.register import person_register
+    from careweave.record import models as rm
+
+    when = as_of or default_as_of()
+    outputs = compute_outputs(build_extract(), when, ("features", "condition_evidence"), engine)
+    rows = person_register(outputs["features"], outputs["condition_evidence"])
+    numbers = dict(
+        rm.Person.objects.filter(pk__in=[r["person_id"] for r in rows]).values_list("pk", "nhs_number")
+    )
+    listing = [{"nhs_number": numbers.get(r["person_id"]) or None, **r} for r in rows]
+    for entry in listing:
+        entry.pop("person_id")
+    record_system_event(
+        "register",
+        "careweave register",
+        detail=f"as of {when.isoformat()}: {len(listing)} people with a condition, "
+        f"{sum(1 for e in listing if e['on_register'])} on the register",
+    )
+    return listing
+
+
 def store(result: SegmentationResult, *, seed: int, library_version: str) -> sm.SegmentationRun:
     model = result.model
     version = hashlib.sha256(
