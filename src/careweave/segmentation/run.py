@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db import transaction
 
-from careweave.record.bulk import analyze, insert_rows
 from careweave.governance.audit import record_system_event
 from careweave.population import worklists as pw
 from careweave.population.segment import SegmentationResult, StageTimer, planning_aggregates, segment
+from careweave.record.bulk import analyze, insert_rows
 from careweave.segmentation import models as sm
 from careweave.segmentation.extract import build_extract, default_as_of
 from careweave.terminology import load_condition_library, load_social_needs
