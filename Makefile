@@ -26,6 +26,7 @@ demo: install assets
 test: install assets browser
 	$(UV) run --frozen ruff check src tests bench
 	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
 	$(UV) run --frozen pytest -q
 
 # The population engines touch no database, so their Spark cases run once, in `make test`.

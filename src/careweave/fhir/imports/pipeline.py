@@ -17,7 +17,6 @@ import orjson
 from django.db import transaction
 
 from careweave.fhir import resource_types
-from careweave.fhir.bulk import analyze
 from careweave.fhir.conventions import DEFAULT_SOURCE
 from careweave.fhir.imports import identity
 from careweave.fhir.imports.authorise import check_api_writes
@@ -28,6 +27,7 @@ from careweave.fhir.imports.validation import validate_entry
 from careweave.fhir.imports.writer import Writer
 from careweave.fhir.outcome import Issue, Refused
 from careweave.record import models as rm
+from careweave.record.bulk import analyze
 
 BUNDLE_TYPES = frozenset(
     {

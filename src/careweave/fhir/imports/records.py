@@ -13,10 +13,10 @@ from typing import Any
 import orjson
 
 from careweave.fhir import projection as proj
-from careweave.fhir.bulk import insert_rows
 from careweave.fhir.imports.unit import ApiWriter, Entry, ImportContext
 from careweave.fhir.outcome import Refused
 from careweave.record import models as rm
+from careweave.record.bulk import insert_rows
 from careweave.record.relationships import add_care_relationships, refresh_care_relationships
 
 _KEYED = {

@@ -9,11 +9,11 @@ import orjson
 from django.utils import timezone
 
 from careweave.fhir import resource_types
-from careweave.fhir.bulk import allocate_ids, insert_rows
 from careweave.fhir.imports.records import Item, Keys, RecordRows
 from careweave.fhir.imports.unit import ApiWriter, Entry, ImportContext, ImportSummary, canonical_hash
 from careweave.fhir.outcome import Refused
 from careweave.record import models as rm
+from careweave.record.bulk import allocate_ids, insert_rows
 from careweave.record.relationships import refresh_care_relationships
 
 Rows = list[tuple[Entry, rm.StoredResource]]

@@ -1,0 +1,1 @@
+"""`flush` kept safe for the append-only audit tables on SQLite."""
