@@ -20,9 +20,6 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "careweave"
 ALLOWED: dict[str, str] = {
     "governance/": "the home of roles, permissions, access and the auditor",
     "demo.py": "creates the demo accounts, each with its role",
-    # The FHIR interface is being moved onto open_record and permissions (issue 9, part 1):
-    # remove this entry when that lands.
-    "fhir/": "being converted to governance.open_record (issue 9)",
 }
 
 AUDIT_WRITES = frozenset({"create", "bulk_create", "get_or_create", "update_or_create", "update", "delete", "save"})
