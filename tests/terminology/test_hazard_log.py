@@ -19,6 +19,7 @@ OTHER_FLAGS = frozenset(
         "overdue_monitoring",
         "social_need",
         "key_measurement",
+        "register_exclusion",
     }
 )
 FIELDS = ("id", "flag", "hazard", "causes", "effect", "controls", "initial", "residual", "actions", "owner")

@@ -26,6 +26,7 @@ from typing import Final, Literal
 
 import pyarrow as pa
 
+from careweave.terminology import SOCIAL_NEED_FEATURES as _SOCIAL_NEED_FEATURES
 from careweave.terminology.exclusions import PERSON_RULE_IDS, ExclusionRules, load_exclusions
 from careweave.terminology.models import (
     Code,
@@ -38,17 +39,9 @@ from careweave.terminology.models import (
 
 EngineName = Literal["duckdb", "spark"]
 
-#: Social need features every feature table carries (False when the library has no such need).
-SOCIAL_NEED_FEATURES: Final = (
-    "lives_alone",
-    "housebound",
-    "is_carer",
-    "has_carer",
-    "social_care_package",
-    "housing_problem",
-    "financial_hardship",
-    "social_isolation",
-)
+#: Social need features every feature table carries (False when the library has no such need): the
+#: one definition lives with the reviewed social needs, in terminology.
+SOCIAL_NEED_FEATURES: Final = _SOCIAL_NEED_FEATURES
 
 #: Encounter classes (FHIR v3 ActCode) that are hospital admissions.
 INPATIENT_CLASSES: Final = ("IMP", "ACUTE", "NONAC")
