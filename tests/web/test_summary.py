@@ -260,3 +260,21 @@ def test_the_summary_shows_the_care_plan_status_review_date_and_what_matters(
         "Book the falls clinic",
     ]:
         assert expected in page, expected
+
+
+def test_refuted_conditions_are_not_shown_and_a_missing_status_is_current(world: dict[str, Any]) -> None:
+    """The summary treats conditions as the register does (terminology/data/exclusions.yaml)."""
+    bob, sct = world["bob"], "http://snomed.info/sct"
+    for display, clinical, verification in [
+        ("Asthma never confirmed", "active", "refuted"),
+        ("Typed into the wrong record", "active", "entered-in-error"),
+        ("Chronic kidney disease stage 3", "", ""),
+    ]:
+        rm.Condition.objects.create(
+            resource=stored("Condition", bob), person=bob, system=sct, code="195967001", display=display,
+            clinical_status=clinical, verification_status=verification,
+        )
+    page = signed_in(world["gp_b"]).get(f"/people/{bob.pk}/").content.decode()
+    assert "Asthma never confirmed" not in page and "Typed into the wrong record" not in page
+    current, _, past = page.partition("Past conditions")
+    assert "Chronic kidney disease stage 3" in current

@@ -24,6 +24,7 @@ from careweave.huddles.models import Task
 from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
 from careweave.segmentation.services import worklist_titles
+from careweave.terminology.exclusions import load_exclusions
 from careweave.ui.format import (
     NOT_RECORDED,
     age_in_years,
@@ -210,13 +211,17 @@ def _conditions(summary: Summary, person: rm.Person) -> None:
     groups: dict[str, list[dict[str, str]]] = defaultdict(list)
     long_term: set[str] = set()
     conditions = sorted(person.conditions.all(), key=lambda c: (-(c.onset or date.min).toordinal(), c.pk))
+    ignored = load_exclusions().ignored_everywhere
     for c in conditions:
+        if c.verification_status in ignored:
+            continue  # refuted or entered in error: not a condition at all (as the register treats it)
         row = {
             "name": c.display or c.code or NOT_RECORDED,
             "onset": format_date(c.onset),
-            "status": (c.clinical_status or "unknown").capitalize(),
+            "status": (c.clinical_status or "not recorded").capitalize(),
         }
-        if c.clinical_status not in ACTIVE_CLINICAL_STATUSES:
+        # a missing clinical status counts as current, the same everywhere (terminology/data/exclusions.yaml)
+        if c.clinical_status and c.clinical_status not in ACTIVE_CLINICAL_STATUSES:
             summary.past_conditions.append(row)
             continue
         ids = library.conditions_for_code(c.system, c.code)
