@@ -20,7 +20,14 @@ from django.utils import timezone
 
 from careweave.governance.audit import record_access
 from careweave.governance.models import CLINICAL_ROLES, BreakGlass, CareTeamMember, Role
-from careweave.governance.permissions import AccessRefused, Permission, has, refusal_for, role_of
+from careweave.governance.permissions import (
+    AccessRefused,
+    Permission,
+    has,
+    refusal_for,
+    role_of,
+    sees_everyone,
+)
 from careweave.record import models as rm
 
 __all__ = ["AccessRefused", "Decision", "Permission", "RecordAccess", "decide", "in_care", "open_record", "role_of"]
@@ -86,53 +93,28 @@ def decide(user: Any, person: rm.Person) -> Decision:
     )
 
 
-# Shared reference data: one row serves every person's record, so a clinician editing it would change
-# what every other organisation sees (issue 8, finding 5). Only the systems that feed the record and
-# administrators write it.
-REFERENCE_DATA_TYPES = frozenset({"Organization", "Practitioner", "PractitionerRole", "Location", "Medication"})
-
-
-@dataclass(frozen=True)
-class Writer:
-    """Who is writing through the API, for the importer: the organisation their writes speak for, and the
-    people they may write for only under break-glass. Relationships their writes would create for their
-    own organisation, or for anyone under break-glass, do not grant access (ADR 0006)."""
-
-    organisation_id: int | None
-    integrator: bool
-    break_glass_people: frozenset[int] = frozenset()
-
-
-def may_write_reference_data(user: Any) -> bool:
-    return role_of(user) in (Role.INTEGRATOR, Role.ADMINISTRATOR)
-
-
-def may_write_records(user: Any) -> bool:
-    """A role that can write to people's records at all (each person still decided by `decide_write`)."""
-    return role_of(user) in (Role.INTEGRATOR, *CLINICAL_ROLES)
-
-
 def decide_write(user: Any, person: rm.Person | None) -> Decision:
     """May this user write a resource that belongs to this person (None: a resource about nobody)?
 
     Integration clients write for everyone; clinical staff for the people they may see, break-glass
     included (emergency care gets recorded), which the returned decision says."""
-    role = role_of(user)
-    if role == Role.INTEGRATOR:
-        return Decision(True, "integration client")
-    if role not in CLINICAL_ROLES:
+    if not has(user, Permission.WRITE_RECORDS):
         return Decision(False, "this role cannot write to people's records")
+    if sees_everyone(user):
+        return Decision(True, "integration client")
     if person is None:
         return Decision(False, "a clinical write must belong to a person in your care")
     return decide(user, person)
 
 
-def writer_for(user: Any) -> Writer:
+def writing_organisation(user: Any) -> int | None:
+    """The organisation a member of staff's writes speak for, so the relationships they would create
+    for it grant nothing (ADR 0006); None for integration clients, which speak for their systems."""
     profile = getattr(user, "staff_profile", None)
-    return Writer(
-        organisation_id=profile.organisation_id if profile is not None else None,
-        integrator=role_of(user) == Role.INTEGRATOR,
-    )
+    if profile is None or sees_everyone(user):
+        return None
+    organisation: int | None = profile.organisation_id
+    return organisation
 
 
 def may_change_care_team(user: Any, person: rm.Person) -> Decision:

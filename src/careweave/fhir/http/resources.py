@@ -48,8 +48,7 @@ def api_writer(request: HttpRequest) -> ApiWriter:
             return Verdict(True, break_glass=decision.break_glass)
         return Verdict(False, hide=person is not None and is_clinical(user), reason=decision.reason)
 
-    writer = access.writer_for(user)
-    return ApiWriter(organisation_id=None if writer.integrator else writer.organisation_id, allow=allow)
+    return ApiWriter(organisation_id=access.writing_organisation(user), allow=allow)
 
 
 def api_source(request: HttpRequest) -> str:
