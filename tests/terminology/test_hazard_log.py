@@ -20,6 +20,11 @@ OTHER_FLAGS = frozenset(
         "social_need",
         "key_measurement",
         "register_exclusion",
+        # issue 15: referral tracking (careweave referrals scan)
+        "referral_loop",
+        "referral_lost",
+        "referral_no_outcome",
+        "referral_validation_due",
     }
 )
 FIELDS = ("id", "flag", "hazard", "causes", "effect", "controls", "initial", "residual", "actions", "owner")
