@@ -350,9 +350,10 @@ def lca_fit(
         console.print(f"class sizes: {result['class_sizes']}")
 
 
-def _terminology_load(title: str, load: Any, as_json: bool) -> dict[str, Any]:
-    """Run a terminology load with a progress bar (unless --json or not a terminal); bad input exits 2
-    with the file, line and field, never a traceback."""
+def _terminology_load(title: str, load: Any, as_json: bool, describe: Any) -> None:
+    """Run a terminology load with a progress bar (unless --json or not a terminal), then print its
+    result as JSON or as the line `describe` makes of it; bad input exits 2 with the file, line and
+    field, never a traceback."""
     from careweave.terminology.ecl import EclError
     from careweave.terminology.store import ReleaseError
 
@@ -375,7 +376,30 @@ def _terminology_load(title: str, load: Any, as_json: bool) -> dict[str, Any]:
         raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(result, indent=2))
-    return result
+    else:
+        console.print(describe(result))
+
+
+def _describe_snomed(manifest: dict[str, Any]) -> str:
+    counts = manifest["counts"]
+    return (
+        f"SNOMED CT release {manifest['release_id']}: {counts['active_concepts']:,} active concepts, "
+        f"{counts['isa_edges']:,} is-a relationships, {counts['closure_rows']:,} closure rows "
+        f"in {manifest['seconds']:.1f} s"
+    )
+
+
+def _describe_dmd(manifest: dict[str, Any]) -> str:
+    counts = manifest["counts"]
+    return (
+        f"dm+d release {manifest['release_id']}: {counts['vtm']:,} VTMs, {counts['vmp']:,} VMPs, "
+        f"{counts['amp']:,} AMPs" + ("" if manifest["bnf_atc"] else " (no BNF/ATC bonus file given)")
+    )
+
+
+def _describe_codelist(summary: dict[str, Any]) -> str:
+    verb = "replaced" if summary["replaced"] else "stored"
+    return f"Code list {summary['name']} {verb}: {summary['codes']:,} {summary['system']} codes"
 
 
 @terminology_app.command("load-snomed")
@@ -388,14 +412,7 @@ def terminology_load_snomed(
     """Load a SNOMED CT RF2 Snapshot (or Full) release as the hierarchy code lists are expanded against."""
     from careweave.terminology.snomed import load_snomed
 
-    manifest = _terminology_load("SNOMED CT", lambda report: load_snomed(path, progress=report), as_json)
-    if not as_json:
-        counts = manifest["counts"]
-        console.print(
-            f"SNOMED CT release {manifest['release_id']}: {counts['active_concepts']:,} active concepts, "
-            f"{counts['isa_edges']:,} is-a relationships, {counts['closure_rows']:,} closure rows "
-            f"in {manifest['seconds']:.1f} s"
-        )
+    _terminology_load("SNOMED CT", lambda report: load_snomed(path, progress=report), as_json, _describe_snomed)
 
 
 @terminology_app.command("load-codelist")
@@ -409,10 +426,7 @@ def terminology_load_codelist(
     """Load an OpenCodelists CSV download; every code is checked, one bad row refuses the file."""
     from careweave.terminology.codelists import load_codelist
 
-    summary = _terminology_load("Code list", lambda _report: load_codelist(file, name), as_json)
-    if not as_json:
-        verb = "replaced" if summary["replaced"] else "stored"
-        console.print(f"Code list {name} {verb}: {summary['codes']:,} {summary['system']} codes")
+    _terminology_load("Code list", lambda _report: load_codelist(file, name), as_json, _describe_codelist)
 
 
 @terminology_app.command("load-dmd")
@@ -425,13 +439,7 @@ def terminology_load_dmd(
     """Load the dm+d XML release (VTM, VMP, AMP; BNF and ATC codes from the bonus release)."""
     from careweave.terminology.dmd import load_dmd
 
-    manifest = _terminology_load("dm+d", lambda report: load_dmd(paths, progress=report), as_json)
-    if not as_json:
-        counts = manifest["counts"]
-        console.print(
-            f"dm+d release {manifest['release_id']}: {counts['vtm']:,} VTMs, {counts['vmp']:,} VMPs, "
-            f"{counts['amp']:,} AMPs" + ("" if manifest["bnf_atc"] else " (no BNF/ATC bonus file given)")
-        )
+    _terminology_load("dm+d", lambda report: load_dmd(paths, progress=report), as_json, _describe_dmd)
 
 
 def main() -> None:

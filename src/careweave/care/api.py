@@ -28,33 +28,26 @@ from django.http import HttpRequest, HttpResponse
 
 from careweave.care import fhir_exchange, services
 from careweave.care.models import CarePlan, Goal
-from careweave.fhir.api import CONTROL_PARAMS, api_view, fhir_response, open_for, outcome, record_instance
+from careweave.fhir.api import (
+    CONTROL_PARAMS,
+    api_view,
+    fhir_response,
+    open_for,
+    outcome,
+    purpose,
+    record_instance,
+)
 from careweave.fhir.resource_types import Provider, register_provider
-from careweave.governance.access import AccessRefused
-from careweave.governance.audit import record_access
+from careweave.governance.access import AccessRefused, RecordAccess
 from careweave.record import models as rm
 
 SEARCH_PARAMS = {"patient", "subject", "_include"}
 INCLUDES = {"CarePlan:goal", "CarePlan:care-team"}
 
 
-def _purpose(request: HttpRequest) -> str:
-    return request.headers.get("X-Request-Purpose", "direct-care")[:64]
-
-
-def _audit(
-    request: HttpRequest, person: rm.Person, action: str, kind: str, resource_id: str, glass: bool
-) -> None:
-    record_access(
-        actor=request.user,
-        action=action,
-        resource_type=kind,
-        resource_id=resource_id,
-        person_id=person.pk,
-        purpose=_purpose(request),
-        break_glass=glass,
-        channel="api",
-    )
+def _audit(request: HttpRequest, opened: RecordAccess, action: str, kind: str, resource_id: str) -> None:
+    """What was read, once its version is known, on the basis the record was opened on."""
+    opened.audit(action=action, resource_type=kind, resource_id=resource_id, purpose=purpose(request), channel="api")
 
 
 def _first_version_at(plan: CarePlan) -> Any:
@@ -109,7 +102,7 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
             # refusal is audited), so a search cannot tell whether the person exists
         else:
             entries = _search_entries(request, kind, person, includes)
-            _audit(request, person, "search", kind, "", opened.break_glass)
+            _audit(request, opened, "search", kind, "")
     matches = sum(1 for e in entries if e["search"]["mode"] == "match")
     bundle = {
         "resourceType": "Bundle",
@@ -147,11 +140,7 @@ def _search_entries(
 def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = None) -> HttpResponse:
     if request.method != "GET":
         return outcome(405, "not-supported", "/care/fhir/CarePlan is read-only")
-    person = (
-        rm.Person.objects.filter(pk=int(logical_id.removeprefix("careplan-")))
-        .select_related("resource")
-        .first()
-    )
+    person = _person_of(logical_id, "careplan-")
     if person is None:
         return outcome(404, "not-found", f"CarePlan/{logical_id} is not known")
     opened = open_for(
@@ -164,7 +153,7 @@ def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = 
             "not-found",
             f"CarePlan/{logical_id}" + (f" version {version}" if version else "") + " is not known",
         )
-    _audit(request, person, "read", "CarePlan", f"{logical_id}/_history/{plan.version}", opened.break_glass)
+    _audit(request, opened, "read", "CarePlan", f"{logical_id}/_history/{plan.version}")
     resource = fhir_exchange.care_plan_resource(plan, _first_version_at(plan))
     return fhir_response(resource, headers={"ETag": f'W/"{plan.version}"'})
 
@@ -188,26 +177,27 @@ def read_goal(request: HttpRequest, logical_id: str) -> HttpResponse | None:
     opened = open_for(
         request, person, action="read", resource_type="Goal", resource_id=logical_id, audit=False
     )
-    _audit(request, person, "read", "Goal", logical_id, opened.break_glass)
+    _audit(request, opened, "read", "Goal", logical_id)
     return fhir_response(fhir_exchange.goal_resource(goal, person))
 
 
 def read_care_team(request: HttpRequest, logical_id: str) -> HttpResponse:
     if request.method != "GET":
         return outcome(405, "not-supported", "CareWeave's care teams are read-only over FHIR")
-    person = (
-        rm.Person.objects.filter(pk=int(logical_id.removeprefix("careteam-")))
-        .select_related("resource")
-        .first()
-    )
+    person = _person_of(logical_id, "careteam-")
     members = services.care_team(person) if person is not None else []
     if person is None or not members:
         return outcome(404, "not-found", f"CareTeam/{logical_id} is not known")
     opened = open_for(
         request, person, action="read", resource_type="CareTeam", resource_id=logical_id, audit=False
     )
-    _audit(request, person, "read", "CareTeam", logical_id, opened.break_glass)
+    _audit(request, opened, "read", "CareTeam", logical_id)
     return fhir_response(fhir_exchange.care_team_resource(person, members))
+
+
+def _person_of(logical_id: str, prefix: str) -> rm.Person | None:
+    """The person behind one of CareWeave's own ids (careplan-<pk>, careteam-<pk>), or None."""
+    return rm.Person.objects.filter(pk=int(logical_id.removeprefix(prefix))).select_related("resource").first()
 
 
 def _is_uuid(value: str) -> bool:

@@ -22,6 +22,20 @@ class ImmutableVersionError(Exception):
     """A saved version of a care plan, or a handover note, cannot be changed: write a new one."""
 
 
+class WrittenOnce(models.Model):
+    """A row that is never changed once saved (abstract: no table of its own); `changed_message` says why."""
+
+    changed_message = "this record cannot be changed"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableVersionError(self.changed_message)
+        super().save(*args, **kwargs)
+
+
 class CarePlanStatus(models.TextChoices):
     # The same codes as FHIR R4 CarePlan.status (request-status), so the mapping is the identity.
     DRAFT = "draft", "Draft"
@@ -121,8 +135,10 @@ class CarePlanAction(models.Model):
         return f"CarePlanAction {self.pk}"
 
 
-class HandoverNote(models.Model):
+class HandoverNote(WrittenOnce):
     """So the next clinician knows the story and the person need not repeat it. Never edited."""
+
+    changed_message = "a handover note cannot be changed; add a new note"
 
     person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="handover_notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -135,15 +151,12 @@ class HandoverNote(models.Model):
     def __str__(self) -> str:
         return f"HandoverNote {self.pk} (person {self.person_id})"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ImmutableVersionError("a handover note cannot be changed; add a new note")
-        super().save(*args, **kwargs)
 
-
-class CareTeamChange(models.Model):
+class CareTeamChange(WrittenOnce):
     """Who joined or left a person's care team, or was named co-ordinator, when and by whom: the team
     is a current list, so its history is kept here, never edited."""
+
+    changed_message = "the care team's history cannot be changed"
 
     class Kind(models.TextChoices):
         JOINED = "joined", "Joined the team"
@@ -162,8 +175,3 @@ class CareTeamChange(models.Model):
 
     def __str__(self) -> str:
         return f"CareTeamChange {self.pk} (person {self.person_id})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ImmutableVersionError("the care team's history cannot be changed")
-        super().save(*args, **kwargs)

@@ -64,14 +64,19 @@ def care_team_id(person: rm.Person) -> str:
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def current_care_plan(person: rm.Person) -> CarePlan | None:
-    """The latest version of the person's plan, or None if they have none yet."""
+def _plan_with_contents(**version: Any) -> CarePlan | None:
+    """One version of a plan with who saved it and everything in it, in three queries."""
     return (
-        CarePlan.objects.filter(person=person, superseded_at=None)
+        CarePlan.objects.filter(**version)
         .select_related("updated_by")
         .prefetch_related("priorities", "goals", "actions__owner")
         .first()
     )
+
+
+def current_care_plan(person: rm.Person) -> CarePlan | None:
+    """The latest version of the person's plan, or None if they have none yet."""
+    return _plan_with_contents(person=person, superseded_at=None)
 
 
 def care_plan_versions(person: rm.Person) -> QuerySet[CarePlan]:
@@ -80,12 +85,7 @@ def care_plan_versions(person: rm.Person) -> QuerySet[CarePlan]:
 
 
 def care_plan_version(person: rm.Person, version: int) -> CarePlan | None:
-    return (
-        CarePlan.objects.filter(person=person, version=version)
-        .select_related("updated_by")
-        .prefetch_related("priorities", "goals", "actions__owner")
-        .first()
-    )
+    return _plan_with_contents(person=person, version=version)
 
 
 def care_team(person: rm.Person) -> list[CareTeamMember]:

@@ -19,6 +19,7 @@ from careweave.fhir.http.transport import (
     not_known,
     open_for,
     outcome,
+    purpose,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "not_known",
     "open_for",
     "outcome",
+    "purpose",
     "record_instance",
     "root",
     "search_queryset",

@@ -9,6 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+# http://hl7.org/fhir/R4/valueset-request-intent.html
+REQUEST_INTENT = frozenset(
+    {
+        "proposal",
+        "plan",
+        "directive",
+        "order",
+        "original-order",
+        "reflex-order",
+        "filler-order",
+        "instance-order",
+        "option",
+    }
+)
+
 REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
     "Patient": {"gender": frozenset({"male", "female", "other", "unknown"})},
     "RelatedPerson": {"gender": frozenset({"male", "female", "other", "unknown"})},
@@ -39,18 +54,8 @@ REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
         "status": frozenset(
             {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
         ),
-        "intent": frozenset(
-            {
-                "proposal",
-                "plan",
-                "order",
-                "original-order",
-                "reflex-order",
-                "filler-order",
-                "instance-order",
-                "option",
-            }
-        ),
+        # http://hl7.org/fhir/R4/valueset-medicationrequest-intent.html: request-intent less "directive"
+        "intent": REQUEST_INTENT - {"directive"},
     },
     "MedicationStatement": {
         "status": frozenset(
@@ -101,19 +106,7 @@ REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
         "status": frozenset(
             {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
         ),
-        "intent": frozenset(
-            {
-                "proposal",
-                "plan",
-                "directive",
-                "order",
-                "original-order",
-                "reflex-order",
-                "filler-order",
-                "instance-order",
-                "option",
-            }
-        ),
+        "intent": REQUEST_INTENT,
     },
 }
 

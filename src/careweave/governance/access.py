@@ -19,12 +19,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from careweave.governance.audit import record_access
-from careweave.governance.models import CLINICAL_ROLES, BreakGlass, CareTeamMember, Role
+from careweave.governance.models import BreakGlass, CareTeamMember
 from careweave.governance.permissions import (
     AccessRefused,
     Permission,
     has,
+    is_clinical,
     refusal_for,
+    require,
     role_of,
     sees_everyone,
 )
@@ -45,10 +47,9 @@ class Decision:
 def in_care(user: Any, field: str = "pk") -> Q:
     """A filter on `field` (a person key) for the people this user has a legitimate relationship with,
     or has opened break-glass access to. Applied to another table's `person_id` it avoids a join through Person."""
-    role = role_of(user)
-    if role == Role.INTEGRATOR:
+    if sees_everyone(user):
         return Q()
-    if role not in CLINICAL_ROLES:
+    if not is_clinical(user):
         return Q(pk__in=[])
     # One set, `field IN (a UNION b UNION c)`, rather than three ORed IN-lists: the database can then
     # join it (semi-join) and drive from the smaller side, instead of probing three hashes per row.
@@ -70,14 +71,9 @@ def people_in_care(user: Any) -> QuerySet[rm.Person]:
 
 
 def decide(user: Any, person: rm.Person) -> Decision:
-    role = role_of(user)
-    if role is None:
-        return Decision(False, "no role: this account is not set up for patient records")
-    if role == Role.ANALYST:
-        return Decision(False, "analysts see aggregate figures only, never a person's record")
-    if role == Role.ADMINISTRATOR:
-        return Decision(False, "administrators manage accounts and audit, not clinical records")
-    if role == Role.INTEGRATOR:
+    if not has(user, Permission.READ_RECORDS):
+        return Decision(False, refusal_for(user, Permission.READ_RECORDS))
+    if sees_everyone(user):
         return Decision(True, "integration client")
     # Three index lookups for one person, rather than the whole set of people in care.
     org = user.staff_profile.organisation_id
@@ -152,7 +148,8 @@ class RecordAccess:
         purpose: str = "direct-care",
         channel: str = "web",
     ) -> None:
-        """Record what was done with the opened record (a change, once its id is known), on the same basis."""
+        """Record what was done with the opened record (a change, once its id is known), on the same basis;
+        for a refused decision, the refusal (without the break-glass basis it did not get)."""
         record_access(
             actor=self.user,
             action=action,
@@ -160,9 +157,10 @@ class RecordAccess:
             resource_id=resource_id or self.person.resource.logical_id,
             person_id=self.person.pk,
             purpose=purpose,
-            break_glass=self.decision.break_glass,
+            break_glass=self.decision.allowed and self.decision.break_glass,
             reason=reason,
             channel=channel,
+            outcome="success" if self.decision.allowed else "denied",
         )
 
 
@@ -195,20 +193,17 @@ def open_record(
             raise AccessRefused(str(error)) from None
     decide_for = may_change_care_team if care_team_change else decide
     decision = decide_for(user, person) if has(user, permission) else Decision(False, refusal_for(user, permission))
-    resource_id = resource_id or person.resource.logical_id
+    opened = RecordAccess(user=user, person=person, decision=decision)
     if not decision.allowed:
-        record_access(
-            actor=user,
+        opened.audit(
             action=action,
             resource_type=resource_type,
             resource_id=resource_id,
-            person_id=person.pk,
             purpose=purpose,
-            outcome="denied",
             channel=channel,
         )
         # clinical staff could use an id to learn that someone exists; other roles are refused whoever it is
-        clinical = role_of(user) in CLINICAL_ROLES
+        clinical = is_clinical(user)
         raise AccessRefused(
             decision.reason,
             hide=clinical,
@@ -216,18 +211,10 @@ def open_record(
             person_pk=person.pk if clinical and has(user, permission) and not decision.break_glass else None,
         )
     if audit:
-        record_access(
-            actor=user,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            person_id=person.pk,
-            purpose=purpose,
-            break_glass=decision.break_glass,
-            reason=reason,
-            channel=channel,
+        opened.audit(
+            action=action, resource_type=resource_type, resource_id=resource_id, reason=reason, purpose=purpose, channel=channel
         )
-    return RecordAccess(user=user, person=person, decision=decision)
+    return opened
 
 
 def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str = "web") -> BreakGlass:
@@ -235,8 +222,7 @@ def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str 
     reason = reason.strip()
     if len(reason) < 10:
         raise ValueError("give a reason of at least 10 characters for break-glass access")
-    if role_of(user) not in CLINICAL_ROLES:
-        raise AccessRefused("only clinical staff can use break-glass access")
+    require(user, Permission.BREAK_GLASS, "only clinical staff can use break-glass access")
     glass = BreakGlass.objects.create(
         user=user, person=person, reason=reason, expires_at=timezone.now() + BREAK_GLASS_DURATION
     )
@@ -256,8 +242,7 @@ def open_break_glass(*, user: Any, person: rm.Person, reason: str, channel: str 
 
 def review_break_glass(*, reviewer: Any, glass: BreakGlass, note: str) -> BreakGlass:
     """An administrator records that a break-glass access was looked at, and what they found."""
-    if role_of(reviewer) != Role.ADMINISTRATOR:
-        raise AccessRefused("only administrators review break-glass access")
+    require(reviewer, Permission.REVIEW_BREAK_GLASS, "only administrators review break-glass access")
     note = note.strip()
     if len(note) < 10:
         raise ValueError("say what you found, in at least 10 characters")

@@ -121,6 +121,23 @@ def _cached_patient_id(row: models.Model) -> str | None:
 PERSON_REF_HELP = "The person's Patient id, kept if their record is removed."
 
 
+class AboutPerson(models.Model):
+    """The person a row is about, kept as described above (abstract: the columns are each model's own)."""
+
+    person = models.ForeignKey(
+        "record.Person", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    person_ref = models.CharField(max_length=64, blank=True, help_text=PERSON_REF_HELP)
+
+    class Meta:
+        abstract = True
+
+    def fill_person_ref(self) -> None:
+        """Keep the person's Patient id with the row, so it still says whom it was about once they are gone."""
+        if self.person_id is not None and not self.person_ref:
+            self.person_ref = _cached_patient_id(self) or patient_ids([self.person_id]).get(self.person_id, "")
+
+
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
     """No bulk change or deletion through the ORM; the database refuses them too (migration 0003)."""
 
@@ -145,7 +162,7 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
         raise AppendOnlyError("audit entries cannot be deleted")
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AboutPerson):
     """One access to or change of a person's record. Append-only: rows are never updated or deleted."""
 
     recorded_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -158,10 +175,6 @@ class AuditEntry(models.Model):
     )  # read, search, create, update, export, import, break-glass, login
     resource_type = models.CharField(max_length=64, blank=True)
     resource_id = models.CharField(max_length=64, blank=True)
-    person = models.ForeignKey(
-        "record.Person", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    person_ref = models.CharField(max_length=64, blank=True, help_text=PERSON_REF_HELP)
     purpose = models.CharField(max_length=64, blank=True)
     break_glass = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
@@ -179,8 +192,7 @@ class AuditEntry(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError("audit entries cannot be changed")
-        if self.person_id is not None and not self.person_ref:
-            self.person_ref = _cached_patient_id(self) or patient_ids([self.person_id]).get(self.person_id, "")
+        self.fill_person_ref()
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
@@ -206,15 +218,11 @@ class BreakGlassQuerySet(models.QuerySet["BreakGlass"]):
         raise AppendOnlyError("break-glass records cannot be deleted")
 
 
-class BreakGlass(models.Model):
+class BreakGlass(AboutPerson):
     """Access to a person outside the user's care, with the stated reason; listed for review."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    # never empty (the constraint below): nullable only for the outer join, as on AuditEntry
-    person = models.ForeignKey(
-        "record.Person", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    person_ref = models.CharField(max_length=64, blank=True, help_text=PERSON_REF_HELP)
+    # person: never empty (the constraint below), nullable only for the outer join, as on AuditEntry
     reason = models.TextField()
     started_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -236,8 +244,8 @@ class BreakGlass(models.Model):
             fields = kwargs.get("update_fields")
             if not fields or not set(fields) <= REVIEW_FIELDS:
                 raise AppendOnlyError("break-glass records cannot be changed, only reviewed")
-        elif self.person_id is not None and not self.person_ref:
-            self.person_ref = _cached_patient_id(self) or patient_ids([self.person_id]).get(self.person_id, "")
+        else:
+            self.fill_person_ref()
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:

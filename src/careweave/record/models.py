@@ -11,7 +11,11 @@ Two layers (see docs/adr/0001-resource-store-and-record-projection.md):
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+
+from careweave.terminology.loading.units import load_units
 
 
 class Sector(models.TextChoices):
@@ -185,11 +189,19 @@ class PersonItem(models.Model):
         abstract = True
 
 
-class Condition(PersonItem):
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="conditions")
+class CodedItem(PersonItem):
+    """An item named by one coding (SNOMED CT, dm+d...): its system, code and the display sent with it."""
+
     system = models.CharField(max_length=255, blank=True)
     code = models.CharField(max_length=64, blank=True)
     display = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Condition(CodedItem):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="conditions")
     clinical_status = models.CharField(max_length=32, blank=True)
     verification_status = models.CharField(max_length=32, blank=True)
     onset = models.DateField(null=True, blank=True)
@@ -200,12 +212,9 @@ class Condition(PersonItem):
         indexes = [models.Index(fields=["code", "system"])]
 
 
-class Medication(PersonItem):
+class Medication(CodedItem):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="medications")
     kind = models.CharField(max_length=32)  # MedicationRequest | MedicationStatement
-    system = models.CharField(max_length=255, blank=True)
-    code = models.CharField(max_length=64, blank=True)
-    display = models.CharField(max_length=512, blank=True)
     dose_text = models.CharField(max_length=512, blank=True)
     status = models.CharField(max_length=32, blank=True)
     course = models.CharField(max_length=32, blank=True)
@@ -231,12 +240,31 @@ class Observation(PersonItem):
     display = models.CharField(max_length=512, blank=True)
     status = models.CharField(max_length=32, blank=True)
     effective = models.DateTimeField(null=True, blank=True)
-    value = models.FloatField(null=True, blank=True)
-    unit = models.CharField(max_length=64, blank=True)
+    value = models.FloatField(null=True, blank=True, help_text="The value as sent.")
+    unit = models.CharField(max_length=64, blank=True, help_text="The unit as sent.")
     value_text = models.CharField(max_length=512, blank=True)
+    # The value in the record's canonical unit for the code (terminology/data/units.yaml): converted,
+    # never relabelled. Null unless unit_status is "canonical" or "converted"; trends and population
+    # features read only these.
+    value_canonical = models.FloatField(null=True, blank=True)
+    unit_canonical = models.CharField(max_length=64, blank=True, help_text="UCUM code of the canonical unit.")
+    unit_status = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="canonical | converted | unrecognised (shown as sent, flagged) | no-canonical-unit | blank: no value.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["person", "code"]), models.Index(fields=["code", "system"])]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Rows written one by one (not by the importer, which converts in the projection) are converted
+        here, so no row ever lacks its canonical value."""
+        if self.value is not None and not self.unit_status:
+            conversion = load_units().convert(self.system, self.code, self.value, [self.unit])
+            self.value_canonical, self.unit_canonical = conversion.value, conversion.unit
+            self.unit_status = conversion.status
+        super().save(*args, **kwargs)
 
 
 class Encounter(PersonItem):
@@ -288,13 +316,10 @@ class Referral(PersonItem):
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
 
-class SocialCircumstance(PersonItem):
+class SocialCircumstance(CodedItem):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="social_circumstances")
     resource = models.ForeignKey(StoredResource, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=64)
-    system = models.CharField(max_length=255, blank=True)
-    code = models.CharField(max_length=64, blank=True)
-    display = models.CharField(max_length=512, blank=True)
     recorded = models.DateField(null=True, blank=True)
 
 
@@ -308,13 +333,10 @@ class RelatedPerson(PersonItem):
     telecom = models.CharField(max_length=255, blank=True)
 
 
-class Allergy(PersonItem):
+class Allergy(CodedItem):
     """An AllergyIntolerance: what a clinician must see before prescribing or treating."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="allergies")
-    system = models.CharField(max_length=255, blank=True)
-    code = models.CharField(max_length=64, blank=True)
-    display = models.CharField(max_length=512, blank=True)
     clinical_status = models.CharField(max_length=32, blank=True)
     verification_status = models.CharField(max_length=32, blank=True)
     criticality = models.CharField(max_length=32, blank=True)  # low | high | unable-to-assess
@@ -327,13 +349,10 @@ class Allergy(PersonItem):
         indexes = [models.Index(fields=["code", "system"])]
 
 
-class Flag(PersonItem):
+class Flag(CodedItem):
     """A Flag: a warning about the person (safety, behaviour, infection control...) for everyone who sees them."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="flags")
-    system = models.CharField(max_length=255, blank=True)
-    code = models.CharField(max_length=64, blank=True)
-    display = models.CharField(max_length=512, blank=True)
     status = models.CharField(max_length=32, blank=True)  # active | inactive | entered-in-error
     category = models.CharField(max_length=64, blank=True)
     start = models.DateField(null=True, blank=True)

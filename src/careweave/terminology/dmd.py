@@ -140,6 +140,31 @@ def _invalid(values: dict[str, str]) -> bool:
     return values.get("INVALID", "0") == "1"
 
 
+def _linked(
+    files: dict[str, Path],
+    kind: tuple[str, str],
+    parent: tuple[str, str],
+    parents: dict[str, dict[str, str]],
+    *,
+    optional: bool = False,
+) -> dict[str, dict[str, str]]:
+    """Every record of a file by its id, each refused, by file, entry and field, when it names a parent
+    (a VMP's VTM, an AMP's VMP) that is not in ``parents``; ``optional`` when it may name none."""
+    (name, key), (parent_name, parent_key) = kind, parent
+    rows: dict[str, dict[str, str]] = {}
+    for index, values in _records(files[name], name):
+        named = values.get(parent_key)
+        if (named or not optional) and named not in parents:
+            raise ReleaseError(
+                files[name],
+                f"{name.upper()}S/{name.upper()}[{index}] ({key} {values[key]}) names {parent_name.upper()} {named}, "
+                f"which is not in {files[parent_name].name}",
+                field=parent_key,
+            )
+        rows[values[key]] = values
+    return rows
+
+
 def load_dmd(
     paths: Path | str | Iterable[Path | str], *, store: Store | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
@@ -152,27 +177,9 @@ def load_dmd(
     report("Reading VTMs", 0, _STAGES)
     vtm = {v["VTMID"]: v for _i, v in _records(files["vtm"], "vtm")}
     report("Reading VMPs", 1, _STAGES)
-    vmp: dict[str, dict[str, str]] = {}
-    for index, values in _records(files["vmp"], "vmp"):
-        if values.get("VTMID") and values["VTMID"] not in vtm:
-            raise ReleaseError(
-                files["vmp"],
-                f"VMPS/VMP[{index}] (VPID {values['VPID']}) names VTM {values['VTMID']}, "
-                f"which is not in {files['vtm'].name}",
-                field="VTMID",
-            )
-        vmp[values["VPID"]] = values
+    vmp = _linked(files, ("vmp", "VPID"), ("vtm", "VTMID"), vtm, optional=True)
     report("Reading AMPs", 2, _STAGES)
-    amp: dict[str, dict[str, str]] = {}
-    for index, values in _records(files["amp"], "amp"):
-        if values["VPID"] not in vmp:
-            raise ReleaseError(
-                files["amp"],
-                f"AMPS/AMP[{index}] (APID {values['APID']}) names VMP {values['VPID']}, "
-                f"which is not in {files['vmp'].name}",
-                field="VPID",
-            )
-        amp[values["APID"]] = values
+    amp = _linked(files, ("amp", "APID"), ("vmp", "VPID"), vmp)
     report("Reading the BNF/ATC mapping", 3, _STAGES)
     vmp_bnf: dict[str, dict[str, str]] = {}
     amp_bnf: dict[str, dict[str, str]] = {}

@@ -52,21 +52,25 @@ def _dmd(directory: Path, release_id: str) -> DmdRelease:
     return DmdRelease(directory, json.loads((directory / "manifest.json").read_text(encoding="utf-8")))
 
 
-def current_snomed(store: Store | None = None) -> SnomedRelease | None:
-    """The SNOMED CT release in use (cached per release), or ``None``."""
+def _current(area: str, store: Store | None) -> tuple[Path, str] | None:
+    """The directory and id of the release in use in ``area``, or ``None`` when none is loaded."""
     store = store or Store.at()
-    manifest = store.current("snomed")
+    manifest = store.current(area)
     if manifest is None:
         return None
-    return _snomed(store.release_dir("snomed", manifest["release_id"]), manifest["release_id"])
+    return store.release_dir(area, manifest["release_id"]), manifest["release_id"]
+
+
+def current_snomed(store: Store | None = None) -> SnomedRelease | None:
+    """The SNOMED CT release in use (cached per release), or ``None``."""
+    found = _current("snomed", store)
+    return _snomed(*found) if found else None
 
 
 def current_dmd(store: Store | None = None) -> DmdRelease | None:
-    store = store or Store.at()
-    manifest = store.current("dmd")
-    if manifest is None:
-        return None
-    return _dmd(store.release_dir("dmd", manifest["release_id"]), manifest["release_id"])
+    """The dm+d release in use (cached per release), or ``None``."""
+    found = _current("dmd", store)
+    return _dmd(*found) if found else None
 
 
 def expand(ecl: str, release: SnomedRelease) -> Expansion:
