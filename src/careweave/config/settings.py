@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "careweave.governance",
     "careweave.fhir",
     "careweave.segmentation",
+    "careweave.referrals",
     "careweave.ui",
     "careweave.care",
     "careweave.huddles",

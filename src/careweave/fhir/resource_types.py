@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from careweave.fhir import projection as proj
+from careweave.fhir import workflow
 from careweave.fhir.imports import records
 from careweave.fhir.imports.records import Projector
 from careweave.record import models as rm
+from careweave.referrals.models import ReferralTask
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -251,6 +253,23 @@ _TYPES = [
             "status": SearchParam("token", ("status",)),
             "date": SearchParam("date", ("start",)),
         },
+    ),
+    # A referral's business state (HL7 Clinical Order Workflows, BSeR; ADR 0012), after the
+    # ServiceRequests it names. Search parameters as FHIR R4 defines them for Task.
+    ResourceType(
+        "Task",
+        ReferralTask,
+        project=workflow.task,
+        search={
+            **_compartment("patient", "subject"),
+            "focus": SearchParam("reference", ("focus_id",)),
+            "based-on": SearchParam("reference", ("focus_id",)),
+            "status": SearchParam("token", ("status",)),
+            "business-status": SearchParam("token", ("business_status",)),
+            "code": SearchParam("token", ("code",), system="code_system"),
+            "modified": SearchParam("date", ("last_modified",)),
+        },
+        write_rank=8,
     ),
     # CareWeave's own audit, served from governance: never written by anyone else
     ResourceType(

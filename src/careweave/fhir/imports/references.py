@@ -176,4 +176,6 @@ def person_of(resource: dict[str, Any], resource_type: str) -> str | None:
     if resource_type == "Appointment":
         # an Appointment names its patient only as a participant (FHIR R4 compartment rule)
         return proj.appointment_participant(resource, "Patient")
+    if resource_type == "Task":  # a Task names its patient in `for` (FHIR R4)
+        return proj.ref_id(resource.get("for"), "Patient")
     return None
