@@ -15,6 +15,8 @@ from typing import Any
 
 from careweave.fhir import conventions as cv
 from careweave.fhir.nhs_number import normalise
+from careweave.terminology.loading.units import load_units
+from careweave.terminology.units import UCUM_SYSTEM
 
 # Unplanned care. v3 ActCode class EMER is an emergency contact; v3 ActPriority EM (emergency),
 # UR (urgent), A (ASAP) and S (stat) mark unplanned care; SNOMED CT 183452005 "Emergency hospital
@@ -295,14 +297,16 @@ def medication_fields(
     }
 
 
-def _quantity(value: Any) -> tuple[float | None, str]:
-    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
-        return float(value["value"]), str(value.get("unit") or value.get("code") or "")
-    return None, ""
+def _quantity(value: Any) -> tuple[float | None, str, list[str]]:
+    """The value, the unit as sent (text, else code), and the units to convert from: the UCUM code first."""
+    if not (isinstance(value, dict) and isinstance(value.get("value"), int | float)):
+        return None, "", []
+    code, text, system = str(value.get("code") or ""), str(value.get("unit") or ""), value.get("system")
+    return float(value["value"]), text or code, [*([code] if system == UCUM_SYSTEM else []), text, code]
 
 
 def observation_rows(resource: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row for the observation and one per component (a BP panel gives systolic and diastolic)."""
+    """A row for the observation and per component (BP: systolic, diastolic), values also canonical."""
     coding = first_coding(resource.get("code"))
     effective = parse_datetime(
         resource.get("effectiveDateTime")
@@ -316,10 +320,11 @@ def observation_rows(resource: dict[str, Any]) -> list[dict[str, Any]]:
 
     def row(code_concept: Any, holder: dict[str, Any], component_of: str) -> dict[str, Any]:
         c = first_coding(code_concept)
-        value, unit = _quantity(holder.get("valueQuantity"))
+        value, unit, units = _quantity(holder.get("valueQuantity"))
         text = holder.get("valueString") or concept_text(holder.get("valueCodeableConcept"))
         if value is None and isinstance(holder.get("valueInteger"), int):
             value = float(holder["valueInteger"])
+        canonical = load_units().convert(c.get("system") or "", c.get("code") or "", value, units)
         if "valueBoolean" in holder:
             text = "yes" if holder["valueBoolean"] else "no"
         return {
@@ -331,6 +336,9 @@ def observation_rows(resource: dict[str, Any]) -> list[dict[str, Any]]:
             "value": value,
             "unit": unit[:64],
             "value_text": str(text or "")[:512],
+            "value_canonical": canonical.value,
+            "unit_canonical": canonical.unit,
+            "unit_status": canonical.status,
         }
 
     rows = [row(resource.get("code"), resource, "")]
