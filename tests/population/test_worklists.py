@@ -176,6 +176,11 @@ def test_reviewed_rules_run_on_computed_features() -> None:
     listed = {(row["list_id"], row["person_id"]) for row in result.to_pylist()}
     for rule in rules:
         for person_id, row in rows.items():
-            met = [c.evaluate(row[c.feature]) for c in by_id[rule.id].criteria]
-            expected = any(met) if rule.match == "any" else all(met)
+            applies = (row["age"] >= (rule.min_age or 0) and (row["mltc"] or not rule.on_register)
+                       and row["worklist_excluded"] is None)
+            met = [c.evaluate(row[c.feature]) and row["age"] >= (c.min_age or 0) for c in by_id[rule.id].criteria]
+            expected = applies and (any(met) if rule.match == "any" else all(met))
             assert ((rule.id, person_id) in listed) == expected
+    for row in result.to_pylist():
+        assert row["priority"] == pytest.approx(sum(p["points"] for p in row["priority_parts"]))
+        assert all(p["points"] > 0 and p["reason"] for p in row["priority_parts"])

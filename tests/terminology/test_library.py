@@ -208,7 +208,7 @@ def test_worklist_rules() -> None:
         assert rules[rule_id].sources and rules[rule_id].criteria
     unplanned = next(c for c in rules["care_coordination"].criteria if c.feature == "unplanned_contacts_12m")
     assert unplanned.evaluate(3) and not unplanned.evaluate(2) and not unplanned.evaluate(None)
-    assert unplanned.explain(4) == "4 unplanned admissions or A&E attendances in the last 12 months"
+    assert unplanned.explain(4) == "4 emergency admissions or A&E attendances in the last 12 months"
     severe = next(c for c in rules["mdt_discussion"].criteria if c.feature == "efi_category")
     assert severe.evaluate("severe") and not severe.evaluate("moderate")
     discharged = rules["recently_discharged"].criteria[0]

@@ -71,6 +71,10 @@ ENCOUNTER_SCHEMA: Final = pa.schema(
         pa.field("organisation_id", pa.int64()),
         pa.field("sector", pa.string()),
         pa.field("practitioner_id", pa.int64()),
+        # v3 ActPriority (EM, UR, EL, R...) and the encounter type code: what tells an emergency
+        # admission and an A&E attendance from an urgent GP appointment (worklist_rules.yaml).
+        pa.field("priority", pa.string()),
+        pa.field("type_code", pa.string()),
     ]
 )
 
@@ -80,6 +84,8 @@ OBSERVATION_SCHEMA: Final = pa.schema(
         pa.field("system", pa.string(), nullable=False),
         pa.field("code", pa.string(), nullable=False),
         pa.field("effective", pa.timestamp("us")),
+        # In the canonical unit for the code (terminology/data/units.yaml); null when there is no numeric
+        # value, the code has no reviewed canonical unit, or the unit sent could not be converted.
         pa.field("value", pa.float64()),
     ]
 )
@@ -117,6 +123,7 @@ ALLOWED_VALUES: Final[dict[tuple[str, str], frozenset[str]]] = {
 ADDED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "person": ("deceased_date",),
     "condition": ("verification_status",),
+    "encounter": ("priority", "type_code"),
 }
 
 #: Clinical statuses under which a coded condition still counts (FHIR: the "active" family).

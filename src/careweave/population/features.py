@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from careweave.terminology import SOCIAL_NEED_FEATURES as _SOCIAL_NEED_FEATURES
 from careweave.terminology.exclusions import PERSON_RULE_IDS, ExclusionRules, load_exclusions
+from careweave.terminology.loading.worklists import load_unplanned_care
 from careweave.terminology.models import (
     Code,
     ConditionDefinition,
@@ -35,6 +36,7 @@ from careweave.terminology.models import (
     MedicineClass,
     MonitoringRequirement,
     SocialNeed,
+    UnplannedCareDefinition,
 )
 
 EngineName = Literal["duckdb", "spark"]
@@ -84,6 +86,8 @@ class FeatureKnowledge:
     version: str = ""
     #: What sets a code or a person aside (verification status, resolved codes, person rules).
     exclusions: ExclusionRules = field(default_factory=load_exclusions)
+    #: What counts as an emergency admission, an A&E attendance and urgent primary care.
+    unplanned_care: UnplannedCareDefinition = field(default_factory=load_unplanned_care)
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.conditions]
@@ -220,7 +224,9 @@ class FeatureSpecification:
             pa.field("polypharmacy_10_plus", pa.bool_(), nullable=False),
             pa.field("unplanned_admissions_12m", pa.int32(), nullable=False),
             pa.field("ae_attendances_12m", pa.int32(), nullable=False),
+            # Emergency admissions plus A&E attendances; urgent primary care is counted apart.
             pa.field("unplanned_contacts_12m", pa.int32(), nullable=False),
+            pa.field("urgent_primary_care_12m", pa.int32(), nullable=False),
             pa.field("organisations_12m", pa.int32(), nullable=False),
             pa.field("clinicians_12m", pa.int32(), nullable=False),
             pa.field("discharged_30d", pa.bool_(), nullable=False),

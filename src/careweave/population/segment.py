@@ -215,7 +215,7 @@ def segment(
         )
     say("worklists")
     with timer.stage("worklists"):
-        worklists = compute_worklists(features, overrides=overrides)
+        worklists = compute_worklists(features, overrides=overrides, as_of=as_of)
     return SegmentationResult(
         as_of, engine, features, register, worklists, model, indicators, selection, clusters, timer.stages
     )

@@ -230,6 +230,12 @@ def generate_extract(
             "practitioner_id": pa.array(
                 rng.integers(1, 20_000, size=n), pa.int64(), mask=rng.random(n) < 0.2
             ),
+            # Unplanned hospital care is emergency (EM); unplanned care elsewhere is urgent (UR).
+            "priority": _take_strings(
+                [None, "R", "EM", "UR"],
+                np.where(unplanned, np.where(np.isin(class_index, [1, 2, 5]), 2, 3), 1) * (class_index != 6),
+            ),
+            "type_code": pa.nulls(n, pa.string()),
         },
         schema=EXTRACT_SCHEMAS["encounter"],
     )

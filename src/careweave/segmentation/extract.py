@@ -102,12 +102,15 @@ def build_extract() -> Extract:
             "organisation_id",
             "organisation__sector",
             "practitioner_id",
+            "priority",
+            "type_code",
         ),
-        {1: _naive_utc, 2: _naive_utc, 3: lambda v: v or None},
+        {1: _naive_utc, 2: _naive_utc, 3: lambda v: v or None, 8: lambda v: v or None, 9: lambda v: v or None},
     )
     observation = _table(
         "observation",
-        _stream(rm.Observation.objects.exclude(code=""), "person_id", "system", "code", "effective", "value"),
+        # the value in the record's canonical unit for the code; null when it could not be converted
+        _stream(rm.Observation.objects.exclude(code=""), "person_id", "system", "code", "effective", "value_canonical"),
         {3: _naive_utc},
     )
     social = _table("social", _stream(rm.SocialCircumstance.objects.all(), "person_id", "kind", "recorded"))

@@ -17,7 +17,9 @@ from .loaders import (
     load_key_measurements,
     load_medicine_classes,
     load_monitoring_requirements,
+    load_removal_settings,
     load_social_needs,
+    load_unplanned_care,
     load_worklist_rules,
 )
 from .models import (
@@ -69,7 +71,9 @@ __all__ = [
     "load_key_measurements",
     "load_medicine_classes",
     "load_monitoring_requirements",
+    "load_removal_settings",
     "load_social_needs",
+    "load_unplanned_care",
     "load_worklist_rules",
     "validate_reviewed_file",
 ]

@@ -27,7 +27,12 @@ from .loading.frailty import load_fall_codes, load_frailty_index
 from .loading.medicines import load_medicine_classes
 from .loading.monitoring import load_key_measurements, load_monitoring_requirements
 from .loading.social import SOCIAL_NEED_FEATURES, load_social_needs
-from .loading.worklists import WORKLIST_FEATURES, load_worklist_rules
+from .loading.worklists import (
+    WORKLIST_FEATURES,
+    load_removal_settings,
+    load_unplanned_care,
+    load_worklist_rules,
+)
 
 __all__ = [
     "SOCIAL_NEED_FEATURES",
@@ -41,5 +46,7 @@ __all__ = [
     "load_medicine_classes",
     "load_monitoring_requirements",
     "load_social_needs",
+    "load_removal_settings",
+    "load_unplanned_care",
     "load_worklist_rules",
 ]

@@ -6,7 +6,8 @@ The data (code lists, weights, windows, medicine rules, monitoring intervals, wo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -197,12 +198,27 @@ class SocialNeed:
 
 @dataclass(frozen=True)
 class WorklistCriterion:
-    """``reason`` is a ``str.format`` template filled with ``value`` (the person's feature value)."""
+    """``reason`` is a ``str.format`` template filled with ``value`` (the person's feature value) and
+    any other feature column it names (``{overdue_monitoring_detail}``); when a named column is absent
+    or empty for the person, ``fallback_reason`` (which may use only ``{value}``) is used instead.
+
+    Priority: a criterion met adds ``weight`` points to the person's score on the list (``per_unit``:
+    ``weight`` points for each unit of the value, at most ``max_points``); ``weight_basis`` is the
+    citation or the CareWeave default's reason. ``min_age``: the criterion counts only from that age
+    (the eFI is validated in people 65 and over). ``priority_only``: the criterion puts no one on the
+    list, it only adds to the score of people already on it."""
 
     feature: str
     op: Operator
     value: float | bool | None
     reason: str
+    weight: float = 0.0
+    weight_basis: str = ""
+    per_unit: bool = False
+    max_points: float | None = None
+    fallback_reason: str | None = None
+    min_age: int | None = None
+    priority_only: bool = False
 
     def evaluate(self, actual: object) -> bool:
         """Whether a person's feature value meets this criterion (missing values never do)."""
@@ -223,17 +239,81 @@ class WorklistCriterion:
             return actual <= threshold
         return actual < threshold
 
-    def explain(self, actual: object) -> str:
-        return self.reason.format(value=actual)
+    @property
+    def template_fields(self) -> tuple[str, ...]:
+        """The feature columns the reason names, besides ``value`` (in order of first use)."""
+        names = [name for _, name, _, _ in string.Formatter().parse(self.reason) if name]
+        return tuple(dict.fromkeys(n for n in names if n != "value"))
+
+    def explain(self, actual: object, others: Mapping[str, object] | None = None) -> str:
+        """The reason filled with the person's value and the other columns it names; the fallback
+        when any of those is absent or empty."""
+        others = others or {}
+        fields = self.template_fields
+        if all(others.get(name) not in (None, "") for name in fields):
+            return self.reason.format(value=actual, **{name: others[name] for name in fields})
+        if self.fallback_reason is not None:
+            return self.fallback_reason.format(value=actual)
+        return self.reason.format(value=actual, **{name: others.get(name) or "not recorded" for name in fields})
+
+    def points(self, actual: object) -> float:
+        """What meeting this criterion adds to the priority score (0 when not met)."""
+        if not self.evaluate(actual):
+            return 0.0
+        if self.per_unit and isinstance(actual, int | float) and not isinstance(actual, bool):
+            earned = self.weight * float(actual)
+            return earned if self.max_points is None else min(earned, self.max_points)
+        return self.weight
 
 
 @dataclass(frozen=True)
 class WorklistRule:
+    """A worklist. ``min_age`` and ``on_register`` say who the rule applies to (``eligibility``: the
+    sentence and its citations); ``priority_factors`` only add to the score of people on the list."""
+
     id: str
     title: str
     description: str
     match: Literal["any", "all"]
     criteria: tuple[WorklistCriterion, ...]
+    sources: tuple[str, ...]
+    min_age: int | None = None
+    on_register: bool = False
+    eligibility: str = ""
+    eligibility_sources: tuple[str, ...] = ()
+    priority_factors: tuple[WorklistCriterion, ...] = ()
+
+
+@dataclass(frozen=True)
+class EncounterKind:
+    """Encounters of one kind of care: any of ``classes`` (v3 ActCode) with any of ``priorities`` (v3
+    ActPriority; empty: any priority), or any encounter whose type is one of ``types``."""
+
+    classes: tuple[str, ...]
+    priorities: tuple[str, ...]
+    types: tuple[str, ...]
+    description: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnplannedCareDefinition:
+    """What counts as unplanned hospital care (emergency admissions, A&E attendances) and what is
+    urgent primary care instead, never counted with them."""
+
+    emergency_admission: EncounterKind
+    ae_attendance: EncounterKind
+    urgent_primary_care: EncounterKind
+
+
+@dataclass(frozen=True)
+class RemovalSettings:
+    """How long a clinician's removal from a worklist lasts by default, and what a clinician's
+    addition adds to the priority score (with the reason for both)."""
+
+    review_months: int
+    added_by_clinician_weight: float
+    note: str
     sources: tuple[str, ...]
 
 

@@ -100,6 +100,7 @@ def _features_step(ctx: Context) -> Step:
           COALESCE(enc.unplanned_admissions, 0) AS unplanned_admissions_12m,
           COALESCE(enc.ae_attendances, 0) AS ae_attendances_12m,
           COALESCE(enc.unplanned_contacts, 0) AS unplanned_contacts_12m,
+          COALESCE(enc.urgent_primary_care, 0) AS urgent_primary_care_12m,
           COALESCE(enc.organisations, 0) AS organisations_12m,
           COALESCE(enc.clinicians, 0) AS clinicians_12m,
           dis.person_id IS NOT NULL AS discharged_30d,
