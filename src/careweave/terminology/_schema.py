@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,23 @@ _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _SCTID_PATTERN = re.compile(r"^[1-9][0-9]{5,17}$")
 HEADER_KEYS = ("schema", "version", "authored_by", "checked_by", "date_reviewed", "date_next_review")
 _NOT_DATA = frozenset({*HEADER_KEYS, "references", "description", "sources"})
+_GROUP_KEYS = ("concept", "reason", "sources")
+# libyaml when installed (the same safe schema, several times faster on the long code lists).
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class CodeGroup:
+    """Codes of one concept within an entry (e.g. "asthma with exacerbation"), and why they are there.
+
+    Used for an entry's ``code_groups`` (codes it matches, beyond its flat ``codes``) and for
+    ``left_out`` (codes a reference set counts that the entry deliberately does not, with the reason).
+    """
+
+    concept: str
+    reason: str
+    codes: frozenset[Code]
+    sources: tuple[str, ...] = ()
 
 UNCITED_BLOCKS: dict[str, dict[str, str]] = {
     "careweave.synth.population/1": {
@@ -70,7 +88,7 @@ class Document:
             raise TerminologyError(file, "<file>", f"cannot read: {error}") from error
         self.content_hash = hashlib.sha256(raw_bytes).hexdigest()[:12]
         try:
-            loaded = yaml.safe_load(raw_bytes)
+            loaded = yaml.load(raw_bytes, Loader=_YAML_LOADER)
         except yaml.YAMLError as error:
             raise TerminologyError(file, "<file>", f"not valid YAML: {error}") from error
         self.root = self.mapping(loaded, "<root>")
@@ -213,15 +231,32 @@ class Document:
             return frozenset()
         by_system = self.mapping(value, f"{path}.{key}")
         codes: set[Code] = set()
+        self._add_codes(by_system, f"{path}.{key}", path, codes, seen)
+        if not codes and not allow_empty:
+            raise self.error(f"{path}.{key}", "must list at least one code")
+        return frozenset(codes)
+
+    def _add_codes(
+        self,
+        by_system: Mapping[str, Any],
+        where: str,
+        owner_path: str,
+        codes: set[Code],
+        seen: dict[Code, str] | None,
+        skip: Sequence[str] = (),
+    ) -> None:
+        """Add ``{system_alias: ["<code> |<display>|", ...]}`` to ``codes``; duplicates are errors."""
         for alias, items in by_system.items():
+            if alias in skip:
+                continue
             system = SYSTEM_ALIASES.get(alias)
             if system is None:
                 known = ", ".join(SYSTEM_ALIASES)
-                raise self.error(f"{path}.{key}.{alias}", f"unknown code system (expected one of {known})")
+                raise self.error(f"{where}.{alias}", f"unknown code system (expected one of {known})")
             if not isinstance(items, list):
-                raise self.error(f"{path}.{key}.{alias}", "expected a list of codes")
+                raise self.error(f"{where}.{alias}", "expected a list of codes")
             for index, item in enumerate(items):
-                item_path = f"{path}.{key}.{alias}[{index}]"
+                item_path = f"{where}.{alias}[{index}]"
                 text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
                 match = _CODE_PATTERN.match(text) if isinstance(text, str) else None
                 if match is None:
@@ -234,15 +269,78 @@ class Document:
                     raise self.error(item_path, f"duplicate code {code} ({alias})")
                 if seen is not None:
                     owner = seen.get(pair)
-                    if owner is not None and owner != path:
+                    if owner is not None and owner != owner_path:
                         raise self.error(
                             item_path, f"duplicate code {code} ({alias}): already listed at {owner}"
                         )
-                    seen[pair] = path
+                    seen[pair] = owner_path
                 codes.add(pair)
-        if not codes and not allow_empty:
-            raise self.error(f"{path}.{key}", "must list at least one code")
-        return frozenset(codes)
+
+    def code_groups(
+        self,
+        entry: Mapping[str, Any],
+        path: str,
+        key: str = "code_groups",
+        *,
+        seen: dict[Code, str] | None = None,
+        taken: frozenset[Code] = frozenset(),
+    ) -> tuple[CodeGroup, ...]:
+        """Codes grouped by concept, each group with the reason for it (see ``CodeGroup``).
+
+        Written ``[{concept: ..., reason: ..., sources: [...]?, snomed: ["<code> |<display>|", ...]}]``.
+        A code may appear once across ``taken`` (the entry's flat ``codes``) and all the groups;
+        ``seen`` works as for ``codes``. The key is optional: no groups is an empty tuple.
+        """
+        value = entry.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.error(
+                f"{path}.{key}", "expected a list of groups ({concept, reason, <system>: [...]})"
+            )
+        codes: set[Code] = set(taken)
+        groups: list[CodeGroup] = []
+        concepts: set[str] = set()
+        for index, item in enumerate(value):
+            group = self.mapping(item, f"{path}.{key}[{index}]")
+            concept = group.get("concept")
+            where = f"{path}.{key}[{index}]" + (f"({concept})" if isinstance(concept, str) else "")
+            systems = [name for name in group if name not in _GROUP_KEYS]
+            self.keys(group, where, ("concept", "reason"), (*systems, "sources"))
+            concept_text = self.string(group, "concept", where)
+            if concept_text in concepts:
+                raise self.error(f"{where}.concept", f"duplicate concept {concept_text!r}")
+            concepts.add(concept_text)
+            if not systems:
+                raise self.error(where, "must list at least one code (under a code system, e.g. snomed)")
+            before = set(codes)
+            self._add_codes(group, where, path, codes, seen, skip=_GROUP_KEYS)
+            added = frozenset(codes - before)
+            if not added:
+                raise self.error(where, "must list at least one code")
+            groups.append(
+                CodeGroup(
+                    concept=concept_text,
+                    reason=self.string(group, "reason", where),
+                    codes=added,
+                    sources=self.sources(group, where) if "sources" in group else (),
+                )
+            )
+        return tuple(groups)
+
+    def grouped_codes(
+        self,
+        entry: Mapping[str, Any],
+        path: str,
+        *,
+        seen: dict[Code, str] | None = None,
+        allow_empty: bool = False,
+    ) -> frozenset[Code]:
+        """An entry's flat ``codes`` (the core concept: at least one code unless ``allow_empty``) plus
+        its ``code_groups``: the codes it matches."""
+        flat = self.codes(entry, path, seen=seen, allow_empty=allow_empty)
+        grouped = self.code_groups(entry, path, seen=seen, taken=flat)
+        return flat.union(*(group.codes for group in grouped))
 
     # -- header ------------------------------------------------------------------------------------
 

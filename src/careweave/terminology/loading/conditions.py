@@ -8,7 +8,7 @@ import functools
 from pathlib import Path
 from typing import Any, cast, get_args
 
-from .._schema import SYSTEM_ALIASES, Document
+from .._schema import SYSTEM_ALIASES, CodeGroup, Document
 from ..models import Code, ConditionDefinition, ConditionLibrary, ExcludedCode, MedicineRule, Requirement
 from .common import CONDITIONS_FILE, MEDICINE_CLASSES_FILE, file_path, release_codes
 from .medicines import load_medicine_classes
@@ -74,6 +74,8 @@ _CONDITION_OPTIONAL = (
     "ho_always_items",
     "ecl",
     "note",
+    "code_groups",
+    "left_out",
 )
 
 
@@ -109,13 +111,15 @@ def _condition_library(path: Path, medicine_classes_path: Path) -> ConditionLibr
         ):
             raise doc.error(f"{entry_path}.cms_weight", f"expected a positive number, found {weight!r}")
         ho_items = doc.string_list(entry, "ho_always_items", entry_path)
+        codes = doc.grouped_codes(entry, entry_path)
+        left_out_groups(doc, entry, entry_path, codes)
         conditions.append(
             ConditionDefinition(
                 id=doc.identifier(entry, "id", entry_path),
                 name=doc.string(entry, "name", entry_path),
                 body_system=body_system,
                 category=cast(Any, category),
-                codes=release_codes(doc, entry, entry_path, doc.codes(entry, entry_path)),
+                codes=release_codes(doc, entry, entry_path, codes),
                 diagnosis_window_days=doc.optional_integer(
                     entry, "diagnosis_window_days", entry_path, minimum=1
                 ),
@@ -196,6 +200,36 @@ def _excluded_codes(doc: Document, seen: dict[Code, str]) -> tuple[ExcludedCode,
             ExcludedCode(system, code, doc.string(entry, "display", path), doc.string(entry, "reason", path))
         )
     return tuple(result)
+
+
+def left_out_groups(
+    doc: Document, entry: dict[str, Any], path: str, codes: frozenset[Code]
+) -> tuple[CodeGroup, ...]:
+    """An entry's ``left_out`` groups; a code both matched and left out is a contradiction."""
+    groups = doc.code_groups(entry, path, "left_out")
+    for index, group in enumerate(groups):
+        both = sorted(code for _, code in group.codes & codes)
+        if both:
+            raise doc.error(
+                f"{path}.left_out[{index}]({group.concept})",
+                f"code(s) both matched and left out: {', '.join(both)}",
+            )
+    return groups
+
+
+@functools.lru_cache(maxsize=8)
+def _condition_left_out(path: Path) -> dict[str, tuple[CodeGroup, ...]]:
+    doc = Document(path, "careweave.terminology.conditions/1")
+    result: dict[str, tuple[CodeGroup, ...]] = {}
+    for entry_path, entry in doc.entries("conditions"):
+        condition_id = doc.identifier(entry, "id", entry_path)
+        result[condition_id] = left_out_groups(doc, entry, entry_path, doc.grouped_codes(entry, entry_path))
+    return result
+
+
+def load_condition_left_out(path: Path | str | None = None) -> dict[str, tuple[CodeGroup, ...]]:
+    """Per condition id, the codes deliberately left out of it (each group with its reason)."""
+    return _condition_left_out(file_path(path, CONDITIONS_FILE))
 
 
 def load_condition_library(
