@@ -9,11 +9,7 @@ import pytest
 
 from careweave.care import services
 from careweave.governance.models import CareTeamMember
-from tests.browser.test_smoke import (
-    AXE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    require,
+from tests.browser.conftest import (
     serious_accessibility_violations,
     sign_in,
 )
@@ -22,11 +18,7 @@ from tests.web.conftest import organisation, person, staff
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_find_and_add_a_coordinator_then_hand_over(live_server: Any) -> None:
-    require(CHROMIUM, "apt-get install -y chromium")
-    require(AXE, "run `make assets` (npm ci)")
-    from playwright.sync_api import sync_playwright
-
+def test_find_and_add_a_coordinator_then_hand_over(live_server: Any, browser: Any) -> None:
     practice = organisation("Riverside Surgery", "general-practice", "A11111")
     council = organisation("Shire County Council Adult Social Care", "social-care", "SC1")
     alice = person("Alice", "Zephyrine", "9434765919", practice, sex="female")
@@ -37,36 +29,31 @@ def test_find_and_add_a_coordinator_then_hand_over(live_server: Any) -> None:
     services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP")
     base = live_server.url
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            sign_in(page, base, "gp.riverside")
-            page.wait_for_url(f"{base}/people/")
+    page = browser.new_page()
+    sign_in(page, base, "gp.riverside")
+    page.wait_for_url(f"{base}/people/")
 
-            page.goto(f"{base}/care/people/{alice.pk}/team/")
-            assert serious_accessibility_violations(page) == []
-            # the council has never seen Alice, so its social worker is found by searching
-            page.get_by_label("Find a member of staff").fill("Okafor")
-            page.get_by_role("button", name="Find").click()
-            page.wait_for_url(f"{base}/care/people/{alice.pk}/team/?staff=Okafor*")
-            assert serious_accessibility_violations(page) == []
-            page.get_by_label("Sam Okafor, Social worker, Shire County Council Adult Social Care").check()
-            page.get_by_label("Their role in this team (optional)").fill("Social worker for adults")
-            page.get_by_label("Make them the named co-ordinator").check()
-            page.get_by_role("button", name="Add to care team").click()
-            page.wait_for_url(f"{base}/care/people/{alice.pk}/team/")
-            assert "Sam Okafor added to the care team as the named co-ordinator" in page.content()
-            assert serious_accessibility_violations(page) == []
+    page.goto(f"{base}/care/people/{alice.pk}/team/")
+    assert serious_accessibility_violations(page) == []
+    # the council has never seen Alice, so its social worker is found by searching
+    page.get_by_label("Find a member of staff").fill("Okafor")
+    page.get_by_role("button", name="Find").click()
+    page.wait_for_url(f"{base}/care/people/{alice.pk}/team/?staff=Okafor*")
+    assert serious_accessibility_violations(page) == []
+    page.get_by_label("Sam Okafor, Social worker, Shire County Council Adult Social Care").check()
+    page.get_by_label("Their role in this team (optional)").fill("Social worker for adults")
+    page.get_by_label("Make them the named co-ordinator").check()
+    page.get_by_role("button", name="Add to care team").click()
+    page.wait_for_url(f"{base}/care/people/{alice.pk}/team/")
+    assert "Sam Okafor added to the care team as the named co-ordinator" in page.content()
+    assert serious_accessibility_violations(page) == []
 
-            page.get_by_label("Add a handover note").fill("Carer's assessment booked; daughter is the main carer.")
-            page.get_by_role("button", name="Add handover note").click()
-            page.get_by_text("Carer's assessment booked; daughter is the main carer.").wait_for()
-            history = page.get_by_role("table", name="Changes to the care team, most recent first").inner_text()
-            assert "Named co-ordinator" in history and "Sam Okafor" in history
-            assert serious_accessibility_violations(page) == []
-        finally:
-            browser.close()
+    page.get_by_label("Add a handover note").fill("Carer's assessment booked; daughter is the main carer.")
+    page.get_by_role("button", name="Add handover note").click()
+    page.get_by_text("Carer's assessment booked; daughter is the main carer.").wait_for()
+    history = page.get_by_role("table", name="Changes to the care team, most recent first").inner_text()
+    assert "Named co-ordinator" in history and "Sam Okafor" in history
+    assert serious_accessibility_violations(page) == []
 
     assert services.coordinator(alice).user == social_worker
     assert CareTeamMember.objects.get(person=alice, user=social_worker).role_in_team == "Social worker for adults"

@@ -2,99 +2,48 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from careweave.governance.models import AuditEntry
+from tests.browser.conftest import serious_accessibility_violations
 from tests.web.conftest import PASSWORD, organisation, person, staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-def require(path: Path, hint: str) -> None:
-    if path.exists():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{path} is missing: under CI the browser tests must run ({hint})")
-    pytest.skip(f"{path} is missing ({hint})")
-
-
-def serious_accessibility_violations(page: Any) -> list[str]:
-    # Evaluated through the DevTools protocol: an injected <script> tag would be refused by the
-    # Content-Security-Policy, which allows no inline script.
-    page.evaluate(AXE.read_text())
-    results = page.evaluate("async () => await axe.run()")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    """Through the sign-in form, as a person would (the password is the test world's)."""
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-
-
-def test_sign_in_people_list_and_record_are_accessible(live_server: Any) -> None:
-    require(CHROMIUM, "apt-get install -y chromium")
-    require(AXE, "run `make assets` (npm ci)")
-    from playwright.sync_api import sync_playwright
-
+def test_sign_in_people_list_and_record_are_accessible(live_server: Any, browser: Any) -> None:
     practice = organisation("Riverside Surgery", "general-practice", "A11111")
     alice = person("Alice", "Zephyrine", "9434765919", practice, sex="female")
     staff("gp.riverside", "gp", practice)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{live_server.url}/people/")
-            assert page.url.startswith(f"{live_server.url}/login/")
-            assert serious_accessibility_violations(page) == []
-            # The NHS.UK stylesheet is served locally: the header is NHS blue.
-            header_colour = page.eval_on_selector("header", "el => getComputedStyle(el).backgroundColor")
-            assert header_colour == "rgb(0, 94, 184)"
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/people/")
+    assert page.url.startswith(f"{live_server.url}/login/")
+    assert serious_accessibility_violations(page) == []
+    # The NHS.UK stylesheet is served locally: the header is NHS blue.
+    header_colour = page.eval_on_selector("header", "el => getComputedStyle(el).backgroundColor")
+    assert header_colour == "rgb(0, 94, 184)"
 
-            page.get_by_label("Username").fill("gp.riverside")
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{live_server.url}/people/")
-            assert page.get_by_role("heading", level=1).inner_text() == "People in your care"
-            assert page.get_by_role("link", name="Alice Zephyrine").is_visible()
-            assert serious_accessibility_violations(page) == []
+    page.get_by_label("Username").fill("gp.riverside")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/people/")
+    assert page.get_by_role("heading", level=1).inner_text() == "People in your care"
+    assert page.get_by_role("link", name="Alice Zephyrine").is_visible()
+    assert serious_accessibility_violations(page) == []
 
-            page.get_by_label("Search by name or NHS number").fill("943 476 5919")
-            page.evaluate("window.sameDocument = true")
-            page.get_by_role("button", name="Search").click()
-            # htmx swaps in the results (no page load) and pushes the search into the address bar.
-            page.wait_for_url("**/people/?q=943+476+5919")
-            assert page.evaluate("window.sameDocument") is True
-            assert page.get_by_role("status").inner_text() == "1 person matches “943 476 5919”."
-            page.get_by_role("link", name="Alice Zephyrine").click()
-            page.wait_for_url(f"{live_server.url}/people/{alice.pk}/")
-            assert "Alice Zephyrine" in page.get_by_role("heading", level=1).inner_text()
-            assert page.get_by_text("943 476 5919").is_visible()
-            assert serious_accessibility_violations(page) == []
-        finally:
-            browser.close()
+    page.get_by_label("Search by name or NHS number").fill("943 476 5919")
+    page.evaluate("window.sameDocument = true")
+    page.get_by_role("button", name="Search").click()
+    # htmx swaps in the results (no page load) and pushes the search into the address bar.
+    page.wait_for_url("**/people/?q=943+476+5919")
+    assert page.evaluate("window.sameDocument") is True
+    assert page.get_by_role("status").inner_text() == "1 person matches “943 476 5919”."
+    page.get_by_role("link", name="Alice Zephyrine").click()
+    page.wait_for_url(f"{live_server.url}/people/{alice.pk}/")
+    assert "Alice Zephyrine" in page.get_by_role("heading", level=1).inner_text()
+    assert page.get_by_text("943 476 5919").is_visible()
+    assert serious_accessibility_violations(page) == []
 
     assert AuditEntry.objects.filter(action="read", person_id=alice.pk, channel="web").count() == 1
