@@ -15,11 +15,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from careweave.record import models as rm
+from careweave.terminology.exclusions import load_exclusions
 from careweave.terminology.loaders import (
     load_active_clinical_statuses,
     load_condition_library,
     load_key_measurements,
 )
+from careweave.terminology.loading.alerts import load_alerts
+from careweave.terminology.loading.units import load_units
+from careweave.terminology.units import UNRECOGNISED_NOTE, USABLE
 from careweave.ui.format import (
     NOT_RECORDED,
     age_in_years,
@@ -295,15 +299,128 @@ def _latest_measurements(person: rm.Person) -> list[Measurement]:
     if systolic or diastolic:
         reading = systolic or diastolic
         value = f"{_number(systolic)}/{_number(diastolic)} mmHg"
+        if any(o is not None and o.value is not None and o.unit_status not in USABLE for o in (systolic, diastolic)):
+            value = f"{_as_sent(systolic)}/{_as_sent(diastolic)} ({UNRECOGNISED_NOTE})"
         out.append(Measurement("Blood pressure", value, format_date(reading.effective if reading else None)))
     for key, obs in latest.items():
         label = KEY_MEASUREMENTS[key][0]
-        value = f"{_number(obs)} {obs.unit}".strip() if obs.value is not None else obs.value_text
+        if obs.value is None:
+            value = obs.value_text
+        elif obs.unit_status in USABLE:
+            value = f"{_number(obs)} {load_units().display(obs.unit_canonical)}".strip()
+        else:
+            value = f"{_as_sent(obs)} ({UNRECOGNISED_NOTE})"
         out.append(Measurement(label, value, format_date(obs.effective)))
     return out
 
 
 def _number(obs: rm.Observation | None) -> str:
+    """The value in the canonical unit for its code (never the value as sent under another unit's name)."""
+    if obs is None or obs.value_canonical is None or obs.unit_status not in USABLE:
+        return "?"
+    return number_text(obs.value_canonical)
+
+
+def _as_sent(obs: rm.Observation | None) -> str:
     if obs is None or obs.value is None:
         return "?"
-    return f"{obs.value:.0f}" if float(obs.value).is_integer() else f"{obs.value:.1f}"
+    return f"{number_text(obs.value)} {obs.unit}".strip()
+
+
+def number_text(value: float) -> str:
+    """To one decimal place, without a trailing ".0" (a converted 52.995 mmol/mol is "53")."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+# -- allergies and alerts: the top of the summary --------------------------------------------------
+
+ALLERGIES_RECORDED, NO_KNOWN_ALLERGIES, ALLERGIES_NOT_RECORDED = "recorded", "none-known", "not-recorded"
+_PAST_ALLERGY_STATUSES = frozenset({"inactive", "resolved"})
+_CLOSED_FLAG_STATUSES = frozenset({"inactive", "entered-in-error"})
+_CRITICALITY = {"high": "High criticality", "low": "Low criticality", "unable-to-assess": "Unable to assess"}
+
+
+@dataclass(frozen=True)
+class AllergyRow:
+    substance: str
+    reactions: str
+    criticality: str
+    high: bool
+    category: str
+    verification: str
+    recorded: str
+
+
+@dataclass
+class AllergiesAndAlerts:
+    """Shown before anything else: allergies (or that none are known, or that none are recorded) and
+    the active alerts, prominent ones (DNACPR, emergency care plans, safeguarding) first."""
+
+    state: str = ALLERGIES_NOT_RECORDED
+    heading: str = "Allergies not recorded"
+    allergies: list[AllergyRow] = field(default_factory=list)
+    none_known: list[dict[str, str]] = field(default_factory=list)
+    past_allergies: list[AllergyRow] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def conflict(self) -> bool:
+        """Allergies recorded and "no known allergies" recorded too: the clinician must check."""
+        return bool(self.allergies and self.none_known)
+
+
+def allergies_and_alerts(person: rm.Person, today: date | None = None) -> AllergiesAndAlerts:
+    """Two queries (allergies, flags). "No known allergies" is a recorded code (alerts.yaml), distinct
+    from nothing recorded; refuted and entered-in-error entries are not shown."""
+    alerts = load_alerts()
+    ignored = load_exclusions().ignored_everywhere
+    result = AllergiesAndAlerts()
+    for a in person.allergies.order_by("-recorded_date", "-pk"):
+        if a.verification_status in ignored:
+            continue
+        negation = alerts.no_known_allergy(a.system, a.code)
+        if negation is not None:
+            if a.clinical_status not in _PAST_ALLERGY_STATUSES:
+                result.none_known.append({"label": negation.label, "recorded": format_date(a.recorded_date)})
+            continue
+        row = AllergyRow(
+            substance=a.display or a.code or NOT_RECORDED,
+            reactions=a.reactions or "Reaction not recorded",
+            criticality=_CRITICALITY.get(a.criticality, "Criticality not recorded"),
+            high=a.criticality == "high",
+            category=a.category.replace(" ", ", ").capitalize(),
+            verification=(a.verification_status or "").capitalize(),
+            recorded=format_date(a.recorded_date),
+        )
+        (result.past_allergies if a.clinical_status in _PAST_ALLERGY_STATUSES else result.allergies).append(row)
+    result.allergies.sort(key=lambda r: not r.high)  # stable: high criticality first, then newest
+    if result.allergies:
+        count = len(result.allergies)
+        result.state, result.heading = ALLERGIES_RECORDED, f"{count} allerg{'y' if count == 1 else 'ies'} recorded"
+    elif result.none_known:
+        labels = dict.fromkeys(n["label"] for n in result.none_known)
+        result.state, result.heading = NO_KNOWN_ALLERGIES, "; ".join(labels)
+    result.flags = _active_flags(person, alerts, today or timezone.localdate())
+    return result
+
+
+def _active_flags(person: rm.Person, alerts: Any, today: date) -> list[dict[str, Any]]:
+    order = {kind.id: index for index, kind in enumerate(alerts.kinds)}
+    flags = []
+    for f in person.flags.order_by("-start", "-pk"):
+        if f.status in _CLOSED_FLAG_STATUSES or (f.end is not None and f.end < today):
+            continue  # a blank status is shown: an alert is never hidden for being badly coded
+        kind = alerts.kind_of(f.system, f.code, f.category)
+        flags.append(
+            {
+                "kind": kind.label if kind else (f.category.replace("-", " ").capitalize() or "Alert"),
+                "detail": f.display or f.code or NOT_RECORDED,
+                "prominent": bool(kind and kind.prominent),
+                "since": format_date(f.start) if f.start else "",
+                "until": format_date(f.end) if f.end else "",
+                "rank": (not (kind and kind.prominent), order.get(kind.id, len(order)) if kind else len(order)),
+            }
+        )
+    flags.sort(key=lambda f: f["rank"])
+    return flags

@@ -25,6 +25,8 @@ from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
 from careweave.segmentation.services import worklist_titles
 from careweave.terminology.exclusions import load_exclusions
+from careweave.terminology.loading.units import load_units
+from careweave.terminology.units import UNRECOGNISED_NOTE, USABLE
 from careweave.ui.format import (
     NOT_RECORDED,
     age_in_years,
@@ -37,10 +39,13 @@ from careweave.web.presenters import (
     ACTIVE_CLINICAL_STATUSES,
     KEY_MEASUREMENTS,
     OPEN_REFERRAL_STATUSES,
+    AllergiesAndAlerts,
     _accessible_needs,
     _condition_library,
     _yes_no,
+    allergies_and_alerts,
     describe_wait,
+    number_text,
 )
 
 MAX_TIMELINE = 100
@@ -59,8 +64,10 @@ class Trend:
     label: str
     latest: str
     latest_date: str
-    readings: list[Reading]  # oldest first: the table fallback
+    readings: list[Reading]  # oldest first: the table fallback; all in the canonical unit
     chart: Markup
+    # readings whose unit could not be converted: shown as sent, flagged, never charted (newest first)
+    not_converted: list[Reading] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class Summary:
     person: rm.Person
     name: str
     nhs_number: str
+    alerts: AllergiesAndAlerts
     birth: str
     age: str
     sex: str
@@ -125,6 +133,7 @@ def holistic_summary(person: rm.Person) -> Summary:
         interpreter=_yes_no(person.interpreter_required),
         accessible_information=_accessible_needs(person.accessible_information_needs),
         digital_access=person.get_digital_access_display() if person.digital_access else NOT_RECORDED,
+        alerts=allergies_and_alerts(person),  # first on the page, before anything else
     )
     summary.carers = [
         {
@@ -322,28 +331,40 @@ def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
 
 
 def _value(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    return number_text(value)
 
 
 def key_result_trends(person: rm.Person) -> list[Trend]:
-    """Blood pressure, HbA1c, eGFR and weight: the latest value and a sparkline of recent readings."""
+    """Blood pressure, HbA1c, eGFR and weight: the latest value and a sparkline of recent readings.
+
+    Every value charted is in the canonical unit for its code (converted on import, never relabelled);
+    a reading whose unit could not be converted is listed as sent, flagged, and left out of the chart."""
     code_to_key = {
         (system, code): key for key, (_label, codes) in KEY_MEASUREMENTS.items() for system, code in codes
     }
     series: dict[str, list[tuple[datetime, float, str]]] = defaultdict(list)
+    not_converted: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for obs in (
         person.observations.filter(code__in={code for _s, code in code_to_key}, value__isnull=False)
         .exclude(effective=None)
         .order_by("-effective", "-pk")
-        .only("person_id", "system", "code", "effective", "value", "unit")
+        .only("person_id", "system", "code", "effective", "value", "unit", "value_canonical", "unit_canonical",
+              "unit_status")
     ):
         key = code_to_key.get((obs.system, obs.code))
-        when, value = obs.effective, obs.value  # never None: the query excludes them
-        if key is not None and len(series[key]) < MAX_TREND_POINTS and when is not None and value is not None:
-            series[key].append((when, value, obs.unit))
+        when, value = obs.effective, obs.value_canonical
+        if key is None or when is None or obs.value is None:
+            continue
+        if obs.unit_status in USABLE and value is not None:
+            if len(series[key]) < MAX_TREND_POINTS and (not series[key] or series[key][0][2] == obs.unit_canonical):
+                series[key].append((when, value, obs.unit_canonical))
+        elif len(not_converted[key]) < MAX_TREND_POINTS:
+            not_converted[key].append((when, f"{_value(obs.value)} {obs.unit}".strip()))
+    units = load_units()
     trends = []
     systolic, diastolic = series.pop("systolic", []), series.pop("diastolic", [])
-    if systolic:
+    flagged_bp = not_converted.pop("systolic", []) + not_converted.pop("diastolic", [])
+    if systolic or flagged_bp:
         by_day = {format_date(when): value for when, value, _unit in diastolic}
         readings = [
             Reading(
@@ -355,21 +376,33 @@ def key_result_trends(person: rm.Person) -> list[Trend]:
             for when, value, _unit in reversed(systolic)
         ]
         values = [value for _when, value, _unit in reversed(systolic)]
-        trends.append(_trend("Blood pressure", "mmHg", readings, values, "systolic"))
+        trends.append(_trend("Blood pressure", "mmHg", readings, values, "systolic", flagged_bp))
     for key in ("hba1c", "egfr", "weight"):
         points = list(reversed(series.get(key, [])))
-        if points:
-            unit = _unit_text(points[-1][2])
+        if points or not_converted.get(key):
+            unit = units.display(points[-1][2]) if points else ""
             readings = [Reading(format_date(when), _value(value)) for when, value, _unit in points]
-            trends.append(_trend(KEY_MEASUREMENTS[key][0], unit, readings, [v for _w, v, _u in points]))
+            trends.append(
+                _trend(KEY_MEASUREMENTS[key][0], unit, readings, [v for _w, v, _u in points], "",
+                       not_converted.get(key, []))
+            )
     return trends
 
 
-def _unit_text(unit: str) -> str:
-    return {"mm[Hg]": "mmHg", "kg": "kg", "mL/min/{1.73_m2}": "mL/min/1.73m²"}.get(unit, unit)
-
-
-def _trend(label: str, unit: str, readings: list[Reading], values: list[float], charted: str = "") -> Trend:
+def _trend(
+    label: str,
+    unit: str,
+    readings: list[Reading],
+    values: list[float],
+    charted: str = "",
+    not_converted: list[tuple[datetime, str]] | None = None,
+) -> Trend:
+    flagged = [
+        Reading(format_date(when), f"{text} ({UNRECOGNISED_NOTE})")
+        for when, text in sorted(not_converted or [], key=lambda p: p[0], reverse=True)
+    ]
+    if not readings:  # nothing in a unit the record can convert: say so, draw nothing
+        return Trend(label, flagged[0].value, flagged[0].date, [], Markup(""), flagged)
     first, last = readings[0], readings[-1]
     what = f"{label}{' (' + charted + ')' if charted else ''}"
     if len(readings) == 1:
@@ -382,6 +415,7 @@ def _trend(label: str, unit: str, readings: list[Reading], values: list[float], 
         latest_date=last.date,
         readings=[Reading(r.date, f"{r.value} {unit}".strip()) for r in readings],
         chart=charts.sparkline(values, label=alt),
+        not_converted=flagged,
     )
 
 
