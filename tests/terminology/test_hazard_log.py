@@ -25,6 +25,9 @@ OTHER_FLAGS = frozenset(
         "referral_lost",
         "referral_no_outcome",
         "referral_validation_due",
+        # issue 10, item 4: the worklists' priority score and clinicians' removals with a review date
+        "worklist_priority",
+        "worklist_removal",
     }
 )
 FIELDS = ("id", "flag", "hazard", "causes", "effect", "controls", "initial", "residual", "actions", "owner")

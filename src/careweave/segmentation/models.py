@@ -96,6 +96,12 @@ class WorklistEntry(models.Model):
     reasons = models.JSONField(default=list, help_text="Why the person is on the list, in words.")
     source = models.TextField(blank=True, help_text="The rule's citation.")
     added_by_clinician = models.BooleanField(default=False)
+    priority = models.FloatField(
+        default=0, help_text="The list's priority score: the sum of the points of priority_parts."
+    )
+    priority_parts = models.JSONField(
+        default=list, help_text="What makes up the priority: [{reason, points}], from the rule's weights."
+    )
     practice = models.ForeignKey(
         "record.Organisation",
         null=True,
@@ -109,6 +115,7 @@ class WorklistEntry(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["run", "list_id"]),
+            models.Index(fields=["run", "list_id", "-priority"], name="worklist_run_list_priority"),
             # covers the worklist page's counts: entries of the people in a user's care, by list and
             # practice, without reading the wide rows (PostgreSQL; SQLite ignores INCLUDE)
             models.Index(fields=["run", "person"], include=["list_id", "practice"], name="worklist_run_person_cover"),
@@ -122,6 +129,9 @@ class WorklistOverride(models.Model):
         ADD = "add", "Add to list"
         REMOVE = "remove", "Remove from list"
 
+    # A removal lasts until its review date (default 6 months, worklist_rules.yaml removals); from that
+    # day the rule decides again. An addition lasts until changed.
+
     person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="+")
     list_id = models.CharField(max_length=64)
     action = models.CharField(max_length=8, choices=Action.choices)
@@ -130,6 +140,11 @@ class WorklistOverride(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     active = models.BooleanField(
         default=True, help_text="False once superseded by a later override of the same list."
+    )
+    review_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="A removal: the day from which the person may return to the list (None: until changed).",
     )
 
     class Meta:

@@ -24,7 +24,9 @@ from careweave.terminology import load_condition_library, load_social_needs
 
 def active_overrides() -> list[pw.WorklistOverride]:
     return [
-        pw.WorklistOverride(person_id=o.person_id, list_id=o.list_id, action=o.action, reason=o.reason)  # type: ignore[arg-type]
+        pw.WorklistOverride(
+            person_id=o.person_id, list_id=o.list_id, action=o.action, reason=o.reason, review_on=o.review_on  # type: ignore[arg-type]
+        )
         for o in sm.WorklistOverride.objects.filter(active=True).order_by("created_at", "pk")
     ]
 
@@ -244,6 +246,8 @@ def store(result: SegmentationResult, *, seed: int, library_version: str) -> sm.
                 reasons=w["reasons"],
                 source=w["source"],
                 added_by_clinician=w["overridden"],
+                priority=w["priority"],
+                priority_parts=w["priority_parts"],
                 practice_id=practice_of.get(w["person_id"]) or None,  # 0 in the extract: none
             )
             for w in result.worklists.to_pylist()

@@ -9,6 +9,7 @@ Views are thin: what a role may do is asked of `careweave.governance.permissions
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -35,7 +36,7 @@ from careweave.governance.models import BreakGlass
 from careweave.governance.permissions import has
 from careweave.record import models as rm
 from careweave.segmentation.models import WorklistOverride
-from careweave.segmentation.services import current_run, override_worklist, worklist_titles
+from careweave.segmentation.services import current_run, default_review_on, override_worklist, worklist_titles
 from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
 from careweave.ui.guards import refused_page, requires, workspace_only
 from careweave.ui.http import HtmxHttpRequest
@@ -231,16 +232,17 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     in_care = worklists.entries_in_care(run, request.user)
     counts = worklists.Counts.of(in_care)
     entries = worklists.filtered(in_care, filters, run)
-    paginator = Paginator(worklists.ordered_page_query(entries, run), WORKLIST_ROWS_PER_PAGE)
+    paginator = Paginator(worklists.ordered_page_query(entries, run, filters.sort), WORKLIST_ROWS_PER_PAGE)
     known = counts.results(filters)
     if known is not None:
         paginator.count = known  # already counted by the grouped query: saves a second pass
     page = paginator.get_page(request.GET.get("page"))
     clusters = worklists.cluster_options(run)
     rows = worklists.rows(page.object_list, run, clusters)
+    removed = worklists.removals(request.user, filters, timezone.localdate())
     # One audit entry per person and list shown, so each person's access report says which list.
-    record_views(actor=request.user, person_ids=[(r.person_pk, r.list_id) for r in rows], action="worklist-read",
-                 resource_type="WorklistEntry")
+    shown = [(r.person_pk, r.list_id) for r in rows] + [(r.person_pk, r.list_id) for r in removed]
+    record_views(actor=request.user, person_ids=shown, action="worklist-read", resource_type="WorklistEntry")
     logger.info("worklist user_id=%s entries=%s", request.user.pk, page.paginator.count)
     context = {
         "run": run,
@@ -251,6 +253,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "practices": counts.practices(),
         "page": page,
         "rows": rows,
+        "removed": removed,
         "pager": presenters.pager_for(page, filters.query()),
         "here": request.get_full_path(),
     }
@@ -281,18 +284,29 @@ def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
     back = _safe_next(request, f"/people/{subject.pk}/")
     errors: list[dict[str, str]] = []
     reason = data.get("reason", "") if request.method == "POST" else ""
+    default_review = default_review_on(timezone.localdate())
+    review_text = data.get("review_on", "").strip() if request.method == "POST" else default_review.isoformat()
     if request.method == "POST":
+        review_on: dt.date | None = None
+        if action == WorklistOverride.Action.REMOVE:
+            try:
+                review_on = dt.date.fromisoformat(review_text) if review_text else default_review
+            except ValueError:
+                errors.append({"text": "Enter the review date as a real date", "href": "#review_on"})
         if list_id not in titles:
             errors.append({"text": "Choose a worklist", "href": "#list_id"})
-        else:
+        elif not errors:
             try:
-                override_worklist(user=request.user, person=subject, list_id=list_id, action=action, reason=reason)
+                override_worklist(user=request.user, person=subject, list_id=list_id, action=action, reason=reason,
+                                  review_on=review_on)
             except ValueError as problem:
-                errors.append({"text": str(problem).capitalize(), "href": "#reason"})
+                field = "#review_on" if "review date" in str(problem) else "#reason"
+                errors.append({"text": str(problem).capitalize(), "href": field})
             else:
                 logger.info("worklist %s user_id=%s person_id=%s", action, request.user.pk, subject.pk)
                 done = "added to" if action == WorklistOverride.Action.ADD else "removed from"
-                messages.success(request, f"{subject.display_name} {done} {titles[list_id]}")
+                until = f" until {format_date(review_on)}" if review_on else ""
+                messages.success(request, f"{subject.display_name} {done} {titles[list_id]}{until}")
                 return redirect(back)
     # The form shows the person's name and NHS number: a view of them, audited as one.
     open_record(user=request.user, person=subject, action="worklist-form", permission=Permission.WORKLISTS)
@@ -305,6 +319,8 @@ def worklist_change(request: HttpRequest, person_pk: int) -> HttpResponse:
         "list_title": titles.get(list_id, ""),
         "lists": [{"value": i, "text": t, "selected": i == list_id} for i, t in titles.items()],
         "reason": reason,
+        "review_on": review_text,
+        "default_review": format_date(default_review),
         "errors": errors,
         "next": back,
     }

@@ -1,20 +1,38 @@
 """Worklists for the workspace: the current segmentation run's lists, limited to the people in the
-user's care, filterable by list, cluster and practice; every row says why the person is there."""
+user's care, filterable by list, cluster and practice, ordered by priority (the default), age or name;
+every row says why the person is there and what makes up their priority score. The people a clinician
+took off a list are shown apart, with the reason and the date they may return."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from careweave.governance.access import in_care
 from careweave.record import models as rm
-from careweave.segmentation.models import Cluster, PersonSegment, SegmentationRun, WorklistEntry
+from careweave.segmentation.models import (
+    Cluster,
+    PersonSegment,
+    SegmentationRun,
+    WorklistEntry,
+    WorklistOverride,
+)
 from careweave.segmentation.services import worklist_titles
 from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
 from careweave.web.presenters import _age_text
+
+#: How a list may be ordered (the ``sort`` query parameter), the first the default: each list's rows
+#: by priority score (highest first), by age (oldest first) or by family then given name; ties by name.
+SORTS: Final = {
+    "priority": ("Priority (highest first)", ("-priority", "person__family_name", "person__given_name")),
+    "age": ("Age (oldest first)", ("person__birth_date", "person__family_name", "person__given_name")),
+    "name": ("Name (A to Z)", ("person__family_name", "person__given_name")),
+}
+DEFAULT_SORT: Final = "priority"
 
 
 @dataclass(frozen=True)
@@ -22,6 +40,7 @@ class Filters:
     list_id: str = ""
     cluster: int | None = None
     practice: int | None = None
+    sort: str = DEFAULT_SORT
 
     @classmethod
     def from_query(cls, params: Any) -> Filters:
@@ -30,11 +49,26 @@ class Filters:
             return int(value) if value.isdigit() else None
 
         list_id = params.get("list", "").strip()
-        return cls(list_id if list_id in worklist_titles() else "", number("cluster"), number("practice"))
+        sort = params.get("sort", "").strip()
+        return cls(
+            list_id if list_id in worklist_titles() else "",
+            number("cluster"),
+            number("practice"),
+            sort if sort in SORTS else DEFAULT_SORT,
+        )
 
     def query(self, **extra: Any) -> str:
-        params = {"list": self.list_id, "cluster": self.cluster, "practice": self.practice, **extra}
+        sort = "" if self.sort == DEFAULT_SORT else self.sort
+        params = {"list": self.list_id, "cluster": self.cluster, "practice": self.practice, "sort": sort, **extra}
         return urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+    def sort_options(self) -> list[dict[str, Any]]:
+        return [{"value": key, "text": label, "selected": key == self.sort} for key, (label, _) in SORTS.items()]
+
+
+def points_text(points: float) -> str:
+    """A score as a clinician reads it: 7, or 2.5."""
+    return f"{points:g}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +83,8 @@ class WorklistRow:
     cluster: str
     reasons: list[str]
     added_by_clinician: bool
+    priority: str
+    priority_parts: list[dict[str, str]]
 
 
 def entries_in_care(run: SegmentationRun, user: Any) -> QuerySet[WorklistEntry]:
@@ -136,19 +172,70 @@ def rows(page_entries: Any, run: SegmentationRun, clusters: list[dict[str, Any]]
                 else NOT_RECORDED,
                 reasons=list(entry.reasons) or [NOT_RECORDED],
                 added_by_clinician=entry.added_by_clinician,
+                priority=points_text(entry.priority),
+                priority_parts=[
+                    {"reason": str(part.get("reason", "")), "points": points_text(float(part.get("points", 0)))}
+                    for part in entry.priority_parts or []
+                    if isinstance(part, dict)
+                ],
             )
         )
     return out
 
 
-def ordered_page_query(entries: QuerySet[WorklistEntry], run: SegmentationRun) -> QuerySet[WorklistEntry]:
-    """Rows with person, practice and cluster fetched together: one query per page whatever its size."""
+def ordered_page_query(
+    entries: QuerySet[WorklistEntry], run: SegmentationRun, sort: str = DEFAULT_SORT
+) -> QuerySet[WorklistEntry]:
+    """Rows with person, practice and cluster fetched together: one query per page whatever its size;
+    each list's rows in the chosen order (``SORTS``)."""
     cluster = PersonSegment.objects.filter(run=run, person_id=OuterRef("person_id")).values("cluster")[:1]
+    _, order = SORTS.get(sort, SORTS[DEFAULT_SORT])
     return (
         entries.select_related("person", "practice")
         .annotate(cluster_number=Subquery(cluster))
-        .order_by("list_id", "person__family_name", "person__given_name", "pk")
+        .order_by("list_id", *order, "pk")
     )
+
+
+@dataclass(frozen=True)
+class RemovalRow:
+    person_pk: int
+    name: str
+    nhs_number: str
+    list_id: str
+    list_title: str
+    reason: str
+    removed_on: str
+    review_on: str
+
+
+def removals(user: Any, filters: Filters, today: dt.date) -> list[RemovalRow]:
+    """People in the user's care a clinician took off a list (the list chosen, or any) whose review
+    date has not come: each with the reason kept and the day they may return."""
+    found = (
+        WorklistOverride.objects.filter(active=True, action=WorklistOverride.Action.REMOVE)
+        .filter(in_care(user, "person_id"))
+        .exclude(review_on__lte=today)
+        .select_related("person")
+        .order_by("review_on", "person__family_name", "pk")
+    )
+    if filters.list_id:
+        found = found.filter(list_id=filters.list_id)
+    titles = worklist_titles()
+    return [
+        RemovalRow(
+            person_pk=o.person_id,
+            name=o.person.display_name,
+            nhs_number=format_nhs_number(o.person.nhs_number),
+            list_id=o.list_id,
+            list_title=titles.get(o.list_id, o.list_id),
+            reason=o.reason,
+            removed_on=format_date(o.created_at),
+            review_on=format_date(o.review_on) if o.review_on else "Not set: until changed",
+        )
+        for o in found[:200]
+        if o.list_id in titles
+    ]
 
 
 def run_caption(run: SegmentationRun) -> str:
