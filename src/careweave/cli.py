@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from careweave.progress import console, progress_bar
+from careweave.referrals.commands import build_referrals_app
 
 app = typer.Typer(
     help="CareWeave: joined-up care for people living with multiple long-term conditions.",
@@ -440,6 +441,9 @@ def terminology_load_dmd(
     from careweave.terminology.dmd import load_dmd
 
     _terminology_load("dm+d", lambda report: load_dmd(paths, progress=report), as_json, _describe_dmd)
+
+
+app.add_typer(build_referrals_app(setup_django), name="referrals")
 
 
 def main() -> None:
