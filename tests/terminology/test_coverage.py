@@ -177,6 +177,13 @@ def test_left_out_codes_are_not_matched_and_every_group_has_a_reason() -> None:
         ours = library.by_id(condition_id).codes
         for group in groups:
             assert group.reason and not (group.codes & ours), (condition_id, group.concept)
+    index = load_frailty_index()
+    for deficit_id, groups in load_frailty_left_out().items():
+        for group in groups:
+            assert group.reason and not (group.codes & index.deficit(deficit_id).codes), (
+                deficit_id,
+                group.concept,
+            )
 
 
 # -- the check bites: a list without its groups fails it ------------------------------------------
