@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .models import Code
 
@@ -138,8 +139,7 @@ class Analyte:
     molar_mass: float | None = None  # g/mol: converts mass to substance concentration
 
 
-@dataclass(frozen=True)
-class Conversion:
+class Conversion(NamedTuple):
     """A value in the canonical unit for its code (``value`` is None unless ``status`` is usable)."""
 
     value: float | None
@@ -157,6 +157,9 @@ class UnitKnowledge:
     analytes: tuple[Analyte, ...]
     version: str = ""
     _by_code: dict[Code, Analyte] = field(default_factory=dict, compare=False, repr=False)
+    _transforms: dict[tuple[str, str], tuple[tuple[float, float], str] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for analyte in self.analytes:
@@ -182,36 +185,48 @@ class UnitKnowledge:
         if analyte is None:
             return Conversion(None, "", NO_CANONICAL_UNIT)
         for unit in units:
-            converted = self.to_canonical(analyte, value, unit)
-            if converted is not None:
-                same = self.ucum.normalise(unit) == analyte.canonical_unit
-                return Conversion(converted, analyte.canonical_unit, CANONICAL if same else CONVERTED)
+            found = self._transform(analyte, unit)
+            if found is not None:
+                (scale, offset), status = found
+                return Conversion(value * scale + offset, analyte.canonical_unit, status)
         return Conversion(None, analyte.canonical_unit, UNRECOGNISED)
 
     def to_canonical(self, analyte: Analyte, value: float, unit: str) -> float | None:
         """``value`` in ``unit`` as the analyte's canonical unit, or None when it cannot be converted."""
-        sent = self.ucum.normalise(unit)
+        found = self._transform(analyte, unit)
+        return None if found is None else value * found[0][0] + found[0][1]
+
+    def _transform(self, analyte: Analyte, unit: str) -> tuple[tuple[float, float], str] | None:
+        """canonical = value * scale + offset for a unit, worked out once per (analyte, unit) and kept."""
+        key = (analyte.id, unit)
+        if key not in self._transforms:
+            line = self._line(analyte, self.ucum.normalise(unit))
+            same = self.ucum.normalise(unit) == analyte.canonical_unit
+            self._transforms[key] = None if line is None else (line, CANONICAL if same else CONVERTED)
+        return self._transforms[key]
+
+    def _line(self, analyte: Analyte, sent: str) -> tuple[float, float] | None:
         if not sent:
             return None
         for scale in analyte.scales:  # a scale is never converted by UCUM factors
-            if sent == scale.unit:
-                return (value - scale.intercept) / scale.slope
+            if sent == scale.unit:  # sent = slope * canonical + intercept
+                return 1 / scale.slope, -scale.intercept / scale.slope
         if analyte.units and sent not in (analyte.canonical_unit, *analyte.units):
             return None
         try:
             have, want = self.ucum.parse(sent), self.ucum.parse(analyte.canonical_unit)
         except UnitError:
             return None
-        ratio = value * have.factor / want.factor
+        ratio = have.factor / want.factor
         if have.dimension == want.dimension:
-            return ratio
+            return ratio, 0.0
         if analyte.molar_mass is None:
             return None
         difference = Counter(dict(have.dimension))
         difference.subtract(dict(want.dimension))
         spread = {d: e for d, e in difference.items() if e}
         if spread == {"mass": 1, "amount": -1}:  # sent as mass, canonical as substance
-            return ratio / analyte.molar_mass
+            return ratio / analyte.molar_mass, 0.0
         if spread == {"mass": -1, "amount": 1}:
-            return ratio * analyte.molar_mass
+            return ratio * analyte.molar_mass, 0.0
         return None
