@@ -28,6 +28,10 @@ OTHER_FLAGS = frozenset(
         # issue 10, item 4: the worklists' priority score and clinicians' removals with a review date
         "worklist_priority",
         "worklist_removal",
+        # issue 10, items 6 and 7: unit conversion; allergies and alerts on the summary
+        "unit_conversion",
+        "allergy_status",
+        "alert_flag",
     }
 )
 FIELDS = ("id", "flag", "hazard", "causes", "effect", "controls", "initial", "residual", "actions", "owner")
