@@ -184,8 +184,20 @@ def test_prevalence_in_the_written_records(out: dict[str, list[dict[str, Any]]])
     params = load_parameters()
     patients = {p["id"]: p for p in out["Patient"]}
     has: dict[str, set[str]] = collections.defaultdict(set)
+    history: dict[str, set[str]] = collections.defaultdict(set)  # refuted, entered in error, resolved
+    resolved_code = {str(e["code"]): k for k, e in params.history["resolved"].items()}
     for c in out["Condition"]:
-        has[c["subject"]["reference"].split("/")[1]].add(c["code"]["coding"][0]["code"])
+        pid = c["subject"]["reference"].split("/")[1]
+        code = c["code"]["coding"][0]["code"]
+        if c["verificationStatus"]["coding"][0]["code"] != "confirmed":
+            history[pid].add(code)
+        elif code in resolved_code:
+            snomed = {t.key: t.snomed for t in params.conditions}[resolved_code[code]]
+            history[pid].add(snomed)
+        else:
+            has[pid].add(code)
+    for pid in history:
+        has[pid] -= history[pid]  # a past or refuted diagnosis is not the condition the person has
     bands = np.array(params.prevalence_bands)
     for trait in params.conditions:
         expected = 0.0
@@ -230,9 +242,11 @@ def test_every_medicine_is_for_a_condition_the_person_has(out: dict[str, list[di
     allowed = {t.snomed: {m.dmd for m in t.medicines} for t in params.conditions}
     conditions = {c["id"]: c for c in out["Condition"]}
     for m in out["MedicationRequest"]:
-        assert m["intent"] == "order" and m["dosageInstruction"][0]["text"]
+        assert m["intent"] in ("order", "instance-order") and m["dosageInstruction"][0]["text"]
         coding = m["medicationCodeableConcept"]["coding"][0]
         assert coding["system"] == "https://dmd.nhs.uk"
+        if m["intent"] == "instance-order" or "reasonReference" not in m:
+            continue  # an issue (its template has the reason), or a hazardous addition (below)
         condition = conditions[m["reasonReference"][0]["reference"].split("/")[1]]
         assert condition["subject"] == m["subject"]
         assert coding["code"] in allowed[condition["code"]["coding"][0]["code"]]

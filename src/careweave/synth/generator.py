@@ -50,18 +50,20 @@ def generate(
     practices: int | None = None,
     reference_date: date = DEFAULT_REFERENCE_DATE,
     progress: Callable[[int], None] | None = None,
+    parameters: Path | None = None,
 ) -> SynthSummary:
     """Write a synthetic population of `people` people as FHIR R4 NDJSON files in `out_dir`.
 
     The same (people, seed, practices, reference_date) always gives byte-identical files.
-    `progress` is called with the number of people written so far after each chunk.
+    `progress` is called with the number of people written so far after each chunk. `parameters`
+    is another copy of the reviewed data file (tests use one with other rates).
     """
     if people < 1:
         raise ValueError("people must be at least 1")
     if seed < 0:
         raise ValueError("seed must be zero or positive")
     began = time.perf_counter()
-    params = load_parameters()
+    params = load_parameters(parameters)
     source = f"urn:careweave:synth:{seed}"
     economy = build_economy(
         seed=seed, people=people, practices=practices, source=source, rng=random.Random(seed)

@@ -37,6 +37,10 @@ ROOT_KEYS = (
     "utilisation",
     "ethnicity",
     "referrals",
+    "findings",
+    "prescribing",
+    "hazards",
+    "history",
 )
 SECTORS = ("acute", "community", "mental-health", "social-care", "voluntary", "private")
 TRAIT_KEYS = ("key", "snomed", "display", "sources", "male", "female")
@@ -47,6 +51,7 @@ TRAIT_OPTIONAL = (
     "medicines",
     "monitoring",
     "note",
+    "repeat",
 )
 
 
@@ -72,6 +77,7 @@ class Trait:
     specialty: str
     medicines: tuple[Medicine, ...]
     monitoring: tuple[str, ...]
+    repeat: bool = False  # a finding recorded more than once (falls)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ class Parameters:
     factor_deprivation_shift: FloatArray
     conditions: tuple[Trait, ...]
     social: tuple[Trait, ...]
-    # intercepts[trait, prevalence band, sex(0 male, 1 female)]; conditions first, then social
+    findings: tuple[Trait, ...]
+    # intercepts[trait, prevalence band, sex(0 male, 1 female)]; conditions, social, then findings
     intercepts: FloatArray
     monitoring: dict[str, Any]
     utilisation: dict[str, Any]
@@ -94,10 +101,13 @@ class Parameters:
     ethnicity_p: FloatArray
     # specialty or service -> (SNOMED CT referral procedure, display, sector that receives it)
     referrals: dict[str, tuple[str, str, str]]
+    prescribing: dict[str, Any]
+    hazards: dict[str, Any]
+    history: dict[str, Any]
 
     @property
     def traits(self) -> tuple[Trait, ...]:
-        return self.conditions + self.social
+        return self.conditions + self.social + self.findings
 
     def loadings_matrix(self) -> FloatArray:
         return np.array([t.loadings for t in self.traits], dtype=np.float64)
@@ -146,6 +156,7 @@ def _trait(doc: Document, block: object, where: str, factors: tuple[str, ...], n
         specialty=str(block.get("specialty", "")),
         medicines=medicines,
         monitoring=tuple(str(m) for m in block.get("monitoring") or []),
+        repeat=bool(block.get("repeat", False)),
     )
 
 
@@ -171,6 +182,23 @@ def _referrals(doc: Document) -> dict[str, tuple[str, str, str]]:
             raise doc.error(f"{where}.sector", f"expected one of {', '.join(SECTORS)}")
         result[str(name)] = (snomed, doc.string(entry, "display", where), sector)
     return result
+
+
+def _hazards(doc: Document) -> dict[str, Any]:
+    """Hazardous combinations: each a percentage of the people it can happen to (0-100)."""
+    block = _block(doc, "hazards")
+    for name, entry in block.items():
+        if name in ("sources", "note"):
+            continue
+        where = f"hazards.{name}"
+        entry = doc.mapping(entry, where)
+        percent = entry.get("percent")
+        if not isinstance(percent, int | float) or not 0 <= float(percent) <= 100:
+            raise doc.error(f"{where}.percent", "must be a percentage in [0, 100]")
+        for m in entry.get("add") or []:
+            if not str(m.get("dmd", "")).isdigit():
+                raise doc.error(f"{where}.add", f"dm+d code '{m.get('dmd')}' is not numeric")
+    return block
 
 
 def factor_sample(
@@ -231,7 +259,17 @@ def parse(doc: Document) -> Parameters:
         _trait(doc, b, f"conditions[{i}]", factors, len(bands)) for i, b in enumerate(raw["conditions"])
     )
     social = tuple(_trait(doc, b, f"social[{i}]", factors, len(bands)) for i, b in enumerate(raw["social"]))
-    keys = [t.key for t in conditions + social]
+    findings = tuple(
+        _trait(
+            doc,
+            {"specialty": "", "medicines": [], "monitoring": [], **b},
+            f"findings[{i}]",
+            factors,
+            len(bands),
+        )
+        for i, b in enumerate(raw["findings"])
+    )
+    keys = [t.key for t in conditions + social + findings]
     if len(set(keys)) != len(keys):
         raise doc.error("conditions", "duplicate trait keys")
     monitoring = _block(doc, "monitoring")
@@ -243,6 +281,12 @@ def parse(doc: Document) -> Parameters:
     ethnicity = _block(doc, "ethnicity")
     eth_p = np.array(ethnicity["percent"], dtype=np.float64)
     referrals = _referrals(doc)
+    prescribing = _block(doc, "prescribing")
+    hazards = _hazards(doc)
+    history = _block(doc, "history")
+    for kind, entry in monitoring.items():
+        if isinstance(entry, dict) and "interval_months" in entry and "unit" not in entry and kind != "bp":
+            raise doc.error(f"monitoring.{kind}", "needs a unit")
 
     partial = Parameters(
         raw=raw,
@@ -255,12 +299,16 @@ def parse(doc: Document) -> Parameters:
         factor_deprivation_shift=shift,
         conditions=conditions,
         social=social,
+        findings=findings,
         intercepts=np.zeros((0,)),
         monitoring=monitoring,
         utilisation=utilisation,
         ethnicity_codes=tuple(str(c) for c in ethnicity["codes"]),
         ethnicity_p=eth_p / eth_p.sum(),
         referrals=referrals,
+        prescribing=prescribing,
+        hazards=hazards,
+        history=history,
     )
     sample, step = factor_sample(cholesky, shift, int(raw["calibration"]["draws"]))
     intercepts = calibrate(

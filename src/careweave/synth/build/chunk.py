@@ -16,6 +16,7 @@ from careweave.synth.build.batch import Batch
 from careweave.synth.build.conditions import add_conditions
 from careweave.synth.build.contacts import add_contacts
 from careweave.synth.build.context import PersonContext, RunContext
+from careweave.synth.build.findings import add_findings
 from careweave.synth.build.monitoring import add_monitoring
 from careweave.synth.build.patient import add_patient
 from careweave.synth.build.referrals import add_referrals
@@ -65,6 +66,7 @@ class RecordBuilder:
             add_patient(p, nhs_numbers[i])
             add_conditions(p)
             add_social(p)
+            add_findings(p)
             add_monitoring(p)
             add_contacts(p, int(n_gp[i]), int(n_ae[i]), int(n_elective[i]))
             add_referrals(p)

@@ -40,6 +40,7 @@ PROBLEM_LIST = [coded("http://terminology.hl7.org/CodeSystem/condition-category"
 VITAL_SIGNS = [coded(OBS_CATEGORY, "vital-signs")]
 LABORATORY = [coded(OBS_CATEGORY, "laboratory")]
 SOCIAL_HISTORY = [coded(OBS_CATEGORY, "social-history")]
+EXAM = [coded(OBS_CATEGORY, "exam")]
 REFERRAL_CATEGORY = [coded(SCT, "3457005", "Patient referral")]
 CONTINUOUS = coded("http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy", "continuous")
 CAREGIVER = coded(SCT, "133932002", "Caregiver")
@@ -64,15 +65,6 @@ ENCOUNTER_TYPE = {
     "elective_admission": [coded(SCT, "32485007", "Hospital admission")],
     "consultation": [coded(SCT, "11429006", "Consultation")],
     "medication_review": [coded(SCT, "182836005", "Review of medication")],
-}
-# Monitoring kinds -> how an Observation is coded.
-UNITS = {
-    "hba1c": "mmol/mol",
-    "egfr": "mL/min/{1.73_m2}",
-    "acr": "mg/mmol",
-    "weight": "kg",
-    "bmi": "kg/m2",
-    "cholesterol": "mmol/L",
 }
 VITALS = {"bp", "weight", "bmi"}
 TIMES = [f"T{m // 60:02d}:{m % 60:02d}:00Z" for m in range(1440)]  # minute of day -> time part

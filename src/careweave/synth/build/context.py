@@ -53,9 +53,13 @@ class RunContext:
             {"coding": [{"system": SCT, "code": t.snomed, "display": t.display}]} for t in params.social
         ]
         self.medicine_code: dict[str, dict[str, Any]] = {}
-        for t in params.conditions:
-            for m in t.medicines:
-                self.medicine_code[m.dmd] = {"coding": [{"system": DMD, "code": m.dmd, "display": m.display}]}
+        self.prescribing = params.prescribing
+        self.hazards = {k: v for k, v in params.hazards.items() if k not in ("sources", "note")}
+        self.history = params.history
+        self.findings = params.findings
+        self.finding_code = [
+            {"coding": [{"system": SCT, "code": t.snomed, "display": t.display}]} for t in params.findings
+        ]
         self.observation_code = {
             k: {"coding": [{"system": LOINC, "code": str(v["loinc"]), "display": str(v["display"])}]}
             for k, v in self.mon.items()
@@ -65,6 +69,13 @@ class RunContext:
             {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}]},
             {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}]},
         )
+
+    def medicine(self, dmd: str, display: str) -> dict[str, Any]:
+        """The (shared) medication concept for a dm+d code."""
+        code = self.medicine_code.get(dmd)
+        if code is None or code["coding"][0]["display"] != display:
+            code = self.medicine_code[dmd] = {"coding": [{"system": DMD, "code": dmd, "display": display}]}
+        return code
 
     def day(self, days_ago: int) -> str:
         """The ISO date `days_ago` days before the reference date (cached: a run asks for few days)."""
@@ -99,7 +110,7 @@ class PersonContext:
     decile: int
     ethnicity: int
     lsoa: int
-    traits: list[bool]  # conditions first, then social circumstances
+    traits: list[bool]  # conditions first, then social circumstances, then findings
     has: set[str]  # keys of the traits the person has
     gps: list[str]
     acute: Organisation  # the trust that serves the person's practice
@@ -109,6 +120,11 @@ class PersonContext:
     condition_refs: dict[str, dict[str, str]] = field(default_factory=dict)
     on_statin: bool = False
     n_meds: int = 0
+    issues: int = 0
+    medicines: list[str] = field(default_factory=list)  # displays, lower case
+    hazards: list[str] = field(default_factory=list)  # hazardous combinations written
+    low_egfr: bool = False  # methotrexate with an eGFR below 30
+    excluded_history: list[str] = field(default_factory=list)  # "refuted:asthma", "resolved:depression"
 
     @classmethod
     def of(cls, run: RunContext, out: Batch, c: Cohort, i: int) -> PersonContext:

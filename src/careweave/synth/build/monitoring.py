@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from careweave.synth.build.codes import LABORATORY, UCUM, UNITS, VITAL_SIGNS, VITALS
+from careweave.synth.build.codes import LABORATORY, UCUM, VITAL_SIGNS, VITALS
 from careweave.synth.build.context import PersonContext
 
 
@@ -27,33 +27,59 @@ class Levels:
     chol: float
 
 
-def add_monitoring(p: PersonContext) -> None:
-    """Write the readings due for the person's conditions, or a one-off NHS Health Check."""
-    run, rnd, has, age = p.run, p.rnd, p.has, p.age
+def monitoring_kinds(p: PersonContext) -> set[str]:
+    """The recalls due: for the person's conditions, and for the medicines that need monitoring."""
+    run, has = p.run, p.has
     kinds: set[str] = set()
     for key in has:
         idx = run.keys[key]
         if idx < run.n_conditions:
             kinds.update(run.conditions[idx].monitoring)
+    for kind, entry in run.mon.items():
+        if not isinstance(entry, dict):
+            continue
+        if any(c in has for c in entry.get("conditions") or ()):
+            kinds.add(kind)
+        names = entry.get("for_medicines") or ()
+        if names and any(n in m for m in p.medicines for n in names):
+            kinds.add(kind)
+    if p.low_egfr:
+        kinds.add("egfr")
+    return kinds
+
+
+def add_monitoring(p: PersonContext) -> None:
+    """Write the readings due for the person's conditions and medicines, or a one-off NHS Health Check.
+
+    Not every recall is kept: some are missed, and for some people the recalls lapsed for the last
+    6-18 months (`monitoring.completion`), so the record has people overdue as well as up to date.
+    """
+    run, rnd, has, age = p.run, p.rnd, p.has, p.age
+    kinds = monitoring_kinds(p)
     once: set[str] = set()
     if age >= 18 and not kinds and rnd.random() < 0.35:
         once = {"bp", "bmi"} | ({"cholesterol"} if 40 <= age < 75 else set())  # NHS Health Check
     if not kinds and not once:
         return
     mon = run.mon
-    levels = draw_levels(mon, rnd, has, age, p.female, p.on_statin)
+    completion = mon["completion"]
+    missed = float(completion["missed_percent"]) / 100
+    lapsed = rnd.random() * 100 < float(completion["lapsed_percent"])
+    latest = p.end + (rnd.randint(183, 548) if lapsed else 0)
+    levels = draw_levels(mon, rnd, has, age, p.female, p.on_statin, p.low_egfr)
     start, end, when = p.start, p.end, run.when
     for kind in sorted(kinds | once):
         interval = int(mon[kind]["interval_months"] * 30.4)
+        jitter = min(30, interval // 3)
         if kind in once:
             days = [rnd.randint(end, start)]
         else:
             days = []
             d = start - rnd.randint(0, interval)
             while d >= end:
-                if rnd.random() > 0.15:  # some recalls are missed
+                if d >= latest and rnd.random() >= missed:
                     days.append(d)
-                d -= interval + rnd.randint(-30, 30)
+                d -= interval + rnd.randint(-jitter, jitter)
         for d in days:
             obs: dict[str, Any] = {
                 "resourceType": "Observation",
@@ -79,14 +105,20 @@ def add_monitoring(p: PersonContext) -> None:
                     },
                 ]
             else:
-                unit = UNITS[kind]
+                unit = str(mon[kind]["unit"])
                 value = reading(kind, levels, mon, rnd)
                 obs["valueQuantity"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
             p.out.add("Observation", obs)
 
 
 def draw_levels(
-    mon: dict[str, Any], rnd: random.Random, has: set[str], age: int, female: bool, on_statin: bool
+    mon: dict[str, Any],
+    rnd: random.Random,
+    has: set[str],
+    age: int,
+    female: bool,
+    on_statin: bool,
+    low_egfr: bool = False,
 ) -> Levels:
     sys_cfg, dia_cfg = mon["bp"]["systolic"], mon["bp"]["diastolic"]
     sbp = (
@@ -114,7 +146,9 @@ def draw_levels(
         a1c_cfg["sd_with_condition"] if diabetic else a1c_cfg["sd"],
     )
     egfr_cfg = mon["egfr"]["value"]
-    if "chronic_kidney_disease" in has:
+    if low_egfr:
+        egfr = rnd.uniform(15.0, 25.0)  # the methotrexate hazard: severe renal impairment
+    elif "chronic_kidney_disease" in has:
         egfr = rnd.uniform(*egfr_cfg["ckd_range"])
     else:
         egfr = max(
@@ -146,4 +180,9 @@ def reading(kind: str, levels: Levels, mon: dict[str, Any], rnd: random.Random) 
         return round(levels.bmi + rnd.gauss(0, 0.4), 1)
     if kind == "weight":
         return round((levels.bmi + rnd.gauss(0, 0.4)) * levels.height * levels.height, 1)
-    return round(_clip(levels.chol + rnd.gauss(0, 0.3), mon["cholesterol"]["value"]), 1)
+    if kind == "cholesterol":
+        return round(_clip(levels.chol + rnd.gauss(0, 0.3), mon["cholesterol"]["value"]), 1)
+    cfg = mon[kind]["value"]
+    if "log_mean" in cfg:
+        return round(_clip(math.exp(rnd.gauss(cfg["log_mean"], cfg["log_sd"])), cfg), 2)
+    return round(_clip(rnd.gauss(cfg["mean"], cfg["sd"]), cfg), 2)
