@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .extract import from_day
 
@@ -63,7 +64,8 @@ def _leg(row: dict[str, Any]) -> str:
 
 
 def _explain(rule: str, rows: Sequence[dict[str, Any]]) -> str:
-    first, last = rows[0], rows[-1]
+    """A loop or a ping-pong: every referral of it, in order."""
+    first = rows[0]
     if rule == "reason":
         legs = "; ".join(_leg(r) for r in rows)
         return (
@@ -73,40 +75,26 @@ def _explain(rule: str, rows: Sequence[dict[str, Any]]) -> str:
     if rule == "ping-pong":
         legs = "; ".join(_leg(r) for r in rows)
         return f"Passed back and forth between two services within {_span(first['limit_days'])}: {legs}"
-    to = last["to_service"] or "an unknown service"
-    referred = f"Referred to {to} on {_date(last['authored_day'])}"
-    waited = f"{last['days_waiting'] // 7} weeks" if last["days_waiting"] is not None else ""
-    if rule == "unbooked":
-        since = f" since {_date(last['state_day'])}" if last["state_day"] is not None else ""
-        return (
-            f"{referred}; {last['state']}{since} with no first appointment booked after {waited}, beyond the "
-            f"{_span(last['limit_days'])} wait"
-        )
-    if rule == "unacknowledged":
-        return (
-            f"{referred} and never acknowledged; no first appointment booked after {waited}, beyond the "
-            f"{_span(last['limit_days'])} wait"
-        )
-    if rule == "did-not-attend":
-        return (
-            f"{referred}; did not attend the appointment on {_date(last['event_day'])} and not rebooked within "
-            f"{_span(last['limit_days'])} ({waited} since referral)"
-        )
-    if rule == "no-letter":
-        return (
-            f"{referred}; completed on {_date(last['event_day'])} with no outcome letter back within "
-            f"{_span(last['limit_days'])}"
-        )
-    validated = _date(last["event_day"]) if last["event_day"] is not None else "never"
-    return (
-        f"{referred} and still waiting after {waited}; not validated since the {_span(last['limit_days'])} "
-        f"milestone (last validated: {validated})"
-    )
+    raise ValueError(f"rule {rule!r} is explained column-wise")
 
 
-def findings_from_rows(table: pa.Table, question: ReferralScan) -> list[Finding]:
-    """Group the rows (person, finding, rule, anchor) and explain each group; a group whose referrals
-    are all in a larger group of the same person and rule is part of it and is not repeated."""
+MULTI_ROW_RULES = ("reason", "ping-pong")
+FINDINGS_SCHEMA = pa.schema(
+    [
+        ("person_id", pa.int64()),
+        ("nhs_number", pa.string()),
+        ("finding", pa.string()),
+        ("rule", pa.string()),
+        ("referrals", pa.list_(pa.string())),
+        ("weeks_waiting", pa.int32()),
+        ("explanation", pa.string()),
+    ]
+)
+
+
+def _grouped(table: pa.Table, question: ReferralScan) -> pa.Table:
+    """Loops and ping-pongs (few): grouped by (person, finding, rule, anchor) in Python; a group whose
+    referrals are all in a larger group of the same person and rule is part of it, not repeated."""
     groups: dict[tuple[int, str, str, str], list[dict[str, Any]]] = {}
     for row in table.to_pylist():
         groups.setdefault((row["person_id"], row["finding"], row["rule"], row["anchor"]), []).append(row)
@@ -124,16 +112,150 @@ def findings_from_rows(table: pa.Table, question: ReferralScan) -> list[Finding]
         ):
             continue
         citation = question.rules.sources[_SOURCE_OF[rule]][0]
-        days = rows[-1]["days_waiting"]
         found.append(
-            Finding(
-                person_id=person,
-                nhs_number=rows[0]["nhs_number"],
-                finding=finding,
-                rule=rule,
-                referrals=tuple(dict.fromkeys(r["referral_id"] for r in rows)),
-                weeks_waiting=None if days is None else days // 7,
-                explanation=f"{_explain(rule, rows)} (as of {question.as_of.isoformat()}). Source: {citation}",
-            )
+            {
+                "person_id": person,
+                "nhs_number": rows[0]["nhs_number"],
+                "finding": finding,
+                "rule": rule,
+                "referrals": list(dict.fromkeys(r["referral_id"] for r in rows)),
+                "weeks_waiting": None,
+                "explanation": f"{_explain(rule, rows)} (as of {question.as_of.isoformat()}). Source: {citation}",
+            }
         )
-    return found
+    return pa.Table.from_pylist(found, schema=FINDINGS_SCHEMA)
+
+
+def _dates(days: pa.ChunkedArray | pa.Array, missing: str = "an unrecorded date") -> Any:
+    return pc.fill_null(pc.cast(pc.cast(days, pa.date32()), pa.string()), missing)
+
+
+def _spans(days: pa.ChunkedArray | pa.Array) -> Any:
+    """Each threshold in words (few distinct values, so worded once each)."""
+    distinct = pc.unique(days).to_pylist()
+    words = pa.array([_span(d) if d is not None else "" for d in distinct], pa.string())
+    return pc.take(words, pc.index_in(days, pa.array(distinct, days.type)))
+
+
+def _join(*parts: Any) -> Any:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _column_wise(table: pa.Table, rule: str, question: ReferralScan) -> pa.Table:
+    """One finding per row (lost, no-outcome, validation-due), explained with Arrow's string kernels."""
+    to = pc.if_else(pc.equal(table["to_service"], ""), "an unknown service", table["to_service"])
+    referred = _join("Referred to ", to, " on ", _dates(table["authored_day"]))
+    weeks = pc.cast(pc.divide(table["days_waiting"], 7), pa.int32())
+    waited = _join(pc.cast(weeks, pa.string()), " weeks")
+    limit = _spans(table["limit_days"])
+    if rule == "unbooked":
+        since = pc.fill_null(
+            _join(" since ", pc.cast(pc.cast(table["state_day"], pa.date32()), pa.string())), ""
+        )
+        text = _join(
+            referred,
+            "; ",
+            table["state"],
+            since,
+            " with no first appointment booked after ",
+            waited,
+            ", beyond the ",
+            limit,
+            " wait",
+        )
+    elif rule == "unacknowledged":
+        text = _join(
+            referred,
+            " and never acknowledged; no first appointment booked after ",
+            waited,
+            ", beyond the ",
+            limit,
+            " wait",
+        )
+    elif rule == "did-not-attend":
+        text = _join(
+            referred,
+            "; did not attend the appointment on ",
+            _dates(table["event_day"]),
+            " and not rebooked within ",
+            limit,
+            " (",
+            waited,
+            " since referral)",
+        )
+    elif rule == "no-letter":
+        text = _join(
+            referred,
+            "; completed on ",
+            _dates(table["event_day"]),
+            " with no outcome letter back within ",
+            limit,
+        )
+    elif rule == "milestone":
+        text = _join(
+            referred,
+            " and still waiting after ",
+            waited,
+            "; not validated since the ",
+            limit,
+            " milestone (last validated: ",
+            _dates(table["event_day"], "never"),
+            ")",
+        )
+    else:
+        raise ValueError(f"unknown rule {rule!r}")
+    citation = question.rules.sources[_SOURCE_OF[rule]][0]
+    text = _join(text, f" (as of {question.as_of.isoformat()}). Source: {citation}")
+    n = table.num_rows
+    referrals = pa.ListArray.from_arrays(
+        pa.array(range(n + 1), pa.int32()), table["referral_id"].combine_chunks()
+    )
+    return pa.table(
+        {
+            "person_id": table["person_id"],
+            "nhs_number": table["nhs_number"],
+            "finding": table["finding"],
+            "rule": table["rule"],
+            "referrals": referrals,
+            "weeks_waiting": weeks if rule != "no-letter" else pa.nulls(n, pa.int32()),
+            "explanation": text,
+        },
+        schema=FINDINGS_SCHEMA,
+    )
+
+
+def findings_table(table: pa.Table, question: ReferralScan) -> pa.Table:
+    """The engine's rows as one row per finding (:data:`FINDINGS_SCHEMA`), ordered by person, finding,
+    rule and first referral."""
+    rules = table["rule"]
+    parts = [_grouped(table.filter(pc.is_in(rules, pa.array(MULTI_ROW_RULES))), question)]
+    for rule in ("unbooked", "unacknowledged", "did-not-attend", "no-letter", "milestone"):
+        part = table.filter(pc.equal(rules, rule))
+        if part.num_rows:
+            parts.append(_column_wise(part, rule, question))
+    found = pa.concat_tables(parts)
+    first = pc.list_element(found["referrals"], 0)
+    keyed = found.append_column("first_referral", first)
+    order = [
+        ("person_id", "ascending"),
+        ("finding", "ascending"),
+        ("rule", "ascending"),
+        ("first_referral", "ascending"),
+    ]
+    return keyed.sort_by(order).drop_columns(["first_referral"])
+
+
+def findings_from_rows(table: pa.Table, question: ReferralScan) -> list[Finding]:
+    """Every finding as a :class:`Finding`."""
+    return [
+        Finding(
+            person_id=row["person_id"],
+            nhs_number=row["nhs_number"],
+            finding=row["finding"],
+            rule=row["rule"],
+            referrals=tuple(row["referrals"]),
+            weeks_waiting=row["weeks_waiting"],
+            explanation=row["explanation"],
+        )
+        for row in findings_table(table, question).to_pylist()
+    ]
