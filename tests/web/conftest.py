@@ -2,59 +2,37 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from careweave.governance.models import Role, StaffProfile
+from careweave.governance.models import Role
 from careweave.record import models as rm
-from careweave.record.relationships import rebuild_care_relationships, refresh_care_relationships
+from careweave.record.relationships import rebuild_care_relationships
+from tests.factories import PASSWORD, OrganisationFactory, PersonFactory, StaffFactory, StoredResourceFactory
 
-PASSWORD = "correct-horse-battery-staple"
-_ids = itertools.count(1)
+__all__ = ["PASSWORD", "organisation", "person", "signed_in", "staff", "stored"]
 
 
 def stored(resource_type: str, person: rm.Person | None = None) -> rm.StoredResource:
-    n = next(_ids)
-    return rm.StoredResource.objects.create(
-        resource_type=resource_type,
-        logical_id=f"{resource_type.lower()}-{n}",
-        source_system="https://test.careweave.example/source",
-        source_id=f"{resource_type}-{n}",
-        content_hash=f"{n:064x}",
-        body="{}",
-        person=person,
-        last_updated=timezone.now(),
-    )
+    return StoredResourceFactory(resource_type=resource_type, person=person)
 
 
 def organisation(name: str, sector: str, ods_code: str) -> rm.Organisation:
-    return rm.Organisation.objects.create(resource=stored("Organization"), name=name, sector=sector, ods_code=ods_code)
+    return OrganisationFactory(name=name, sector=sector, ods_code=ods_code)
 
 
 def person(given: str, family: str, nhs_number: str | None, practice: rm.Organisation | None, **fields: Any) -> rm.Person:
-    fields.setdefault("birth_date", date(1950, 6, 15))
-    created = rm.Person.objects.create(
-        resource=stored("Patient"),
-        given_name=given,
-        family_name=family,
-        nhs_number=nhs_number,
-        registered_practice=practice,
-        **fields,
+    return PersonFactory(
+        given_name=given, family_name=family, nhs_number=nhs_number, registered_practice=practice, **fields
     )
-    refresh_care_relationships([created.pk])  # as the importer does for a new person
-    return created
 
 
 def staff(username: str, role: str, org: rm.Organisation | None) -> Any:
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
-    StaffProfile.objects.create(user=user, role=role, organisation=org)
-    return user
+    return StaffFactory(username=username, role=role, organisation=org)
 
 
 def signed_in(user: Any) -> Client:
