@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -192,6 +193,18 @@ def demo(
         serve(host=host, port=port)
 
 
+
+def _engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
+    """The --engine and --as-of of the population commands, checked: a bad one exits 2 saying which."""
+    if engine not in ("duckdb", "spark"):
+        console.print("[red]error:[/red] --engine must be duckdb or spark")
+        raise typer.Exit(2)
+    try:
+        return dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
+        raise typer.Exit(2) from None
+
 @app.command()
 def segment(
     engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
@@ -206,14 +219,10 @@ def segment(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """MLTC register, clusters of health and social need, and worklists, stored as a versioned run."""
-    import datetime as dt
 
-    if engine not in ("duckdb", "spark"):
-        console.print("[red]error:[/red] --engine must be duckdb or spark")
-        raise typer.Exit(2)
+    when = _engine_and_date(engine, as_of)
     try:
         k: int | Literal["auto"] = "auto" if classes == "auto" else int(classes)
-        when = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
@@ -291,16 +300,8 @@ def register(
 ) -> None:
     """The MLTC register: everyone alive with a library condition, the codes that put each condition
     there, CMS and eFI, and why a rule set anyone aside (``excluded``)."""
-    import datetime as dt
 
-    if engine not in ("duckdb", "spark"):
-        console.print("[red]error:[/red] --engine must be duckdb or spark")
-        raise typer.Exit(2)
-    try:
-        when = dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
-        raise typer.Exit(2) from None
+    when = _engine_and_date(engine, as_of)
     setup_django()
     from careweave.segmentation.run import register_listing
 

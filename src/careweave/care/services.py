@@ -421,9 +421,7 @@ def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) 
     access = _open_for_team_change(user, person)
     with transaction.atomic():
         team = _team_for_update(person)
-        leaving = next((m for m in team if m.pk == member.pk), None)
-        if leaving is None:
-            raise CareTeamError("They are not in this person's care team")
+        leaving = _in_team(team, member)
         if leaving.is_coordinator and len(team) > 1:
             raise CareTeamError("Name another co-ordinator before removing the current one")
         open_actions = CarePlanAction.objects.filter(
@@ -443,10 +441,7 @@ def set_coordinator(*, user: Any, person: rm.Person, member: CareTeamMember) -> 
     """Name this member as the single point of contact; whoever was co-ordinator stays in the team."""
     access = _open_for_team_change(user, person)
     with transaction.atomic():
-        team = _team_for_update(person)
-        chosen = next((m for m in team if m.pk == member.pk), None)
-        if chosen is None:
-            raise CareTeamError("They are not in this person's care team")
+        chosen = _in_team(_team_for_update(person), member)
         CareTeamMember.objects.filter(person=person).exclude(pk=chosen.pk).update(is_coordinator=False)
         if not chosen.is_coordinator:
             chosen.is_coordinator = True
@@ -454,6 +449,14 @@ def set_coordinator(*, user: Any, person: rm.Person, member: CareTeamMember) -> 
             _team_history(user, person, chosen, CareTeamChange.Kind.COORDINATOR)
         access.audit(action="update", resource_type="CareTeam", resource_id=care_team_id(person))
     return chosen
+
+
+def _in_team(team: Sequence[CareTeamMember], member: CareTeamMember) -> CareTeamMember:
+    """The member as the locked team holds them, or a refusal if they have left it meanwhile."""
+    found = next((m for m in team if m.pk == member.pk), None)
+    if found is None:
+        raise CareTeamError("They are not in this person's care team")
+    return found
 
 
 def _team_history(user: Any, person: rm.Person, member: CareTeamMember, kind: str) -> None:
