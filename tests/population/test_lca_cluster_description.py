@@ -14,6 +14,8 @@ from careweave.population.cluster_description import (
     Outcome,
     describe_clusters,
     load_lay_phrases,
+    person_sentence,
+    person_sentence_from_profile,
 )
 
 NAN = math.nan
@@ -114,3 +116,79 @@ def test_lay_phrases_file_is_cited() -> None:
     assert "service-manual.nhs.uk" in phrases.source
     assert phrases.conditions["copd"]["system"] == "lung"
     assert all("staff" in entry for entry in phrases.needs.values())
+
+
+# -- the sentence a person reads -------------------------------------------------------------------
+
+# A group with nothing over-represented and fewer conditions than everyone described: its group
+# sentence says so, and must not be read to a person who has more than the group.
+QUIET = {"heart_failure": [0] * 20, "copd": [0] * 20}
+QUIET_COUNTS = [1, 1, 2, 1, 2, 1, 2, 1, 1, 2] + [4, 5, 6, 4, 5, 6, 4, 5, 6, 5]
+
+
+def quiet_groups() -> list[ClusterDescription]:
+    described: list[ClusterDescription] = describe_clusters(
+        np.array(CLUSTER),
+        age=[50] * 20,
+        sex=SEX,
+        deprivation_quintile=DEPRIVATION,
+        indicators=QUIET,
+        condition_count=QUIET_COUNTS,
+    )
+    return described
+
+
+def test_the_group_compares_condition_counts_when_given() -> None:
+    c0, c1 = quiet_groups()
+    assert c0.mean_conditions == pytest.approx(1.4) and c1.mean_conditions == pytest.approx(5.0)
+    assert c0.overall_mean_conditions == pytest.approx(3.2)
+    assert "fewer long-term health conditions" in c0.lay_sentence
+    assert "fewer" not in c1.lay_sentence
+
+
+@pytest.mark.parametrize("count", [2, 3, 6, 10])
+def test_a_person_above_their_group_is_never_told_fewer(count: int) -> None:
+    c0, _ = quiet_groups()
+    text = person_sentence(c0, count)
+    assert "fewer" not in text
+    assert (
+        f"This person has {count} long-term conditions, more than most people in this group (average 1.4)."
+        in text
+    )
+
+
+def test_a_person_below_or_at_their_group_is_told_how_they_compare() -> None:
+    c0, c1 = quiet_groups()
+    assert person_sentence(c1, 2).endswith(
+        "This person has 2 long-term conditions, fewer than most people in this group (average 5.0)."
+    )
+    at = person_sentence(c0, 1)
+    assert at.endswith(
+        "This person has 1 long-term condition, about the average for this group (average 1.4)."
+    )
+    assert "fewer" not in at  # about average: the group's "fewer than others" is not said to them
+    below = person_sentence(c1, 1)
+    assert below.startswith("People in this group")
+
+
+def test_the_stored_profile_gives_the_same_sentence() -> None:
+    c0, c1 = quiet_groups()
+    for c in (c0, c1):
+        profile = {
+            "age_bands": c.age_bands,
+            "mean_conditions": c.mean_conditions,
+            "overall_mean_conditions": c.overall_mean_conditions,
+            "over_represented": [
+                {"key": r.key, "label": r.label, "kind": r.kind, "ratio": r.ratio} for r in c.over_represented
+            ],
+        }
+        for count in (1, 3, 6):
+            assert person_sentence_from_profile(profile, c.lay_sentence, count) == person_sentence(c, count)
+
+
+def test_an_old_profile_never_contradicts_the_person() -> None:
+    old = "People in this group tend to have fewer long-term health conditions than others."
+    assert person_sentence_from_profile({}, old, 6) == "This person has 6 long-term conditions recorded."
+    kept = "People in this group often live with diabetes."
+    assert person_sentence_from_profile({}, kept, 6) == kept
+    assert person_sentence_from_profile({}, old, None) == old

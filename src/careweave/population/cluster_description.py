@@ -10,6 +10,12 @@ outcome rates, then writes two texts:
 * one sentence a person could recognise themselves in, e.g. "People in this group often live with
   heart and lung conditions and may find it hard to get out of the house."
 
+A person is never shown the group's sentence alone: :func:`person_sentence` writes it with the
+person's own condition count in view, so a group clause that would contradict them ("tend to have
+fewer long-term conditions" for someone with six) is left out, and it says how they compare with
+their group ("This person has 6 long-term conditions, more than most people in this group (average
+2.1).").
+
 Over-representation is the observed/expected ratio used in multimorbidity cluster papers (e.g.
 Prados-Torres et al. 2012, J Clin Epidemiol 65:1140; Zhu et al. 2020, Br J Gen Pract 70:e658):
 prevalence in the cluster divided by prevalence in the whole population described. Everything is
@@ -40,6 +46,8 @@ __all__ = [
     "OutcomeRate",
     "describe_clusters",
     "load_lay_phrases",
+    "person_sentence",
+    "person_sentence_from_profile",
 ]
 
 LAY_PHRASES_PATH = Path(__file__).with_name("data") / "lay_phrases.yaml"
@@ -108,6 +116,9 @@ class ClusterDescription:
     outcomes: tuple[OutcomeRate, ...]
     staff_description: str
     lay_sentence: str
+    # Long-term conditions per person (the register's count), when the caller gave it.
+    mean_conditions: float = math.nan
+    overall_mean_conditions: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,7 @@ def describe_clusters(
     min_count: int = 5,
     max_listed: int = 3,
     lay_phrases: LayPhrases | None = None,
+    condition_count: npt.ArrayLike | None = None,
 ) -> list[ClusterDescription]:
     """Describe each cluster in ``clusters`` (one id per person), in cluster-id order.
 
@@ -200,7 +212,8 @@ def describe_clusters(
     as over-represented when its ratio is at least ``min_ratio``, its prevalence in the cluster at
     least ``min_prevalence`` (so "3× a 0.1% condition" is not a headline) and at least
     ``min_count`` people in the cluster have it (small numbers are noise and can identify people).
-    At most ``max_listed`` are named in the texts, highest ratio first.
+    At most ``max_listed`` are named in the texts, highest ratio first. ``condition_count`` (the
+    register's long-term conditions per person), when given, is what "fewer conditions" compares.
     """
     lay = lay_phrases if lay_phrases is not None else load_lay_phrases()
     cl = np.asarray(clusters).reshape(-1)
@@ -210,7 +223,10 @@ def describe_clusters(
     dep = np.asarray(deprivation_quintile, dtype=np.float64).reshape(-1)
     flags = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in indicators.items()}
     outs = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in (outcomes or {}).items()}
+    counts = None if condition_count is None else np.asarray(condition_count, dtype=np.float64).reshape(-1)
     lengths = {"age": len(ages), "sex": len(sexes), "deprivation_quintile": len(dep)}
+    if counts is not None:
+        lengths["condition_count"] = len(counts)
     lengths.update({k: len(v) for k, v in flags.items()})
     lengths.update({k: len(v) for k, v in outs.items()})
     for name, length in lengths.items():
@@ -230,6 +246,7 @@ def describe_clusters(
     for v in flags.values():
         burden += np.nan_to_num(v)
     overall_burden = float(burden.mean())
+    overall_conditions = float(counts.mean()) if counts is not None else math.nan
 
     out: list[ClusterDescription] = []
     for c in np.unique(cl):
@@ -279,6 +296,7 @@ def describe_clusters(
             for k, v in outs.items()
         )
         mean_ind = float(burden[m].mean())
+        mean_conditions = float(counts[m].mean()) if counts is not None else math.nan
         q1_ratio = quintiles[1] / overall_q1 if overall_q1 > 0 else math.nan
         median_age = float(np.median(a)) if a.size else math.nan
         listed = over[:max_listed]
@@ -308,7 +326,14 @@ def describe_clusters(
                     mean_ind,
                     overall_burden,
                 ),
-                lay_sentence=_lay_text(age_bands, listed, lay, mean_ind, overall_burden),
+                lay_sentence=_lay_text(
+                    age_bands,
+                    listed,
+                    lay,
+                    *_burden(mean_conditions, overall_conditions, mean_ind, overall_burden),
+                ),
+                mean_conditions=mean_conditions,
+                overall_mean_conditions=overall_conditions,
             )
         )
     return out
@@ -381,12 +406,23 @@ def _staff_text(
     return text + "."
 
 
+def _burden(
+    mean_conditions: float, overall_conditions: float, mean_ind: float, overall: float
+) -> tuple[float, float]:
+    """What "fewer conditions" compares: condition counts when known, else all indicators."""
+    if math.isfinite(mean_conditions) and math.isfinite(overall_conditions):
+        return mean_conditions, overall_conditions
+    return mean_ind, overall
+
+
 def _lay_text(
     age_bands: Mapping[str, float],
     listed: Sequence[IndicatorRatio],
     lay: LayPhrases,
     mean_ind: float,
     overall_burden: float,
+    *,
+    person_above_group: bool = False,
 ) -> str:
     conditions = [r for r in listed if r.kind == "condition"]
     # Two or more conditions of named body systems read better grouped: "heart and lung conditions".
@@ -410,8 +446,108 @@ def _lay_text(
         if r.kind == "need":
             clauses.append(lay.needs.get(r.key, {}).get("lay", f"are more often {r.label}"))
     if not items and not any(r.kind == "need" for r in listed):
-        if mean_ind < overall_burden:
+        # Never "fewer" to someone who has more than their group: that would contradict them.
+        if mean_ind < overall_burden and not person_above_group:
             clauses.append("tend to have fewer long-term health conditions than others")
         else:
             clauses.append("have a mix of health conditions, with no single one standing out")
     return f"{subject} {_join(clauses)}."
+
+
+# ----------------------------------------------------------------------------------------------
+# the sentence a person reads: their group, with their own profile in view
+
+#: Within this many conditions of the group's average, a person is "about average" for it.
+ABOUT_AVERAGE = 0.5
+
+
+def _plural(n: int) -> str:
+    return f"{n} long-term condition" + ("" if n == 1 else "s")
+
+
+def person_sentence(
+    description: ClusterDescription,
+    condition_count: int,
+    *,
+    max_listed: int = 3,
+    lay_phrases: LayPhrases | None = None,
+) -> str:
+    """The group's lay sentence written for one person, then how the person compares with the group.
+
+    The group clause about having fewer conditions than others is dropped for a person with more
+    conditions than their group's average, so the text never contradicts them.
+    """
+    return _person_text(
+        description.age_bands,
+        description.over_represented[:max_listed],
+        description.mean_conditions,
+        description.overall_mean_conditions,
+        description.mean_indicators,
+        condition_count,
+        lay_phrases if lay_phrases is not None else load_lay_phrases(),
+    )
+
+
+def person_sentence_from_profile(
+    profile: Mapping[str, Any], group_sentence: str, condition_count: int | None
+) -> str:
+    """:func:`person_sentence` from a stored cluster profile (segmentation's ``Cluster.profile``).
+
+    A profile stored before the group's condition average was kept gives the group sentence unchanged
+    unless it would contradict the person, when only the comparison that can be made is said.
+    """
+    if condition_count is None:
+        return group_sentence
+    mean = profile.get("mean_conditions")
+    overall = profile.get("overall_mean_conditions")
+    if not isinstance(mean, int | float) or not math.isfinite(float(mean)):
+        return (
+            group_sentence
+            if "fewer" not in group_sentence
+            else (f"This person has {_plural(condition_count)} recorded.")
+        )
+    listed = tuple(
+        IndicatorRatio(
+            str(r.get("key", "")),
+            str(r.get("label", "")),
+            "need" if r.get("kind") == "need" else "condition",
+            0,
+            float(r.get("observed") or 0.0),
+            float(r.get("expected") or 0.0),
+            float(r.get("ratio") or 0.0),
+        )
+        for r in (profile.get("over_represented") or [])[:3]
+    )
+    bands = {str(k): float(v) for k, v in (profile.get("age_bands") or {}).items() if v is not None}
+    return _person_text(
+        bands,
+        listed,
+        float(mean),
+        float(overall) if isinstance(overall, int | float) else math.nan,
+        float(mean),
+        condition_count,
+        load_lay_phrases(),
+    )
+
+
+def _person_text(
+    age_bands: Mapping[str, float],
+    listed: Sequence[IndicatorRatio],
+    mean_conditions: float,
+    overall_conditions: float,
+    mean_indicators: float,
+    condition_count: int,
+    lay: LayPhrases,
+) -> str:
+    group_mean = mean_conditions if math.isfinite(mean_conditions) else mean_indicators
+    above = condition_count > group_mean + ABOUT_AVERAGE
+    below = condition_count < group_mean - ABOUT_AVERAGE
+    overall = overall_conditions if math.isfinite(overall_conditions) else group_mean
+    group = _lay_text(age_bands, listed, lay, group_mean, overall, person_above_group=above or not below)
+    if above:
+        compare = f"This person has {_plural(condition_count)}, more than most people in this group"
+    elif below:
+        compare = f"This person has {_plural(condition_count)}, fewer than most people in this group"
+    else:
+        compare = f"This person has {_plural(condition_count)}, about the average for this group"
+    return f"{group} {compare} (average {group_mean:.1f})."

@@ -30,6 +30,13 @@ from careweave.population.worklists import WorklistOverride, compute_worklists
 # Conditions rarer than this among people on the register carry too little information for a
 # latent class and make the model unstable; they still count in the register and scores.
 MIN_INDICATOR_PREVALENCE = 0.01
+# The numbers of classes "auto" chooses among (lowest BIC). The funded research this product rests on
+# grouped people into 4-5 clusters of health and social need (docs: PRODUCT.md, seed 002), and
+# population latent class studies of multimorbidity report a handful (e.g. five in Larsen et al.
+# 2017, PLoS One 12:e0169426, 162,283 adults). BIC alone, on a practice-sized register and
+# forty sparse indicators, penalises every class so heavily that it keeps two: one "everyone" class
+# of 85-91% and one frail class, which describes nobody. An analyst wanting another K passes it.
+AUTO_CLASSES = range(4, 7)
 # A solution with a class smaller than this share of people is not offered when choosing K
 # (classes of a handful of people cannot be acted on, and can identify them).
 MIN_CLASS_SHARE = 0.02
@@ -137,7 +144,7 @@ def segment(
                 codes,
                 counts,
                 n_categories,
-                k_range=range(2, 8),
+                k_range=AUTO_CLASSES,
                 n_starts=starts,
                 seed=seed,
                 min_class_share=MIN_CLASS_SHARE,
@@ -194,6 +201,7 @@ def segment(
                 zero_copy_only=False
             ),
             indicators={c: described.column(c).to_numpy(zero_copy_only=False) for c in indicators},
+            condition_count=described.column("condition_count").to_numpy(zero_copy_only=False),
             indicator_info={
                 c: Indicator(
                     c,

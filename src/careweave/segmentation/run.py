@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +26,11 @@ from careweave.terminology import load_condition_library, load_social_needs
 def active_overrides() -> list[pw.WorklistOverride]:
     return [
         pw.WorklistOverride(
-            person_id=o.person_id, list_id=o.list_id, action=o.action, reason=o.reason, review_on=o.review_on  # type: ignore[arg-type]
+            person_id=o.person_id,
+            list_id=o.list_id,
+            action=o.action,  # type: ignore[arg-type]
+            reason=o.reason,
+            review_on=o.review_on,
         )
         for o in sm.WorklistOverride.objects.filter(active=True).order_by("created_at", "pk")
     ]
@@ -110,6 +115,11 @@ def register_listing(
     return listing
 
 
+def _finite(value: float) -> float | None:
+    """JSON (and PostgreSQL jsonb) has no NaN: an unknown figure is stored as null."""
+    return value if math.isfinite(value) else None
+
+
 def store(result: SegmentationResult, *, seed: int, library_version: str) -> sm.SegmentationRun:
     model = result.model
     version = hashlib.sha256(
@@ -145,11 +155,15 @@ def store(result: SegmentationResult, *, seed: int, library_version: str) -> sm.
                 "median_age": description.median_age,
                 "age_bands": description.age_bands,
                 "female_share": description.female_share,
+                # what the person's sentence compares them with (population.cluster_description)
+                "mean_conditions": _finite(description.mean_conditions),
+                "overall_mean_conditions": _finite(description.overall_mean_conditions),
                 "deprivation_quintiles": {str(k): v for k, v in description.deprivation_quintiles.items()},
                 "over_represented": [
                     {
                         "key": r.key,
                         "label": r.label,
+                        "kind": r.kind,
                         "ratio": r.ratio,
                         "observed": r.observed,
                         "expected": r.expected,

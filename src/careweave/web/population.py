@@ -23,6 +23,29 @@ from careweave.web import charts
 SMALL_NUMBER = 10
 SUPPRESSED = "<10"
 NOT_KNOWN = "Not recorded"
+# NHS Data Dictionary ETHNIC CATEGORY (UK Core EthnicCategoryEngland): the code is what the record
+# keeps (fhir.projection reads it from the UK Core Ethnic Category extension); its display is often
+# not sent, so the page names the category from the code.
+ETHNIC_CATEGORIES = {
+    "A": "White: British",
+    "B": "White: Irish",
+    "C": "White: any other White background",
+    "D": "Mixed: White and Black Caribbean",
+    "E": "Mixed: White and Black African",
+    "F": "Mixed: White and Asian",
+    "G": "Mixed: any other mixed background",
+    "H": "Asian or Asian British: Indian",
+    "J": "Asian or Asian British: Pakistani",
+    "K": "Asian or Asian British: Bangladeshi",
+    "L": "Asian or Asian British: any other Asian background",
+    "M": "Black or Black British: Caribbean",
+    "N": "Black or Black British: African",
+    "P": "Black or Black British: any other Black background",
+    "R": "Other ethnic groups: Chinese",
+    "S": "Other ethnic groups: any other ethnic group",
+    "Z": "Not stated",
+    "99": "Not known",
+}
 AGE_BANDS = (("Under 45", 0, 45), ("45 to 64", 45, 65), ("65 to 74", 65, 75), ("75 and over", 75, 200))
 
 
@@ -55,6 +78,22 @@ def age_band(as_of: date) -> Case:
         default=Value(NOT_KNOWN),
         output_field=CharField(),
     )
+
+
+def ethnic_group() -> Case:
+    """The person's ethnic category code, else the display sent without one, else not recorded."""
+    return Case(
+        When(~Q(person__ethnicity_code=""), then="person__ethnicity_code"),
+        When(~Q(person__ethnicity_display=""), then="person__ethnicity_display"),
+        default=Value(NOT_KNOWN),
+        output_field=CharField(),
+    )
+
+
+def ethnicity_label(group: str | None) -> str:
+    if not group:
+        return NOT_KNOWN
+    return ETHNIC_CATEGORIES.get(group, group)
 
 
 def deprivation_quintile() -> Case:
@@ -175,12 +214,8 @@ def population_view(run: SegmentationRun) -> PopulationView:
         _breakdown(
             segments,
             "Ethnicity",
-            Case(
-                When(person__ethnicity_display="", then=Value(NOT_KNOWN)),
-                default="person__ethnicity_display",
-                output_field=CharField(),
-            ),
-            lambda k: k or NOT_KNOWN,
+            ethnic_group(),
+            ethnicity_label,
             None,
         ),
     ]

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from careweave.care import links as care_link
 from careweave.huddles.models import Task
+from careweave.population.cluster_description import person_sentence_from_profile
 from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
 from careweave.segmentation.services import worklist_titles
@@ -260,7 +261,9 @@ def _segment(summary: Summary, person: rm.Person) -> None:
             summary.cluster = {
                 "label": cluster.label,
                 "staff_description": cluster.staff_description,
-                "person_sentence": cluster.person_sentence,
+                "person_sentence": person_sentence_from_profile(
+                    cluster.profile or {}, cluster.person_sentence, segment.condition_count
+                ),
             }
 
 
