@@ -218,7 +218,7 @@ def test_worklist_rules() -> None:
 def test_monitoring_requirements() -> None:
     requirements = load_monitoring_requirements()
     diabetes = {r.name: r for r in requirements if r.condition_id == "diabetes"}
-    assert diabetes["HbA1c"].interval_days == 365
+    assert diabetes["HbA1c"].interval_days == 183  # NICE NG28: 6-monthly (monitoring.yaml)
     assert ("http://loinc.org", "4548-4") in diabetes["HbA1c"].observation_codes
     assert {r.condition_id for r in requirements} >= {"diabetes", "chronic_kidney_disease", "hypertension"}
 

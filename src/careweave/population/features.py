@@ -28,6 +28,12 @@ import pyarrow as pa
 
 from careweave.terminology import SOCIAL_NEED_FEATURES as _SOCIAL_NEED_FEATURES
 from careweave.terminology.exclusions import PERSON_RULE_IDS, ExclusionRules, load_exclusions
+from careweave.terminology.loading.schedules import (
+    Interval,
+    MonitoringCheck,
+    MonitoringSchedules,
+    ScheduledCheck,
+)
 from careweave.terminology.loading.worklists import load_unplanned_care
 from careweave.terminology.models import (
     Code,
@@ -86,6 +92,9 @@ class FeatureKnowledge:
     version: str = ""
     #: What sets a code or a person aside (verification status, resolved codes, person rules).
     exclusions: ExclusionRules = field(default_factory=load_exclusions)
+    #: Monitoring schedules by condition and by drug (monitoring.yaml, drug_monitoring.yaml); when
+    #: None, ``monitoring`` read as fixed-interval condition schedules (see ``monitoring_schedules``).
+    schedules: MonitoringSchedules | None = None
     #: What counts as an emergency admission, an A&E attendance and urgent primary care.
     unplanned_care: UnplannedCareDefinition = field(default_factory=load_unplanned_care)
 
@@ -123,6 +132,19 @@ class FeatureKnowledge:
                 raise ValueError(
                     f"monitoring {requirement.name!r} names unknown condition {requirement.condition_id!r}"
                 )
+        for scheduled in self.monitoring_schedules.rules:
+            if scheduled.subject not in (known if scheduled.kind == "condition" else class_ids):
+                raise ValueError(
+                    f"monitoring rule {scheduled.id!r} names unknown {scheduled.kind} {scheduled.subject!r}"
+                )
+
+    @property
+    def monitoring_schedules(self) -> MonitoringSchedules:
+        """The schedules the monitoring features run: ``schedules``, else each of ``monitoring`` as a
+        fixed interval in days (requirements with the same name are one check, as they count once)."""
+        if self.schedules is not None:
+            return self.schedules
+        return _fixed_schedules(self.monitoring)
 
     @classmethod
     def from_terminology(cls) -> FeatureKnowledge:
@@ -133,6 +155,7 @@ class FeatureKnowledge:
 @cache
 def _terminology_knowledge() -> FeatureKnowledge:
     from careweave import terminology
+    from careweave.terminology.loading.drug_monitoring import load_monitoring_schedules
 
     library = terminology.load_condition_library()
     frailty = terminology.load_frailty_index()
@@ -144,11 +167,36 @@ def _terminology_knowledge() -> FeatureKnowledge:
         frailty=frailty,
         social_needs=tuple(terminology.load_social_needs()),
         monitoring=tuple(terminology.load_monitoring_requirements()),
+        schedules=load_monitoring_schedules(),
         falls_codes=falls,
         polypharmacy_deficit=polypharmacy.id if polypharmacy else None,
         polypharmacy_min_medicines=int(getattr(polypharmacy, "min_distinct_medicines", 5)),
         version=str(library.version),
     )
+
+
+@cache
+def _fixed_schedules(requirements: tuple[MonitoringRequirement, ...]) -> MonitoringSchedules:
+    by_name: dict[str, set[Code]] = {}
+    for requirement in requirements:
+        by_name.setdefault(requirement.name, set()).update(requirement.observation_codes)
+    checks = {
+        name: MonitoringCheck(f"check_{index}", name, frozenset(codes), ())
+        for index, (name, codes) in enumerate(by_name.items())
+    }
+    rules = tuple(
+        ScheduledCheck(
+            id=f"{r.condition_id}_{index}",
+            kind="condition",
+            subject=r.condition_id,
+            check=checks[r.name],
+            interval=Interval(r.interval_days, "day"),
+            by_stage=(),
+            sources=r.sources,
+        )
+        for index, r in enumerate(requirements)
+    )
+    return MonitoringSchedules(checks=tuple(checks.values()), stages=(), rules=rules)
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -231,6 +279,9 @@ class FeatureSpecification:
             pa.field("clinicians_12m", pa.int32(), nullable=False),
             pa.field("discharged_30d", pa.bool_(), nullable=False),
             pa.field("overdue_monitoring_count", pa.int32(), nullable=False),
+            # Each overdue check, "HbA1c last recorded 14 March 2025, due every 6 months; ..." (null
+            # when none is overdue); the items themselves: the ``monitoring_due`` output.
+            pa.field("overdue_monitoring_detail", pa.string()),
             pa.field("social_need_count", pa.int32(), nullable=False),
         ]
         fields += [pa.field(name, pa.bool_(), nullable=False) for name in self.social_columns]

@@ -66,7 +66,7 @@ class PopulationEngine(Protocol):
     ) -> None: ...
 
 
-OUTPUTS = ("features", "register", "condition_evidence")
+OUTPUTS = ("features", "register", "condition_evidence", "monitoring_due")
 
 
 class EngineLifecycle:

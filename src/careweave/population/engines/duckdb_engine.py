@@ -29,9 +29,8 @@ from careweave.population.sql import (
     DUCKDB_DIALECT,
     compile_steps,
     output_query,
-    shape_features,
+    shape_output,
     shape_patterns,
-    shape_register,
 )
 
 
@@ -113,9 +112,7 @@ class DuckDBEngine(EngineLifecycle):
         if self._spec is None:
             raise RuntimeError("prepare() a specification before fetching its outputs")
         table = self._connection.sql(output_query(output)).to_arrow_table()
-        if output == "features":
-            return shape_features(table, self._spec.feature_schema())
-        return shape_register(table)
+        return shape_output(output, table, self._spec.feature_schema())
 
     def release(self) -> None:
         """Drop the prepared steps and inputs (their memory), keeping the connection."""

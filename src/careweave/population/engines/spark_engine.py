@@ -39,9 +39,8 @@ from careweave.population.sql import (
     SPARK_DIALECT,
     compile_steps,
     output_query,
-    shape_features,
+    shape_output,
     shape_patterns,
-    shape_register,
 )
 
 if TYPE_CHECKING:
@@ -156,9 +155,7 @@ class SparkEngine(EngineLifecycle):
         if self._spec is None:
             raise RuntimeError("prepare() a specification before fetching its outputs")
         table = _to_arrow(self._session.sql(output_query(output)))
-        if output == "features":
-            return shape_features(table, self._spec.feature_schema())
-        return shape_register(table)
+        return shape_output(output, table, self._spec.feature_schema())
 
     def _features_frame(self, features: pa.Table | DataFrame, columns: Sequence[str]) -> DataFrame:
         if isinstance(features, pa.Table):

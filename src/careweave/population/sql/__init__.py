@@ -13,15 +13,18 @@ Imports the question (:mod:`careweave.population.features`), never an engine; th
 from careweave.population.sql.common import DUCKDB_DIALECT, SPARK_DIALECT, Dialect, Step
 from careweave.population.sql.compiler import CompiledSpecification, build_lookups, compile_steps
 from careweave.population.sql.output import (
+    MONITORING_DUE_SCHEMA,
     OUTPUT_ORDER,
     output_query,
     shape_features,
+    shape_output,
     shape_patterns,
     shape_register,
 )
 
 __all__ = [
     "DUCKDB_DIALECT",
+    "MONITORING_DUE_SCHEMA",
     "OUTPUT_ORDER",
     "SPARK_DIALECT",
     "CompiledSpecification",
@@ -31,6 +34,7 @@ __all__ = [
     "compile_steps",
     "output_query",
     "shape_features",
+    "shape_output",
     "shape_patterns",
     "shape_register",
 ]

@@ -105,6 +105,7 @@ def _features_step(ctx: Context) -> Step:
           COALESCE(enc.clinicians, 0) AS clinicians_12m,
           dis.person_id IS NOT NULL AS discharged_30d,
           COALESCE(mon.overdue, 0) AS overdue_monitoring_count,
+          mon.detail AS overdue_monitoring_detail,
           COALESCE(ss.social_need_count, 0) AS social_need_count,
           {social_columns}{"," if cond_columns else ""}
           {cond_columns}
@@ -138,7 +139,7 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
         *services.steps(ctx),
         scores.falls_step(ctx),
         social.summary_step(ctx),
-        monitoring.overdue_step(ctx),
+        *monitoring.steps(ctx),
         _features_step(ctx),
         *conditions.register_steps(),
     ]

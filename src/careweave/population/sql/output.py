@@ -16,6 +16,28 @@ OUTPUT_ORDER: Final[dict[str, str]] = {
     "register": "person_id ASC, condition_id ASC, evidence ASC, evidence_date ASC NULLS LAST, system ASC, code ASC",
 }
 OUTPUT_ORDER["condition_evidence"] = OUTPUT_ORDER["register"]
+OUTPUT_ORDER["monitoring_due"] = "person_id ASC, rule_id ASC"
+
+#: Every monitoring rule that applies to a person, with the interval their stage calls for and the
+#: latest observation of its check (see :mod:`careweave.population.sql.monitoring`).
+MONITORING_DUE_SCHEMA: Final = pa.schema(
+    [
+        pa.field("person_id", pa.int64(), nullable=False),
+        pa.field("rule_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("subject_id", pa.string(), nullable=False),
+        pa.field("check_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("interval_count", pa.int32(), nullable=False),
+        pa.field("interval_unit", pa.string(), nullable=False),
+        pa.field("interval_text", pa.string(), nullable=False),
+        pa.field("last_system", pa.string()),
+        pa.field("last_code", pa.string()),
+        pa.field("last_date", pa.date32()),
+        pa.field("last_value", pa.float64()),
+        pa.field("overdue", pa.bool_(), nullable=False),
+    ]
+)
 
 
 def output_query(output: str) -> str:
@@ -27,6 +49,16 @@ def shape_features(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """Engine output (already in person order) cast to the stable feature schema."""
     columns = [table.column(f.name).cast(f.type) for f in schema]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def shape_output(output: str, table: pa.Table, feature_schema: pa.Schema) -> pa.Table:
+    """Any output's engine answer (already in :data:`OUTPUT_ORDER`) in its stable schema."""
+    if output == "features":
+        return shape_features(table, feature_schema)
+    if output == "monitoring_due":
+        columns = [table.column(f.name).cast(f.type) for f in MONITORING_DUE_SCHEMA]
+        return pa.Table.from_arrays(columns, schema=MONITORING_DUE_SCHEMA)
+    return shape_register(table)
 
 
 def shape_register(table: pa.Table) -> pa.Table:

@@ -1,55 +1,102 @@
-"""The loaders of ``monitoring.yaml`` (per-condition monitoring, for overdue-monitoring lists) and
+"""The loaders of ``monitoring.yaml`` (per-condition monitoring schedules and the shared checks) and
 ``key_measurements.yaml`` (the record summary's measurements, with the monitoring codes they show)."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._schema import Document
 from ..models import Code, KeyMeasurement, MonitoringRequirement
 from .common import CONDITIONS_FILE, KEY_MEASUREMENTS_FILE, MONITORING_FILE, file_path
 from .conditions import load_condition_library
+from .schedules import (
+    MonitoringCheck,
+    MonitoringStage,
+    ScheduledCheck,
+    parse_by_stage,
+    parse_checks,
+    parse_interval,
+    parse_stages,
+)
+
+
+@dataclass(frozen=True)
+class ConditionSchedules:
+    """``monitoring.yaml``: the checks, the stages and the condition rules."""
+
+    checks: tuple[MonitoringCheck, ...]
+    stages: tuple[MonitoringStage, ...]
+    rules: tuple[ScheduledCheck, ...]
+    version: str
 
 
 @functools.lru_cache(maxsize=8)
-def _monitoring(path: Path, conditions_path: Path) -> tuple[MonitoringRequirement, ...]:
-    doc = Document(path, "careweave.terminology.monitoring/1")
-    doc.check_root_keys(("requirements",))
+def _schedules(path: Path, conditions_path: Path) -> ConditionSchedules:
+    doc = Document(path, "careweave.terminology.monitoring/2")
+    doc.check_root_keys(("checks", "requirements"), ("stages",))
     condition_ids = {condition.id for condition in load_condition_library(conditions_path).conditions}
-    requirements: list[MonitoringRequirement] = []
+    checks = parse_checks(doc)
+    by_id = {c.id: c for c in checks}
+    stages = parse_stages(doc, by_id)
+    stage_ids = {s.id: s for s in stages}
+    rules: list[ScheduledCheck] = []
     seen_pairs: set[tuple[str, str]] = set()
     for entry_path, entry in doc.entries("requirements"):
         doc.keys(
             entry,
             entry_path,
-            ("condition_id", "name", "observation_codes", "interval_days", "sources"),
-            ("note",),
+            ("id", "condition_id", "check", "sources"),
+            ("interval_months", "interval_weeks", "by_stage", "note"),
         )
         condition_id = doc.string(entry, "condition_id", entry_path)
         if condition_id not in condition_ids:
             raise doc.error(f"{entry_path}.condition_id", f"unknown condition {condition_id!r}")
-        name = doc.string(entry, "name", entry_path)
-        if (condition_id, name) in seen_pairs:
-            raise doc.error(entry_path, f"duplicate requirement {name!r} for {condition_id}")
-        seen_pairs.add((condition_id, name))
-        requirements.append(
-            MonitoringRequirement(
-                condition_id=condition_id,
-                observation_codes=doc.codes(entry, entry_path, "observation_codes"),
-                name=name,
-                interval_days=doc.integer(entry, "interval_days", entry_path, minimum=1),
+        check_id = doc.string(entry, "check", entry_path)
+        if check_id not in by_id:
+            raise doc.error(f"{entry_path}.check", f"unknown check {check_id!r}")
+        if (condition_id, check_id) in seen_pairs:
+            raise doc.error(entry_path, f"duplicate requirement {check_id!r} for {condition_id}")
+        seen_pairs.add((condition_id, check_id))
+        rules.append(
+            ScheduledCheck(
+                id=doc.identifier(entry, "id", entry_path),
+                kind="condition",
+                subject=condition_id,
+                check=by_id[check_id],
+                interval=parse_interval(doc, entry, entry_path),
+                by_stage=parse_by_stage(doc, entry, entry_path, stage_ids, allow_started=False),
                 sources=doc.sources(entry, entry_path),
             )
         )
-    return tuple(requirements)
+    return ConditionSchedules(checks, stages, tuple(rules), doc.version)
+
+
+def load_condition_schedules(
+    path: Path | str | None = None, *, conditions_path: Path | str | None = None
+) -> ConditionSchedules:
+    """The condition monitoring schedules (stage-dependent where the guideline is), with the checks
+    and stages that ``drug_monitoring.yaml`` shares."""
+    return _schedules(file_path(path, MONITORING_FILE), file_path(conditions_path, CONDITIONS_FILE))
 
 
 def load_monitoring_requirements(
     path: Path | str | None = None, *, conditions_path: Path | str | None = None
 ) -> tuple[MonitoringRequirement, ...]:
-    """Per-condition monitoring (e.g. HbA1c every 12 months in diabetes) for overdue-monitoring lists."""
-    return _monitoring(file_path(path, MONITORING_FILE), file_path(conditions_path, CONDITIONS_FILE))
+    """Per-condition monitoring flattened to one interval each (the default, when no stage row
+    applies), for readers that need only the codes and a rough interval (the record summary's key
+    measurements, the synthetic generator's boundary dates). Population features use the schedules."""
+    return tuple(
+        MonitoringRequirement(
+            condition_id=rule.subject,
+            observation_codes=rule.check.codes,
+            name=rule.name,
+            interval_days=rule.interval.approximate_days,
+            sources=rule.sources,
+        )
+        for rule in load_condition_schedules(path, conditions_path=conditions_path).rules
+    )
 
 
 # -- key measurements (record summary) ---------------------------------------------------------------
