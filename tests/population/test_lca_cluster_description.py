@@ -14,9 +14,8 @@ from careweave.population.cluster_description import (
     Outcome,
     describe_clusters,
     load_lay_phrases,
-    person_sentence,
-    person_sentence_from_profile,
 )
+from careweave.population.cluster_sentence import person_sentence, person_sentence_from_profile
 
 NAN = math.nan
 # Ten people in cluster 0, then ten in cluster 1.

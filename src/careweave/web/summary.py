@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from careweave.care import links as care_link
 from careweave.huddles.models import Task
-from careweave.population.cluster_description import person_sentence_from_profile
+from careweave.population.cluster_sentence import person_sentence_from_profile
 from careweave.record import models as rm
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
 from careweave.segmentation.services import worklist_titles
