@@ -9,7 +9,8 @@ Each size then runs in its own process, so the peak memory (the process's maximu
 belongs to that run alone. Stages:
 
 1. engine: the SQL steps on DuckDB over the Parquet files, the long-form rows fetched as Arrow;
-2. findings: the rows grouped into findings and explained in words (Python).
+2. findings: the rows grouped into findings and explained in words, as an Arrow table (printing
+   them as JSON objects, as the CLI does, is not part of the figure).
 
 Goal: 1M people's referrals (about 3M ServiceRequests and their Tasks) scanned in under 30 s on 2
 cores. The first size is the baseline printed beside it in the same run. Wall and CPU seconds are
@@ -50,27 +51,27 @@ def generate(people: int) -> dict[str, int]:
 
 def run_one(people: int, threads: int | None) -> dict[str, float]:
     """In a fresh process: the scan over the Parquet extract, timed by stage."""
+    import pyarrow.compute as pc
+
     from careweave.population.referrals import ReferralExtract, ReferralScan
     from careweave.population.referrals.engines import run_duckdb
-    from careweave.population.referrals.findings import findings_from_rows
+    from careweave.population.referrals.findings import findings_table
 
     question = ReferralScan.of(AS_OF)
     started, cpu = time.perf_counter(), time.process_time()
     extract = ReferralExtract.open(extract_dir(people))
     rows = run_duckdb(extract, question, threads=threads)
     engine_s = time.perf_counter() - started
-    findings = findings_from_rows(rows, question)
+    findings = findings_table(rows, question)
     total = time.perf_counter() - started
-    by_kind: dict[str, int] = {}
-    for finding in findings:
-        by_kind[finding.finding] = by_kind.get(finding.finding, 0) + 1
+    by_kind = {str(c["values"]): int(c["counts"]) for c in pc.value_counts(findings["finding"]).to_pylist()}
     return {
         "engine_s": engine_s,
         "findings_s": total - engine_s,
         "total_s": total,
         "cpu_s": time.process_time() - cpu,
         "rows": rows.num_rows,
-        "findings": len(findings),
+        "findings": findings.num_rows,
         **{f"n_{k}": v for k, v in sorted(by_kind.items())},
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -108,11 +109,14 @@ def main() -> None:
         f"{'people':>10} {'engine s':>9} {'findings s':>11} {'total s':>8} {'cpu s':>7} {'findings':>10} {'peak MB':>8}  vs goal / baseline"
     )
     for people, r in results.items():
-        goal = "meets" if r["total_s"] < GOAL_SECONDS * people / 1_000_000 else "MISSES"
+        if people >= 1_000_000:
+            goal = f"{'meets' if r['total_s'] < GOAL_SECONDS * people / 1_000_000 else 'MISSES'} the goal"
+        else:
+            goal = "baseline size"
         scale = r["total_s"] / baseline["total_s"] if baseline["total_s"] else float("nan")
         print(
             f"{people:>10,} {r['engine_s']:>9.2f} {r['findings_s']:>11.2f} {r['total_s']:>8.2f} {r['cpu_s']:>7.2f} "
-            f"{int(r['findings']):>10,} {r['peak_mb']:>8.0f}  {goal} the pro-rata goal; "
+            f"{int(r['findings']):>10,} {r['peak_mb']:>8.0f}  {goal}; "
             f"{scale:.1f}x the {baseline_people:,}-person baseline"
         )
     for people, r in results.items():
