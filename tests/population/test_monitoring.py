@@ -95,7 +95,8 @@ def run(ex: Extract, engine: EngineName) -> tuple[dict[int, dict[str, Any]], dic
 
 
 def months_ago(months: int, days: int = 0) -> dt.date:
-    return months_before(AS_OF, months) - dt.timedelta(days=days)
+    day: dt.date = months_before(AS_OF, months)
+    return day - dt.timedelta(days=days)
 
 
 def test_ckd_interval_follows_the_gfr_and_acr_category(engine: EngineName) -> None:
@@ -282,7 +283,7 @@ def test_monitoring_due_identical_on_duckdb_and_spark() -> None:
     )
     combined = Extract.from_tables(
         **{
-            name: pa.concat_tables([generated.tables()[name], drugs.tables()[name]])  # type: ignore[list-item]
+            name: pa.concat_tables([generated.tables()[name], drugs.tables()[name]])
             for name in EXTRACT_SCHEMAS
         }
     )
