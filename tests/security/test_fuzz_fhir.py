@@ -54,14 +54,14 @@ EXAMPLES = (
 @functools.cache
 def _synthetic() -> tuple[tuple[str, bytes], ...]:
     """One synthetic person from the project's own generator, as (file name, NDJSON) in import order."""
+    from careweave.fhir.files import expand
     from careweave.synth.generator import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         generate(people=1, seed=7, out_dir=Path(tmp), practices=1)
-        files = {p.name: p.read_bytes() for p in Path(tmp).glob("*.ndjson")}
-    order = ["Organization", "Practitioner", "PractitionerRole", "Patient", "RelatedPerson"]
-    names = sorted(files, key=lambda n: (order.index(n[:-7]) if n[:-7] in order else len(order), n))
-    return tuple((n, files[n]) for n in names if files[n].strip())
+        # The CLI's own order: what is referred to comes first (ServiceRequest before Encounter.basedOn).
+        files = [(p.name, p.read_bytes()) for p in expand([Path(tmp)]) if p.name.endswith(".ndjson")]
+    return tuple((name, data) for name, data in files if data.strip())
 
 
 def synthetic_seeds() -> list[dict[str, Any]]:
