@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,19 @@ def shared_data_dir(*parts: str) -> Path:
             pytest.fail(f"{path} is missing: under CI ../shared/data must be present")
         pytest.skip(f"{path} not present (tests using real FHIR data need ../shared beside the repo)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_test_database_sessions(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
+    """Before the test database is dropped, end any session a test left behind (a connection opened by
+    a server or browser thread in a browser test), so PostgreSQL's DROP DATABASE is not refused."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
