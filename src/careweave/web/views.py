@@ -42,7 +42,7 @@ from careweave.ui.guards import refused_page, requires, workspace_only
 from careweave.ui.http import HtmxHttpRequest
 from careweave.web import audit as audit_presenter
 from careweave.web import population as population_presenter
-from careweave.web import presenters, summary, worklists
+from careweave.web import presenters, summary, today, worklists
 from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def _home_for(user: Any) -> str:
         return "/audit/"
     if has(user, Permission.VIEW_POPULATION) and not has(user, Permission.USE_WORKSPACE):
         return "/population/"
-    return "/people/"
+    return "/today/"
 
 
 @require_GET
@@ -131,6 +131,15 @@ def people(request: HtmxHttpRequest) -> HttpResponse:
     # An htmx search swaps in just the results; a full page otherwise (and without JavaScript).
     template = "web/_people_results.html" if request.htmx else "web/people.html"
     return render(request, template, context)
+
+
+@require_GET
+@workspace_only
+def today_page(request: HttpRequest) -> HttpResponse:
+    """The landing page after sign-in: what needs this clinician today."""
+    page = today.today_page(request.user, worklists=has(request.user, Permission.WORKLISTS))
+    record_views(actor=request.user, person_ids=page.person_ids, action="today-read", resource_type="Patient")
+    return render(request, "web/today.html", {"page": page})
 
 
 @require_GET
