@@ -241,7 +241,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     rows = worklists.rows(page.object_list, run, clusters)
     removed = worklists.removals(request.user, filters, timezone.localdate())
     # One audit entry per person and list shown, so each person's access report says which list.
-    shown = [(r.person_pk, r.list_id) for r in rows] + [(r.person_pk, r.list_id) for r in removed]
+    shown = [(r.pk, r.list_id) for r in rows] + [(r.person_pk, r.list_id) for r in removed]
     record_views(actor=request.user, person_ids=shown, action="worklist-read", resource_type="WorklistEntry")
     logger.info("worklist user_id=%s entries=%s", request.user.pk, page.paginator.count)
     context = {
