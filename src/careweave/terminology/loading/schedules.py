@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._schema import SYSTEM_ALIASES, Document
-from ..models import Code
+from ..models import CitedCodeList, Code
 
 IntervalUnit = Literal["month", "week", "day"]
 StageMeasure = Literal["latest_value", "age"]
@@ -66,13 +66,8 @@ class Interval:
 
 
 @dataclass(frozen=True)
-class MonitoringCheck:
+class MonitoringCheck(CitedCodeList):
     """A check (HbA1c, renal function, lithium level...): an observation with one of ``codes``."""
-
-    id: str
-    name: str
-    codes: frozenset[Code]
-    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
