@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import json
 import os
@@ -16,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from careweave.progress import console, progress_bar
+from careweave.progress import AsOfOption, EngineOption, console, progress_bar
+from careweave.progress import engine_and_date as _engine_and_date
 from careweave.referrals.commands import build_referrals_app
 
 app = typer.Typer(
@@ -228,26 +228,12 @@ def demo(
         serve(host=host, port=port)
 
 
-
-def _engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
-    """The --engine and --as-of of the population commands, checked: a bad one exits 2 saying which."""
-    if engine not in ("duckdb", "spark"):
-        console.print("[red]error:[/red] --engine must be duckdb or spark")
-        raise typer.Exit(2)
-    try:
-        return dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
-        raise typer.Exit(2) from None
-
 @app.command()
 def segment(
-    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    engine: EngineOption = "duckdb",
     classes: Annotated[str, typer.Option(help="Number of clusters, or 'auto' to choose by BIC")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
-    ] = None,
+    as_of: AsOfOption = None,
     export: Annotated[
         Path | None, typer.Option(help="Write per-person results and cluster summaries as Parquet here")
     ] = None,
@@ -327,10 +313,8 @@ def segment(
 
 @app.command()
 def register(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
-    ] = None,
-    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    as_of: AsOfOption = None,
+    engine: EngineOption = "duckdb",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per person")] = False,
 ) -> None:
     """The MLTC register: everyone alive with a library condition, the codes that put each condition

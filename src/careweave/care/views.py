@@ -11,13 +11,15 @@ only saves a page load when adding a handover note.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from careweave.care import presenters, services
 from careweave.care.forms import PlanForm
@@ -26,7 +28,7 @@ from careweave.care.pdf import care_plan_pdf
 from careweave.governance.access import Permission, RecordAccess
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
-from careweave.ui.guards import requires
+from careweave.ui.guards import View, requires
 from careweave.ui.http import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,22 @@ def _person(person_pk: int) -> rm.Person:
 
 # Clinical staff only; each person's record is then decided by open_record.
 clinical_staff_only = requires(Permission.CARE_PLANNING)
+
+
+def care_page(*methods: str) -> Callable[[View], View]:
+    """A page of one person's care: it answers ``methods``, to clinical staff only, and is handed the
+    person (404 when there is none) in place of the URL's ``person_pk``."""
+
+    def decorate(view: View) -> View:
+        @require_http_methods(list(methods))
+        @clinical_staff_only
+        @wraps(view)
+        def page(request: HttpRequest, person_pk: int, **kwargs: Any) -> HttpResponse:
+            return view(request, _person(person_pk), **kwargs)
+
+        return page
+
+    return decorate
 
 
 def _open(
@@ -65,12 +83,10 @@ def _owner_choices(person: rm.Person, plan: Any) -> list[tuple[str, str]]:
 # -- the plan -----------------------------------------------------------------------------------------
 
 
-@require_GET
-@clinical_staff_only
-def plan(request: HttpRequest, person_pk: int) -> HttpResponse:
+@care_page("GET")
+def plan(request: HttpRequest, person: rm.Person) -> HttpResponse:
     requested = request.GET.get("version", "")
     requested = requested if requested.isdigit() and len(requested) < 9 else ""
-    person = _person(person_pk)
     resource_id = services.care_plan_id(person) + (f"/_history/{requested}" if requested else "")
     access = _open(request, person, "read", "CarePlan", resource_id)
     if requested:
@@ -90,10 +106,8 @@ def plan(request: HttpRequest, person_pk: int) -> HttpResponse:
     return render(request, "care/plan.html", context)
 
 
-@require_http_methods(["GET", "POST"])
-@clinical_staff_only
-def plan_edit(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET", "POST")
+def plan_edit(request: HttpRequest, person: rm.Person) -> HttpResponse:
     current = services.current_care_plan(person)
     if request.method == "GET":
         form = PlanForm.from_plan(services.plan_data_from(current), _owner_choices(person, current))
@@ -134,10 +148,8 @@ def _edit_page(
     return render(request, "care/plan_edit.html", context, status=status)
 
 
-@require_POST
-@clinical_staff_only
-def action_done(request: HttpRequest, person_pk: int, position: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def action_done(request: HttpRequest, person: rm.Person, position: int) -> HttpResponse:
     try:
         saved = services.complete_action(user=request.user, person=person, position=position)
     except services.CarePlanError as problem:
@@ -147,10 +159,8 @@ def action_done(request: HttpRequest, person_pk: int, position: int) -> HttpResp
     return redirect("care:plan", person_pk=person.pk)
 
 
-@require_GET
-@clinical_staff_only
-def plan_print(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET")
+def plan_print(request: HttpRequest, person: rm.Person) -> HttpResponse:
     _open(request, person, "print", "CarePlan")
     current = services.current_care_plan(person)
     context = {
@@ -162,10 +172,8 @@ def plan_print(request: HttpRequest, person_pk: int) -> HttpResponse:
     return render(request, "care/plan_print.html", context)
 
 
-@require_GET
-@clinical_staff_only
-def plan_pdf(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET")
+def plan_pdf(request: HttpRequest, person: rm.Person) -> HttpResponse:
     _open(request, person, "export", "CarePlan")
     current = services.current_care_plan(person)
     if current is None:
@@ -211,10 +219,8 @@ def _team_context(
     return context
 
 
-@require_GET
-@clinical_staff_only
-def team(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET")
+def team(request: HttpRequest, person: rm.Person) -> HttpResponse:
     access = _open(request, person, "read", "CareTeam", services.care_team_id(person))
     return render(request, "care/team.html", _team_context(request, person, access))
 
@@ -227,10 +233,8 @@ def _team_error(
     return render(request, "care/team.html", context, status=400)
 
 
-@require_POST
-@clinical_staff_only
-def team_add(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_add(request: HttpRequest, person: rm.Person) -> HttpResponse:
     member_pk, role_in_team = request.POST.get("member", ""), request.POST.get("role_in_team", "")[:128]
     member = get_user_model().objects.filter(pk=member_pk).first() if member_pk.isdigit() else None
     if member is None:
@@ -261,20 +265,16 @@ def _member(person: rm.Person, member_pk: int) -> CareTeamMember:
     return get_object_or_404(CareTeamMember.objects.select_related("user"), pk=member_pk, person=person)
 
 
-@require_POST
-@clinical_staff_only
-def team_coordinator(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_coordinator(request: HttpRequest, person: rm.Person, member_pk: int) -> HttpResponse:
     member = _member(person, member_pk)
     services.set_coordinator(user=request.user, person=person, member=member)
     messages.success(request, f"{presenters.staff_name(member.user)} is now the named co-ordinator")
     return redirect("care:team", person_pk=person.pk)
 
 
-@require_POST
-@clinical_staff_only
-def team_remove(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_remove(request: HttpRequest, person: rm.Person, member_pk: int) -> HttpResponse:
     member = _member(person, member_pk)
     try:
         services.remove_team_member(user=request.user, person=person, member=member)
@@ -284,10 +284,8 @@ def team_remove(request: HttpRequest, person_pk: int, member_pk: int) -> HttpRes
     return redirect("care:team", person_pk=person.pk)
 
 
-@require_POST
-@clinical_staff_only
-def handover_add(request: HtmxHttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def handover_add(request: HtmxHttpRequest, person: rm.Person) -> HttpResponse:
     text = request.POST.get("note", "")
     try:
         services.add_handover_note(user=request.user, person=person, text=text)

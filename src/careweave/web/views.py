@@ -41,6 +41,7 @@ from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
 from careweave.ui.guards import refused_page, requires, workspace_only
 from careweave.ui.http import HtmxHttpRequest
 from careweave.web import audit as audit_presenter
+from careweave.web import people as people_presenter
 from careweave.web import population as population_presenter
 from careweave.web import presenters, summary, today, worklists
 from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
@@ -102,7 +103,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @workspace_only
 def people(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    sort = presenters.PeopleSort.from_query(request.GET.get("sort", ""))
+    sort = people_presenter.PeopleSort.from_query(request.GET.get("sort", ""))
     found = presenters.search_people(
         people_in_care(request.user).select_related("registered_practice"), query
     ).order_by(*sort.order_by)
@@ -115,7 +116,7 @@ def people(request: HtmxHttpRequest) -> HttpResponse:
     if not shown and has(request.user, Permission.BREAK_GLASS):
         # An exact NHS number outside the user's care: offer emergency access (the refused page's
         # warning and form). Only the NHS number the user typed is shown back, never a name.
-        outside = presenters.outside_care_match(query, people_in_care(request.user))
+        outside = people_presenter.outside_care_match(query, people_in_care(request.user))
         if outside is not None:
             record_views(actor=request.user, person_ids=[outside.pk], action="people-search-outside-care",
                          resource_type="Patient")
@@ -268,7 +269,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     rows = worklists.rows(page.object_list, run, clusters)
     removed = worklists.removals(request.user, filters, timezone.localdate())
     # One audit entry per person and list shown, so each person's access report says which list.
-    shown = [(r.person_pk, r.list_id) for r in rows] + [(r.person_pk, r.list_id) for r in removed]
+    shown = [(r.pk, r.list_id) for r in rows] + [(r.person_pk, r.list_id) for r in removed]
     record_views(actor=request.user, person_ids=shown, action="worklist-read", resource_type="WorklistEntry")
     logger.info("worklist user_id=%s entries=%s", request.user.pk, page.paginator.count)
     context = {
