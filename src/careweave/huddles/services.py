@@ -17,9 +17,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from careweave.governance.access import AccessRefused, Permission, decide
-from careweave.governance.models import CareTeamMember
 from careweave.governance.audit import record_access
+from careweave.governance.models import CareTeamMember
 from careweave.governance.permissions import has, require, roles_with
+from careweave.governance.staff import staff_matching
 from careweave.huddles.models import AgendaItem, Huddle, Outcome, Task
 from careweave.record.models import Organisation, Person
 from careweave.segmentation.models import WorklistEntry
@@ -228,16 +229,8 @@ def huddle_candidates(user: Any, find: str = "") -> list[Any]:
     colleagues = Q(pk__in=CareTeamMember.objects.filter(person_id__in=my_people).values("user_id"))
     usual = list(every.filter(own | colleagues))
     found: list[Any] = []
-    words = find.split()[:5]
-    if words:
-        matching = every
-        for word in words:
-            matching = matching.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(username__icontains=word)
-                | Q(staff_profile__organisation__name__icontains=word)
-            )
+    if find.split():
+        matching = staff_matching(every, find, roles=False)
         known = {u.pk for u in usual}
         found = [u for u in matching.order_by("last_name", "first_name", "username")[:STAFF_FOUND] if u.pk not in known]
     return sorted(usual, key=_staff_order(user)) + found
