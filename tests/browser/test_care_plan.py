@@ -22,7 +22,7 @@ def test_write_change_and_print_a_care_plan(live_server: Any, browser: Any) -> N
     practice = organisation("Riverside Surgery", "general-practice", "A11111")
     alice = person("Alice", "Zephyrine", "9434765919", practice, sex="female")
     gp = staff("gp.riverside", "gp", practice)
-    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP")
+    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP", as_coordinator=True)
     base = live_server.url
 
     page = browser.new_page()

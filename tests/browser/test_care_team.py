@@ -26,7 +26,7 @@ def test_find_and_add_a_coordinator_then_hand_over(live_server: Any, browser: An
     social_worker = staff("sw.shire", "social-worker", council)
     social_worker.first_name, social_worker.last_name = "Sam", "Okafor"
     social_worker.save()
-    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP")
+    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP", as_coordinator=True)
     base = live_server.url
 
     page = browser.new_page()

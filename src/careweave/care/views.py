@@ -21,9 +21,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from careweave.care import presenters, services
+from careweave.care import contacts, presenters, services
 from careweave.care.forms import PlanForm
-from careweave.care.models import CarePlanStatus, GoalStatus
+from careweave.care.models import CarePlanStatus, CareTeamContact, GoalStatus
 from careweave.care.pdf import care_plan_pdf
 from careweave.governance.access import Permission, RecordAccess
 from careweave.governance.models import CareTeamMember
@@ -166,7 +166,7 @@ def plan_print(request: HttpRequest, person: rm.Person) -> HttpResponse:
     context = {
         "heading": presenters.person_heading(person),
         "plan": presenters.plan_view(current) if current else None,
-        "team": presenters.team_rows(services.care_team(person)),
+        "team": _whole_team(person),
         "large": request.GET.get("large") == "1",
     }
     return render(request, "care/plan_print.html", context)
@@ -182,7 +182,7 @@ def plan_pdf(request: HttpRequest, person: rm.Person) -> HttpResponse:
     content = care_plan_pdf(
         presenters.person_heading(person),
         presenters.plan_view(current),
-        presenters.team_rows(services.care_team(person)),
+        _whole_team(person),
         large_print=large,
     )
     response = HttpResponse(content, content_type="application/pdf")
@@ -196,6 +196,17 @@ def plan_pdf(request: HttpRequest, person: rm.Person) -> HttpResponse:
 # -- the care team and handover notes -----------------------------------------------------------------
 
 
+def _to_team(request: HttpRequest, person: rm.Person, done: str) -> HttpResponse:
+    """After a change to the team: say what was done, and show the team again (POST-redirect-GET)."""
+    messages.success(request, done)
+    return redirect("care:team", person_pk=person.pk)
+
+
+def _whole_team(person: rm.Person) -> list[dict[str, Any]]:
+    """Staff members (the co-ordinator first) and then everyone without a CareWeave account."""
+    return presenters.team_rows(services.care_team(person)) + presenters.contact_rows(contacts.contacts(person))
+
+
 def _team_context(
     request: HttpRequest, person: rm.Person, access: RecordAccess, **extra: Any
 ) -> dict[str, Any]:
@@ -204,6 +215,9 @@ def _team_context(
     context = {
         "heading": presenters.person_heading(person),
         "team": presenters.team_rows(members),
+        "contacts": presenters.contact_rows(contacts.contacts(person)),
+        "carers_in_record": [(str(r.pk), presenters.related_person_label(r)) for r in contacts.carers_in_record(person)],
+        "contact_kinds": CareTeamContact.Kind,
         "staff_query": staff_query,
         "max_candidates": services.STAFF_CHOICES,
         "candidates": [
@@ -248,17 +262,14 @@ def team_add(request: HttpRequest, person: rm.Person) -> HttpResponse:
             member=member,
             role_in_team=role_in_team,
             as_coordinator=request.POST.get("coordinator") == "yes",
+            contact=request.POST.get("contact", "")[:255],
         )
     except services.CareTeamError as problem:
         return _team_error(
             request, person, "member", str(problem), member=member_pk, role_in_team=role_in_team
         )
-    name = presenters.staff_name(member)
-    messages.success(
-        request,
-        f"{name} added to the care team" + (" as the named co-ordinator" if added.is_coordinator else ""),
-    )
-    return redirect("care:team", person_pk=person.pk)
+    as_coordinator = " as the named co-ordinator" if added.is_coordinator else ""
+    return _to_team(request, person, f"{presenters.staff_name(member)} added to the care team{as_coordinator}")
 
 
 def _member(person: rm.Person, member_pk: int) -> CareTeamMember:
@@ -269,8 +280,7 @@ def _member(person: rm.Person, member_pk: int) -> CareTeamMember:
 def team_coordinator(request: HttpRequest, person: rm.Person, member_pk: int) -> HttpResponse:
     member = _member(person, member_pk)
     services.set_coordinator(user=request.user, person=person, member=member)
-    messages.success(request, f"{presenters.staff_name(member.user)} is now the named co-ordinator")
-    return redirect("care:team", person_pk=person.pk)
+    return _to_team(request, person, f"{presenters.staff_name(member.user)} is now the named co-ordinator")
 
 
 @care_page("POST")
@@ -280,8 +290,50 @@ def team_remove(request: HttpRequest, person: rm.Person, member_pk: int) -> Http
         services.remove_team_member(user=request.user, person=person, member=member)
     except services.CareTeamError as problem:
         return _team_error(request, person, f"member-{member.pk}", str(problem))
-    messages.success(request, f"{presenters.staff_name(member.user)} removed from the care team")
-    return redirect("care:team", person_pk=person.pk)
+    return _to_team(request, person, f"{presenters.staff_name(member.user)} removed from the care team")
+
+
+@require_POST
+@clinical_staff_only
+def team_member_contact(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    member = _member(person, member_pk)
+    given = request.POST.get("contact", "")
+    try:
+        contacts.set_member_contact(user=request.user, person=person, member=member, contact=given)
+    except services.CareTeamError as problem:
+        return _team_error(request, person, f"member-{member.pk}", str(problem))
+    return _to_team(request, person, f"How to reach {presenters.staff_name(member.user)} saved")
+
+
+@require_POST
+@clinical_staff_only
+def team_contact_add(request: HttpRequest, person_pk: int) -> HttpResponse:
+    """Add the person, a carer from the record, or a professional without a CareWeave account."""
+    person = _person(person_pk)
+    kind = request.POST.get("kind", "")
+    related = None
+    if kind == CareTeamContact.Kind.RELATED_PERSON:
+        chosen = request.POST.get("related_person", "")
+        related = rm.RelatedPerson.objects.filter(pk=chosen, person=person).first() if chosen.isdigit() else None
+        if related is None:
+            return _team_error(request, person, "related_person", "Choose a carer or family member recorded for them")
+    values = {k: request.POST.get(k, "")[:300] for k in ("name", "role_in_team", "organisation", "contact")}
+    try:
+        added = contacts.add_contact(user=request.user, person=person, kind=kind, related_person=related, **values)
+    except services.CareTeamError as problem:
+        field = "name" if kind == CareTeamContact.Kind.PRACTITIONER else "kind"
+        return _team_error(request, person, field, str(problem), **values)
+    return _to_team(request, person, f"{added.name} added to the care team")
+
+
+@require_POST
+@clinical_staff_only
+def team_contact_remove(request: HttpRequest, person_pk: int, contact_pk: int) -> HttpResponse:
+    person = _person(person_pk)
+    contact = get_object_or_404(CareTeamContact, pk=contact_pk, person=person)
+    contacts.remove_contact(user=request.user, person=person, contact=contact)
+    return _to_team(request, person, f"{contact.name} removed from the care team")
 
 
 @care_page("POST")
@@ -295,8 +347,7 @@ def handover_add(request: HtmxHttpRequest, person: rm.Person) -> HttpResponse:
         return _team_error(request, person, "note", str(problem), note=text)
     if request.htmx:  # the notes section alone, with the new note at the top
         return _handover_section(request, person, added=True)
-    messages.success(request, "Handover note added")
-    return redirect("care:team", person_pk=person.pk)
+    return _to_team(request, person, "Handover note added")
 
 
 def _handover_section(request: HttpRequest, person: rm.Person, **extra: Any) -> HttpResponse:
