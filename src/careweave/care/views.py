@@ -293,10 +293,8 @@ def team_remove(request: HttpRequest, person: rm.Person, member_pk: int) -> Http
     return _to_team(request, person, f"{presenters.staff_name(member.user)} removed from the care team")
 
 
-@require_POST
-@clinical_staff_only
-def team_member_contact(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_member_contact(request: HttpRequest, person: rm.Person, member_pk: int) -> HttpResponse:
     member = _member(person, member_pk)
     given = request.POST.get("contact", "")
     try:
@@ -306,11 +304,9 @@ def team_member_contact(request: HttpRequest, person_pk: int, member_pk: int) ->
     return _to_team(request, person, f"How to reach {presenters.staff_name(member.user)} saved")
 
 
-@require_POST
-@clinical_staff_only
-def team_contact_add(request: HttpRequest, person_pk: int) -> HttpResponse:
+@care_page("POST")
+def team_contact_add(request: HttpRequest, person: rm.Person) -> HttpResponse:
     """Add the person, a carer from the record, or a professional without a CareWeave account."""
-    person = _person(person_pk)
     kind = request.POST.get("kind", "")
     related = None
     if kind == CareTeamContact.Kind.RELATED_PERSON:
@@ -327,10 +323,8 @@ def team_contact_add(request: HttpRequest, person_pk: int) -> HttpResponse:
     return _to_team(request, person, f"{added.name} added to the care team")
 
 
-@require_POST
-@clinical_staff_only
-def team_contact_remove(request: HttpRequest, person_pk: int, contact_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_contact_remove(request: HttpRequest, person: rm.Person, contact_pk: int) -> HttpResponse:
     contact = get_object_or_404(CareTeamContact, pk=contact_pk, person=person)
     contacts.remove_contact(user=request.user, person=person, contact=contact)
     return _to_team(request, person, f"{contact.name} removed from the care team")
