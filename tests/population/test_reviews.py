@@ -9,10 +9,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pytest
 
 from careweave.population.features import EngineName
-from careweave.population.reviews import Review, plan_from_tables, plan_reviews, reviews_from_plan, usual_clinicians
+from careweave.population.reviews import (
+    Review,
+    plan_from_tables,
+    plan_reviews,
+    reviews_from_plan,
+    usual_clinicians,
+)
 from careweave.population.reviews.dates import add_months, overdue_from_months, working_days_before
 from careweave.terminology.loading.reviews import load_review_planning
 from careweave.terminology.loading.schedules import Interval, months_before
@@ -194,7 +199,10 @@ def test_slot_rules_each_ask_for_a_double_slot_on_their_own() -> None:
     people = range(1, 9)
     due = _due_rows(
         [(p, "hypertension_bp", "condition", "hypertension", "blood_pressure") for p in people]
-        + [(8, "asthma_review", "condition", "asthma", "asthma_review"), (8, "copd_review", "condition", "copd", "copd_review")]
+        + [
+            (8, "asthma_review", "condition", "asthma", "asthma_review"),
+            (8, "copd_review", "condition", "copd", "copd_review"),
+        ]
     )
     flags = {2: "complex_mltc", 3: "frailty_moderate_or_severe", 4: "cond_learning_disability"}
     features = pa.table(
@@ -219,8 +227,14 @@ def test_slot_rules_each_ask_for_a_double_slot_on_their_own() -> None:
         8: ("3 or more conditions or medicines to review",),
     }
     assert {p: r.slot_reasons for p, r in reviews.items()} == expected
-    assert {p: r.slot_minutes for p, r in reviews.items()} == {p: 15 if not v else 30 for p, v in expected.items()}
-    assert reviews[1].clinician_type == "nurse" and reviews[1].phlebotomy_date is None and reviews[1].bloods == ()
+    assert {p: r.slot_minutes for p, r in reviews.items()} == {
+        p: 15 if not v else 30 for p, v in expected.items()
+    }
+    assert (
+        reviews[1].clinician_type == "nurse"
+        and reviews[1].phlebotomy_date is None
+        and reviews[1].bloods == ()
+    )
 
 
 def test_clinician_type_is_the_one_every_area_needs_else_the_combined_type() -> None:
@@ -239,7 +253,9 @@ def test_clinician_type_is_the_one_every_area_needs_else_the_combined_type() -> 
     from dataclasses import replace
 
     usual = pa.table({"person_id": pa.array([2], pa.int64()), "practitioner_id": pa.array([41], pa.int64())})
-    result = plan_from_tables(due, features, as_of=AS_OF, planning=replace(planning, double_slot_rules=rules), usual=usual)
+    result = plan_from_tables(
+        due, features, as_of=AS_OF, planning=replace(planning, double_slot_rules=rules), usual=usual
+    )
     reviews = {r.person_id: r for r in reviews_from_plan(result, planning)}
     assert [reviews[p].clinician_type for p in (1, 2, 3)] == ["nurse", "pharmacist", "gp"]
     assert [reviews[p].usual_practitioner_id for p in (1, 2, 3)] == [None, 41, None]

@@ -22,7 +22,10 @@ def _parts(days: Days) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.int64
 
 
 def _length(month: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
-    return ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(np.int64)
+    length: npt.NDArray[np.int64] = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(
+        np.int64
+    )
+    return length
 
 
 def add_months(days: Days, months: npt.NDArray[np.int64] | int) -> Days:
@@ -30,7 +33,8 @@ def add_months(days: Days, months: npt.NDArray[np.int64] | int) -> Days:
     with a negative count)."""
     month, dom = _parts(days)
     target = month + np.asarray(months, dtype=np.int64).astype("timedelta64[M]")
-    return target.astype("datetime64[D]") + np.minimum(dom, _length(target) - 1).astype("timedelta64[D]")
+    later: Days = target.astype("datetime64[D]") + np.minimum(dom, _length(target) - 1).astype("timedelta64[D]")
+    return later
 
 
 def overdue_from_months(last: Days, months: npt.NDArray[np.int64]) -> Days:
@@ -39,11 +43,12 @@ def overdue_from_months(last: Days, months: npt.NDArray[np.int64]) -> Days:
     month, dom = _parts(last)
     target = month + months.astype("timedelta64[M]")
     fits = dom < _length(target)
-    return np.where(
+    due: Days = np.where(
         fits,
         target.astype("datetime64[D]") + dom.astype("timedelta64[D]"),
         (target + 1).astype("datetime64[D]"),
     )
+    return due
 
 
 def working_days_before(days: Days, count: int) -> Days:

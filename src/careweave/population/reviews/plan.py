@@ -72,7 +72,10 @@ def _end_of(as_of: dt.date) -> pa.Scalar:
 def usual_clinicians(extract: Extract, as_of: dt.date, months: int) -> pa.Table:
     """``person_id``, ``practitioner_id``: the practitioner each person saw most at their registered
     practice in the ``months`` up to ``as_of``; ties go to the most recent encounter, then the lower id."""
-    since = pa.scalar(dt.datetime.combine(months_before(as_of, months) + dt.timedelta(days=1), dt.time()), pa.timestamp("us"))
+    since = pa.scalar(
+        dt.datetime.combine(months_before(as_of, months) + dt.timedelta(days=1), dt.time()),
+        pa.timestamp("us"),
+    )
     encounters = _scan(
         extract.encounter,
         ["person_id", "start", "organisation_id", "practitioner_id"],
@@ -89,11 +92,18 @@ def usual_clinicians(extract: Extract, as_of: dt.date, months: int) -> pa.Table:
     at = np.clip(np.searchsorted(ids, who), 0, max(len(ids) - 1, 0))
     known = (ids[at] == who) if len(ids) else np.zeros(len(who), dtype=bool)
     own = known & (practices[at] == encounters["organisation_id"].to_numpy())
-    seen = encounters.filter(pa.array(own)).group_by(["person_id", "practitioner_id"], use_threads=False).aggregate(
-        [("start", "count"), ("start", "max")]
+    seen = (
+        encounters.filter(pa.array(own))
+        .group_by(["person_id", "practitioner_id"], use_threads=False)
+        .aggregate([("start", "count"), ("start", "max")])
     )
     ranked = seen.sort_by(
-        [("person_id", "ascending"), ("start_count", "descending"), ("start_max", "descending"), ("practitioner_id", "ascending")]
+        [
+            ("person_id", "ascending"),
+            ("start_count", "descending"),
+            ("start_max", "descending"),
+            ("practitioner_id", "ascending"),
+        ]
     )
     _, first = np.unique(ranked["person_id"].to_numpy(), return_index=True)
     return ranked.take(pa.array(first, pa.int64())).select(["person_id", "practitioner_id"])
@@ -114,11 +124,17 @@ def reasonable_adjustments(extract: Extract, as_of: dt.date) -> set[int]:
         extract.condition,
         ["person_id", "system", "code", "clinical_status"],
         pc.field("code").isin(codes)
-        & (pc.field("clinical_status").is_null() | pc.field("clinical_status").isin(pa.array(ACTIVE_CLINICAL_STATUSES))),
+        & (
+            pc.field("clinical_status").is_null()
+            | pc.field("clinical_status").isin(pa.array(ACTIVE_CLINICAL_STATUSES))
+        ),
     )
     for table in (observations, conditions):
         for person, system, code in zip(
-            table["person_id"].to_pylist(), table["system"].to_pylist(), table["code"].to_pylist(), strict=True
+            table["person_id"].to_pylist(),
+            table["system"].to_pylist(),
+            table["code"].to_pylist(),
+            strict=True,
         ):
             if (system, code) in kind.codes:
                 found.add(int(person))
@@ -152,7 +168,9 @@ def _due_dates(due: pa.Table, as_of: dt.date) -> Days:
     return np.where(never, day(as_of), np.where(unit == "month", by_month, by_days))
 
 
-def _lookup(keys: npt.NDArray[np.int64], table_ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+def _lookup(
+    keys: npt.NDArray[np.int64], table_ids: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Positions of ``keys`` in the sorted ``table_ids`` and whether each was found."""
     if not len(table_ids):
         return np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=bool)
@@ -185,7 +203,11 @@ def plan_from_tables(
 
     horizon_end = day(as_of) + np.timedelta64(planning.horizon_weeks * 7, "D")
     in_horizon = due_day <= horizon_end
-    first = np.minimum.reduceat(np.where(in_horizon, due_day, _NEVER), starts) if n else np.zeros(0, "datetime64[D]")
+    first = (
+        np.minimum.reduceat(np.where(in_horizon, due_day, _NEVER), starts)
+        if n
+        else np.zeros(0, "datetime64[D]")
+    )
     has_review = first <= horizon_end
     review_day = np.maximum(first, day(as_of))
     window_end = add_months(review_day, planning.tolerance_months)
@@ -193,8 +215,21 @@ def plan_from_tables(
 
     # -- the merged items ---------------------------------------------------------------------------
     items = due.filter(pa.array(chosen)).select(
-        ["person_id", "rule_id", "kind", "subject_id", "check_id", "name", "interval_count", "interval_unit",
-         "last_system", "last_code", "last_date", "last_value", "overdue"]
+        [
+            "person_id",
+            "rule_id",
+            "kind",
+            "subject_id",
+            "check_id",
+            "name",
+            "interval_count",
+            "interval_unit",
+            "last_system",
+            "last_code",
+            "last_date",
+            "last_value",
+            "overdue",
+        ]
     )
     who = np.flatnonzero(has_review)  # review index -> position among people with items
     review_of_person = np.full(len(starts), -1)
@@ -202,17 +237,25 @@ def plan_from_tables(
     item_review = review_of_person[owner[chosen]]
     tests = _mapped(items["check_id"], planning.test_of_check, pa.string())
     types = {s: CLINICIAN_TYPES.index(t) for s, t in planning.clinician_by_subject.items()}
-    type_code = _mapped(items["subject_id"], types, pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
+    type_code = (
+        _mapped(items["subject_id"], types, pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
+    )
     items = (
         items.append_column("due", pa.array(due_day[chosen], pa.date32()))
         .append_column("test_id", tests)
-        .append_column("clinician_type", pa.array(np.array(CLINICIAN_TYPES, dtype=object)[type_code], pa.string()))
+        .append_column(
+            "clinician_type", pa.array(np.array(CLINICIAN_TYPES, dtype=object)[type_code], pa.string())
+        )
     )
 
     # -- per review ----------------------------------------------------------------------------------
     reviews_n = len(who)
     item_count = np.bincount(item_review, minlength=reviews_n)
-    overdue_count = np.bincount(item_review, weights=items["overdue"].to_numpy(zero_copy_only=False).astype(np.int64), minlength=reviews_n).astype(np.int64)
+    overdue_count = np.bincount(
+        item_review,
+        weights=items["overdue"].to_numpy(zero_copy_only=False).astype(np.int64),
+        minlength=reviews_n,
+    ).astype(np.int64)
     area_rank, _ = _ranks(subject_key.filter(pa.array(chosen)))
     width = int(area_rank.max()) + 1 if len(area_rank) else 1
     area_pairs = np.unique(item_review * width + area_rank)
@@ -224,9 +267,11 @@ def plan_from_tables(
 
     has_test = tests.is_valid().to_numpy(zero_copy_only=False)
     blood_rows = items.filter(pa.array(has_test)).select(["person_id", "test_id", "rule_id", "name"])
-    bloods = blood_rows.group_by(["person_id", "test_id"], use_threads=False).aggregate(
-        [("rule_id", "list"), ("name", "list")]
-    ).sort_by([("person_id", "ascending"), ("test_id", "ascending")])
+    bloods = (
+        blood_rows.group_by(["person_id", "test_id"], use_threads=False)
+        .aggregate([("rule_id", "list"), ("name", "list")])
+        .sort_by([("person_id", "ascending"), ("test_id", "ascending")])
+    )
     test_count = np.bincount(item_review[has_test], minlength=reviews_n) > 0
 
     review_dates = review_day[who]
@@ -244,18 +289,26 @@ def plan_from_tables(
             holds = area_count >= rule.areas_at_least
         elif rule.feature is not None:
             if rule.feature not in features.column_names:
-                raise ValueError(f"review_planning.yaml: double_slot_when {rule.id}: no feature column {rule.feature!r}")
+                raise ValueError(
+                    f"review_planning.yaml: double_slot_when {rule.id}: no feature column {rule.feature!r}"
+                )
             values = features[rule.feature].to_numpy(zero_copy_only=False)[f_order]
             holds = found & values[at].astype(bool)
         else:
             holds = np.isin(review_people, np.fromiter(needs[str(rule.need)], dtype=np.int64))
         slot_columns[f"double_{rule.id}"] = holds
-    double = np.logical_or.reduce(list(slot_columns.values())) if slot_columns else np.zeros(reviews_n, dtype=bool)
+    double = (
+        np.logical_or.reduce(list(slot_columns.values())) if slot_columns else np.zeros(reviews_n, dtype=bool)
+    )
 
     u_order = np.argsort(usual["person_id"].to_numpy())
     u_at, u_found = _lookup(review_people, usual["person_id"].to_numpy()[u_order])
     practitioners = usual["practitioner_id"].to_numpy()[u_order]
-    usual_ids = pa.array(practitioners[u_at] if len(practitioners) else np.zeros(reviews_n, dtype=np.int64), pa.int64(), mask=~u_found)
+    usual_ids = pa.array(
+        practitioners[u_at] if len(practitioners) else np.zeros(reviews_n, dtype=np.int64),
+        pa.int64(),
+        mask=~u_found,
+    )
 
     reviews = pa.table(
         {
@@ -265,7 +318,9 @@ def plan_from_tables(
             "item_count": pa.array(item_count, pa.int32()),
             "overdue_count": pa.array(overdue_count, pa.int32()),
             "area_count": pa.array(area_count, pa.int32()),
-            "slot_minutes": pa.array(np.where(double, planning.double_minutes, planning.standard_minutes), pa.int32()),
+            "slot_minutes": pa.array(
+                np.where(double, planning.double_minutes, planning.standard_minutes), pa.int32()
+            ),
             "clinician_type": pa.array(clinician, pa.string()),
             "usual_practitioner_id": usual_ids,
             **{name: pa.array(values, pa.bool_()) for name, values in slot_columns.items()},

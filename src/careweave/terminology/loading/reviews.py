@@ -78,19 +78,24 @@ class ReviewPlanning:
 
 def _clinician(doc: Document, entry: Mapping[str, Any], key: str, path: str) -> ClinicianType:
     value = doc.string(entry, key, path)
-    if value not in CLINICIAN_TYPES:
-        raise doc.error(f"{path}.{key}", f"expected one of {', '.join(CLINICIAN_TYPES)}, found {value!r}")
-    return cast(ClinicianType, value)
+    for known in CLINICIAN_TYPES:
+        if value == known:
+            return known
+    raise doc.error(f"{path}.{key}", f"expected one of {', '.join(CLINICIAN_TYPES)}, found {value!r}")
 
 
-def _block(doc: Document, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+def _block(
+    doc: Document, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, Any]:
     block = doc.mapping(doc.root[key], key)
     doc.keys(block, key, (*required, "sources"), ("note", *optional))
     doc.sources(block, key)
     return block
 
 
-def _tests(doc: Document, schedules: MonitoringSchedules) -> tuple[tuple[LaboratoryTest, ...], tuple[str, ...]]:
+def _tests(
+    doc: Document, schedules: MonitoringSchedules
+) -> tuple[tuple[LaboratoryTest, ...], tuple[str, ...]]:
     known = {c.id for c in schedules.checks}
     placed: dict[str, str] = {}
     tests: list[LaboratoryTest] = []
@@ -102,7 +107,9 @@ def _tests(doc: Document, schedules: MonitoringSchedules) -> tuple[tuple[Laborat
         checks = doc.string_list(entry, "checks", entry_path, allow_empty=False)
         for check in checks:
             if check not in known:
-                raise doc.error(f"{entry_path}.checks", f"unknown check {check!r} (monitoring.yaml, drug_monitoring.yaml)")
+                raise doc.error(
+                    f"{entry_path}.checks", f"unknown check {check!r} (monitoring.yaml, drug_monitoring.yaml)"
+                )
             if check in placed:
                 raise doc.error(f"{entry_path}.checks", f"check {check!r} is already under {placed[check]}")
             placed[check] = entry_path
@@ -120,7 +127,9 @@ def _tests(doc: Document, schedules: MonitoringSchedules) -> tuple[tuple[Laborat
         doc.keys(entry, entry_path, ("id", "sources"), ("note",))
         check = doc.identifier(entry, "id", entry_path)
         if check not in known:
-            raise doc.error(f"{entry_path}.id", f"unknown check {check!r} (monitoring.yaml, drug_monitoring.yaml)")
+            raise doc.error(
+                f"{entry_path}.id", f"unknown check {check!r} (monitoring.yaml, drug_monitoring.yaml)"
+            )
         if check in placed:
             raise doc.error(f"{entry_path}.id", f"check {check!r} is already under {placed[check]}")
         placed[check] = entry_path
@@ -128,12 +137,15 @@ def _tests(doc: Document, schedules: MonitoringSchedules) -> tuple[tuple[Laborat
     missing = sorted(known - set(placed))
     if missing:
         raise doc.error(
-            "laboratory_tests", f"check(s) {', '.join(missing)} are neither a laboratory test nor a review check"
+            "laboratory_tests",
+            f"check(s) {', '.join(missing)} are neither a laboratory test nor a review check",
         )
     return tuple(tests), tuple(review_checks)
 
 
-def _clinicians(doc: Document, schedules: MonitoringSchedules) -> tuple[dict[str, ClinicianType], ClinicianType]:
+def _clinicians(
+    doc: Document, schedules: MonitoringSchedules
+) -> tuple[dict[str, ClinicianType], ClinicianType]:
     block = _block(doc, "clinician_types", ("combined", "by_subject"))
     by_subject: dict[str, ClinicianType] = {}
     raw = doc.mapping(block["by_subject"], "clinician_types.by_subject")
@@ -194,7 +206,9 @@ def _planning(path: Path, schedules: MonitoringSchedules) -> ReviewPlanning:
     horizon = doc.integer(planning, "horizon_weeks", "planning", minimum=1)
     tolerance = doc.integer(planning, "tolerance_months", "planning", minimum=0)
     if horizon * 7 > tolerance * 28:
-        raise doc.error("planning.horizon_weeks", "the horizon must fit in the tolerance window (one review per person)")
+        raise doc.error(
+            "planning.horizon_weeks", "the horizon must fit in the tolerance window (one review per person)"
+        )
     tests, review_checks = _tests(doc, schedules)
     by_subject, combined = _clinicians(doc, schedules)
     slot = _block(doc, "slot", ("standard_minutes", "double_minutes"))
