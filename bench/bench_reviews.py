@@ -22,7 +22,6 @@ in its own process so its peak memory (maximum resident set) is its own.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import resource
