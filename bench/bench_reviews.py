@@ -72,13 +72,13 @@ def reduction(people: int) -> dict[str, Any]:
 
     from careweave.population.compute import compute_outputs
     from careweave.population.extract_schema import Extract
-    from careweave.population.reviews.plan import _due_dates
+    from careweave.population.reviews.plan import due_dates
     from careweave.terminology.loading.reviews import load_review_planning
 
     planning = load_review_planning()
     extract = Extract.from_parquet_dir(extract_dir(people))
     due = compute_outputs(extract, AS_OF, ("monitoring_due",), "duckdb")["monitoring_due"]
-    first_due = (_due_dates(due, AS_OF) - np.datetime64(AS_OF, "D")).astype(np.int64).astype(float)
+    first_due = (due_dates(due, AS_OF) - np.datetime64(AS_OF, "D")).astype(np.int64).astype(float)
     count = due["interval_count"].to_numpy().astype(float)
     unit = due["interval_unit"].to_numpy(zero_copy_only=False)
     interval_days = count * np.where(unit == "month", MONTH_DAYS, np.where(unit == "week", 7.0, 1.0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sys
@@ -14,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from careweave.progress import console, progress_bar
+from careweave.progress import console, engine_and_date, progress_bar
 from careweave.referrals.commands import build_referrals_app
 from careweave.reviews.commands import build_reviews_app
 
@@ -195,16 +194,7 @@ def demo(
 
 
 
-def _engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
-    """The --engine and --as-of of the population commands, checked: a bad one exits 2 saying which."""
-    if engine not in ("duckdb", "spark"):
-        console.print("[red]error:[/red] --engine must be duckdb or spark")
-        raise typer.Exit(2)
-    try:
-        return dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
-        raise typer.Exit(2) from None
+_engine_and_date = engine_and_date
 
 @app.command()
 def segment(

@@ -1,11 +1,15 @@
 """Progress shown by long commands: the stderr console and progress bar shared by `cli` and `demo`.
 
 Its own module so that `demo` (called by the CLI) does not import `cli` back. Output goes to stderr,
-so a command's --json output on stdout stays clean. Django-free; imports only rich.
+so a command's --json output on stdout stays clean; and the population commands' --engine and --as-of,
+checked the one way. Django-free; imports only rich and typer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -22,3 +26,15 @@ def progress_bar(on: Console | None = None) -> Progress:
         console=on or console,
         transient=False,
     )
+
+
+def engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
+    """The --engine and --as-of of the population commands, checked: a bad one exits 2 saying which."""
+    if engine not in ("duckdb", "spark"):
+        console.print("[red]error:[/red] --engine must be duckdb or spark")
+        raise typer.Exit(2)
+    try:
+        return dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
+        raise typer.Exit(2) from None

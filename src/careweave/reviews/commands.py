@@ -3,14 +3,13 @@ with one line, handing in its Django setup (this app may not import the CLI)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Annotated, Literal, cast
 
 import typer
 
-from careweave.progress import console
+from careweave.progress import console, engine_and_date
 
 
 def build_reviews_app(setup_django: Callable[[], None]) -> typer.Typer:
@@ -30,14 +29,7 @@ def build_reviews_app(setup_django: Callable[[], None]) -> typer.Typer:
         """Everyone with a monitoring item due in the planning horizon: one review each, the items
         merged into it with their rules, the blood tests once each with every reason, the phlebotomy
         date, the slot length, the clinician type and the usual clinician."""
-        if engine not in ("duckdb", "spark"):
-            console.print("[red]error:[/red] --engine must be duckdb or spark")
-            raise typer.Exit(2)
-        try:
-            when = dt.date.fromisoformat(as_of) if as_of else None
-        except ValueError:
-            console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
-            raise typer.Exit(2) from None
+        when = engine_and_date(engine, as_of)
         setup_django()
         from careweave.reviews.planning import UnknownPerson, resolve_person, review_plan
 

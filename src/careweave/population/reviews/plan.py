@@ -40,7 +40,7 @@ from careweave.terminology.loading.schedules import months_before
 
 from .dates import Days, add_months, day, overdue_from_months, working_days_before
 
-__all__ = ["ReviewPlan", "plan_from_tables", "plan_reviews", "reasonable_adjustments", "usual_clinicians"]
+__all__ = ["ReviewPlan", "due_dates", "plan_from_tables", "plan_reviews", "reasonable_adjustments", "usual_clinicians"]
 
 _NEVER = np.datetime64("9999-12-31", "D")
 
@@ -157,7 +157,7 @@ def _mapped(column: pa.ChunkedArray, mapping: dict[str, str] | dict[str, int], k
     return pa.array(values, kind).take(encoded.indices)
 
 
-def _due_dates(due: pa.Table, as_of: dt.date) -> Days:
+def due_dates(due: pa.Table, as_of: dt.date) -> Days:
     last_raw = due["last_date"].to_numpy()
     never = np.isnat(last_raw)
     last = np.where(never, day(as_of), last_raw).astype("datetime64[D]")
@@ -191,7 +191,7 @@ def plan_from_tables(
     """The plan from the engines' ``monitoring_due`` and ``features`` outputs (see the module doc)."""
     subject_key = pc.binary_join_element_wise(due["kind"], due["subject_id"], ":")
     rule_rank, _ = _ranks(due["rule_id"])
-    due_day = _due_dates(due, as_of)
+    due_day = due_dates(due, as_of)
     person = due["person_id"].to_numpy()
     order = np.lexsort((rule_rank, due_day, person))
     due, due_day, person = due.take(pa.array(order)), due_day[order], person[order]

@@ -93,6 +93,15 @@ def _block(
     return block
 
 
+def _place(doc: Document, check: str, path: str, key: str, known: set[str], placed: dict[str, str]) -> None:
+    """Record that ``check`` is placed at ``path``; an unknown check, or one placed twice, refuses the file."""
+    if check not in known:
+        raise doc.error(f"{path}.{key}", f"unknown check {check!r} (monitoring.yaml, drug_monitoring.yaml)")
+    if check in placed:
+        raise doc.error(f"{path}.{key}", f"check {check!r} is already under {placed[check]}")
+    placed[check] = path
+
+
 def _tests(
     doc: Document, schedules: MonitoringSchedules
 ) -> tuple[tuple[LaboratoryTest, ...], tuple[str, ...]]:
@@ -106,13 +115,7 @@ def _tests(
             raise doc.error(f"{entry_path}.sample", f"expected blood or urine, found {sample!r}")
         checks = doc.string_list(entry, "checks", entry_path, allow_empty=False)
         for check in checks:
-            if check not in known:
-                raise doc.error(
-                    f"{entry_path}.checks", f"unknown check {check!r} (monitoring.yaml, drug_monitoring.yaml)"
-                )
-            if check in placed:
-                raise doc.error(f"{entry_path}.checks", f"check {check!r} is already under {placed[check]}")
-            placed[check] = entry_path
+            _place(doc, check, entry_path, "checks", known, placed)
         tests.append(
             LaboratoryTest(
                 id=doc.identifier(entry, "id", entry_path),
@@ -126,13 +129,7 @@ def _tests(
     for entry_path, entry in doc.entries("review_checks"):
         doc.keys(entry, entry_path, ("id", "sources"), ("note",))
         check = doc.identifier(entry, "id", entry_path)
-        if check not in known:
-            raise doc.error(
-                f"{entry_path}.id", f"unknown check {check!r} (monitoring.yaml, drug_monitoring.yaml)"
-            )
-        if check in placed:
-            raise doc.error(f"{entry_path}.id", f"check {check!r} is already under {placed[check]}")
-        placed[check] = entry_path
+        _place(doc, check, entry_path, "id", known, placed)
         review_checks.append(check)
     missing = sorted(known - set(placed))
     if missing:
