@@ -15,6 +15,7 @@ from careweave.population.reviews import (
     Review,
     plan_from_tables,
     plan_reviews,
+    requisition,
     reviews_from_plan,
     usual_clinicians,
 )
@@ -235,6 +236,7 @@ def test_slot_rules_each_ask_for_a_double_slot_on_their_own() -> None:
         and reviews[1].phlebotomy_date is None
         and reviews[1].bloods == ()
     )
+    assert requisition(reviews[1], PLANNING, patient="Patient/p1") is None  # nothing for the laboratory
 
 
 def test_clinician_type_is_the_one_every_area_needs_else_the_combined_type() -> None:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.servicerequest import ServiceRequest
 from typer.testing import CliRunner
 
 from careweave.cli import app
@@ -112,6 +113,14 @@ def test_one_review_with_items_bloods_slot_and_usual_clinician(record: None) -> 
         ("lipids", ["diabetes_cholesterol"]),
         ("urine_acr", ["diabetes_acr"]),
     ]
+    # The blood set as one ServiceRequest (a valid FHIR R4 resource): each test an orderDetail, every reason.
+    request = review["requisition"]
+    ServiceRequest.model_validate(request)
+    assert (request["intent"], request["subject"]["reference"], request["occurrenceDateTime"]) == (
+        "proposal", "Patient/pa", "2024-03-31",
+    )  # fmt: skip
+    assert [d["coding"][0]["code"] for d in request["orderDetail"]] == ["lipids", "urine_acr"]
+    assert len(request["reasonCode"]) == 2 and "(diabetes_acr)" in request["reasonCode"][1]["text"]
     # An interpreter is needed: a double slot; diabetes and hypertension are nurse reviews.
     assert (review["slot_minutes"], review["slot_reasons"], review["clinician_type"]) == (
         30,

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from careweave.governance.audit import record_system_event
-from careweave.population.reviews import plan_reviews, reviews_from_plan
+from careweave.population.reviews import plan_reviews, requisition, reviews_from_plan
 from careweave.record import models as rm
 from careweave.segmentation.extract import build_extract, default_as_of
 from careweave.terminology.loading.reviews import load_review_planning
@@ -38,9 +38,12 @@ def review_plan(
     interpreter = rm.Person.objects.filter(interpreter_required=True).values_list("pk", flat=True)
     plan = plan_reviews(build_extract(), when, engine, planning=planning, interpreter=set(interpreter))
     reviews = reviews_from_plan(plan, planning, None if person is None else [person])
-    numbers = dict(
-        rm.Person.objects.filter(pk__in=[r.person_id for r in reviews]).values_list("pk", "nhs_number")
-    )
+    people = {
+        pk: (nhs, logical_id)
+        for pk, nhs, logical_id in rm.Person.objects.filter(
+            pk__in=[r.person_id for r in reviews]
+        ).values_list("pk", "nhs_number", "resource__logical_id")
+    }
     practitioners = {
         pk: {"id": logical_id, "name": name or None}
         for pk, logical_id, name in rm.Practitioner.objects.filter(
@@ -48,12 +51,15 @@ def review_plan(
         ).values_list("pk", "resource__logical_id", "name")
     }
     listing = [
-        review.as_json(
-            nhs_number=numbers.get(review.person_id) or None,
-            usual_clinician=practitioners.get(review.usual_practitioner_id)
-            if review.usual_practitioner_id is not None
-            else None,
-        )
+        {
+            **review.as_json(
+                nhs_number=people[review.person_id][0] or None,
+                usual_clinician=practitioners.get(review.usual_practitioner_id)
+                if review.usual_practitioner_id is not None
+                else None,
+            ),
+            "requisition": requisition(review, planning, patient=f"Patient/{people[review.person_id][1]}"),
+        }
         for review in reviews
     ]
     record_system_event(

@@ -5,6 +5,7 @@ clinician.
 - ``plan``: the merge over the engines' ``monitoring_due`` and ``features`` output, as Arrow tables
   (``plan_reviews`` on an extract, ``plan_from_tables`` on the outputs);
 - ``review``: a person's review as plain values and the printed JSON object;
+- ``requisition``: the blood set as one FHIR ServiceRequest;
 - ``dates``: the calendar arithmetic on columns of dates.
 
 The knowledge (horizon, tolerance window, tests, clinician types, slot rules, phlebotomy lead time,
@@ -13,6 +14,7 @@ Who may import it: ``careweave.reviews`` (the record's side), the CLI, tests and
 """
 
 from .plan import ReviewPlan, plan_from_tables, plan_reviews, reasonable_adjustments, usual_clinicians
+from .requisition import requisition
 from .review import BloodTest, PlannedItem, Review, reviews_from_plan
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "plan_from_tables",
     "plan_reviews",
     "reasonable_adjustments",
+    "requisition",
     "reviews_from_plan",
     "usual_clinicians",
 ]

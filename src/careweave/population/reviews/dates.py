@@ -22,9 +22,9 @@ def _parts(days: Days) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.int64
 
 
 def _length(month: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
-    length: npt.NDArray[np.int64] = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(
-        np.int64
-    )
+    length: npt.NDArray[np.int64] = (
+        (month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")
+    ).astype(np.int64)
     return length
 
 
@@ -33,7 +33,9 @@ def add_months(days: Days, months: npt.NDArray[np.int64] | int) -> Days:
     with a negative count)."""
     month, dom = _parts(days)
     target = month + np.asarray(months, dtype=np.int64).astype("timedelta64[M]")
-    later: Days = target.astype("datetime64[D]") + np.minimum(dom, _length(target) - 1).astype("timedelta64[D]")
+    later: Days = target.astype("datetime64[D]") + np.minimum(dom, _length(target) - 1).astype(
+        "timedelta64[D]"
+    )
     return later
 
 

@@ -40,7 +40,14 @@ from careweave.terminology.loading.schedules import months_before
 
 from .dates import Days, add_months, day, overdue_from_months, working_days_before
 
-__all__ = ["ReviewPlan", "due_dates", "plan_from_tables", "plan_reviews", "reasonable_adjustments", "usual_clinicians"]
+__all__ = [
+    "ReviewPlan",
+    "due_dates",
+    "plan_from_tables",
+    "plan_reviews",
+    "reasonable_adjustments",
+    "usual_clinicians",
+]
 
 _NEVER = np.datetime64("9999-12-31", "D")
 

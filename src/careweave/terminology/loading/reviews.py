@@ -65,6 +65,9 @@ class ReviewPlanning:
     double_slot_rules: tuple[DoubleSlotRule, ...]
     phlebotomy_working_days: int
     usual_clinician_months: int
+    #: The ServiceRequest's category coding (system, code, display) and intent.
+    requisition_category: tuple[str, str, str]
+    requisition_intent: str
     version: str
 
     @property
@@ -196,6 +199,7 @@ def _planning(path: Path, schedules: MonitoringSchedules) -> ReviewPlanning:
             "slot",
             "double_slot_when",
             "phlebotomy",
+            "requisition",
             "usual_clinician",
         )
     )
@@ -215,6 +219,13 @@ def _planning(path: Path, schedules: MonitoringSchedules) -> ReviewPlanning:
         raise doc.error("slot.double_minutes", "must be longer than standard_minutes")
     phlebotomy = _block(doc, "phlebotomy", ("working_days_before",))
     usual = _block(doc, "usual_clinician", ("lookback_months",))
+    requisition = _block(doc, "requisition", ("category", "intent"))
+    category = doc.mapping(requisition["category"], "requisition.category")
+    doc.keys(category, "requisition.category", ("system", "code", "display"))
+    coding = tuple(doc.string(category, key, "requisition.category") for key in ("system", "code", "display"))
+    intent = doc.string(requisition, "intent", "requisition")
+    if intent not in ("proposal", "plan", "order"):
+        raise doc.error("requisition.intent", f"expected proposal, plan or order, found {intent!r}")
     return ReviewPlanning(
         horizon_weeks=horizon,
         tolerance_months=tolerance,
@@ -227,6 +238,8 @@ def _planning(path: Path, schedules: MonitoringSchedules) -> ReviewPlanning:
         double_slot_rules=_slot_rules(doc),
         phlebotomy_working_days=doc.integer(phlebotomy, "working_days_before", "phlebotomy"),
         usual_clinician_months=doc.integer(usual, "lookback_months", "usual_clinician", minimum=1),
+        requisition_category=(coding[0], coding[1], coding[2]),
+        requisition_intent=intent,
         version=doc.version,
     )
 
