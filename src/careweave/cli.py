@@ -18,6 +18,7 @@ from rich.table import Table
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
 from careweave.referrals.commands import build_referrals_app
+from careweave.reviews.commands import build_reviews_app
 
 app = typer.Typer(
     help="CareWeave: joined-up care for people living with multiple long-term conditions.",
@@ -464,6 +465,7 @@ def terminology_load_dmd(
 
 
 app.add_typer(build_referrals_app(setup_django), name="referrals")
+app.add_typer(build_reviews_app(setup_django), name="reviews")
 
 
 def main() -> None:
