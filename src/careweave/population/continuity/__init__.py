@@ -12,6 +12,7 @@ Imports only ``careweave.terminology`` and ``careweave.population`` helpers. Who
 record's side (``careweave.web``), the CLI, tests and ``bench/``.
 """
 
+from . import synthetic
 from .engines import PersonContinuity, indices, run_duckdb, run_spark
 from .extract import CONTACT_SCHEMA, ContactFileError, contacts, read_contacts_csv
 from .spec import INDICES_SCHEMA, ContinuityQuestion
@@ -27,4 +28,5 @@ __all__ = [
     "read_contacts_csv",
     "run_duckdb",
     "run_spark",
+    "synthetic",
 ]

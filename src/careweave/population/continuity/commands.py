@@ -42,15 +42,21 @@ def _number(value: float | None) -> str:
 def build_measures_app(setup_django: Callable[[], None]) -> typer.Typer:
     """The ``measures`` sub-app. ``setup_django`` is for measures read from the record (none yet)."""
     del setup_django
-    measures_app = typer.Typer(help="Measures that matter (issue 17): continuity of care.", no_args_is_help=True)
+    measures_app = typer.Typer(
+        help="Measures that matter (issue 17): continuity of care.", no_args_is_help=True
+    )
 
     @measures_app.command("continuity")
     def continuity_command(
-        file: Annotated[Path, typer.Argument(help="CSV with columns person,date,clinician (one row per contact)")],
+        file: Annotated[
+            Path, typer.Argument(help="CSV with columns person,date,clinician (one row per contact)")
+        ],
         start: Annotated[str | None, typer.Option("--from", help="First date counted, YYYY-MM-DD")] = None,
         end: Annotated[str | None, typer.Option("--to", help="Last date counted, YYYY-MM-DD")] = None,
         engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
-        as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per person")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print a JSON array, one object per person")
+        ] = False,
     ) -> None:
         """Continuity of care per person: contacts, clinicians, UPC, COC, HHI, MMCI and SECON (null where
         undefined: COC and SECON need two contacts). Formulas and sources: terminology/data/continuity.yaml."""

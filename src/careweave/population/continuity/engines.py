@@ -54,12 +54,18 @@ def run_duckdb(
     """One row per person (:data:`~.spec.INDICES_SCHEMA`), ordered by person."""
     return shape(
         run_steps_duckdb(
-            _tables(contacts), question.steps(), question.output_query(), threads=threads, memory_limit=memory_limit
+            _tables(contacts),
+            question.steps(),
+            question.output_query(),
+            threads=threads,
+            memory_limit=memory_limit,
         )
     )
 
 
-def run_spark(contacts: pa.Table | ds.Dataset, question: ContinuityQuestion, session: Any | None = None) -> pa.Table:
+def run_spark(
+    contacts: pa.Table | ds.Dataset, question: ContinuityQuestion, session: Any | None = None
+) -> pa.Table:
     return shape(run_steps_spark(_tables(contacts), question.steps(), question.output_query(), session))
 
 

@@ -15,13 +15,19 @@ import pyarrow as pa
 
 from careweave.population.referrals.extract import EPOCH, day_number
 
-CONTACT_SCHEMA: Final = pa.schema(
-    [("person", pa.string()), ("day", pa.int32()), ("clinician", pa.string())]
-)
+CONTACT_SCHEMA: Final = pa.schema([("person", pa.string()), ("day", pa.int32()), ("clinician", pa.string())])
 CSV_COLUMNS: Final = ("person", "date", "clinician")
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-__all__ = ["CONTACT_SCHEMA", "CSV_COLUMNS", "ContactFileError", "EPOCH", "contacts", "day_number", "read_contacts_csv"]
+__all__ = [
+    "CONTACT_SCHEMA",
+    "CSV_COLUMNS",
+    "ContactFileError",
+    "EPOCH",
+    "contacts",
+    "day_number",
+    "read_contacts_csv",
+]
 
 
 class ContactFileError(ValueError):
@@ -84,7 +90,9 @@ def read_contacts_csv(path: Path) -> pa.Table:
                 values = {}
                 for column, index in where.items():
                     if index >= len(fields):
-                        raise ContactFileError(f"{at}, column {column}: missing (the row has {len(fields)} fields)")
+                        raise ContactFileError(
+                            f"{at}, column {column}: missing (the row has {len(fields)} fields)"
+                        )
                     values[column] = fields[index].strip()
                     if not values[column]:
                         raise ContactFileError(f"{at}, column {column}: empty")

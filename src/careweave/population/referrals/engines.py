@@ -26,7 +26,9 @@ def run_duckdb(
     """The long-form finding rows, computed in an in-memory DuckDB database."""
     tables = {**extract.tables, **scan.lookups()}
     return shape(
-        run_steps_duckdb(tables, scan.steps(), scan.output_query(), threads=threads, memory_limit=memory_limit)
+        run_steps_duckdb(
+            tables, scan.steps(), scan.output_query(), threads=threads, memory_limit=memory_limit
+        )
     )
 
 
