@@ -24,6 +24,7 @@ from careweave.population.continuity import (
     run_duckdb,
     synthetic,
 )
+from careweave.population.continuity.sentence import usual_gp
 from careweave.population.continuity.spec import COMPUTED
 from careweave.terminology import TerminologyError
 from careweave.terminology.continuity import CONTINUITY_FILE, load_continuity
@@ -227,3 +228,29 @@ def test_a_bad_row_is_refused_naming_the_file_row_and_column(tmp_path: Path, tex
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ContactFileError, match="no such file"):
         read_contacts_csv(tmp_path / "absent.csv")
+
+
+# -- the summary's sentence ----------------------------------------------------------------------------
+
+
+def dated(clinicians: str) -> list[tuple[dt.date, str]]:
+    return [(date, clinician) for _, date, clinician in sequence(clinicians)]
+
+
+def test_the_sentence_counts_the_usual_gp_at_the_last_ten_appointments() -> None:
+    usual = usual_gp(dated("BBBBB" + "AAAABACACA"))  # 15 contacts; the last 10 have A 7 times
+    assert usual is not None
+    assert (usual.clinician, usual.seen, usual.out_of) == ("A", 7, 10)
+    assert usual.sentence == "Saw their usual GP at 7 of their last 10 appointments"
+    shuffled = dated("BBBBB" + "AAAABACACA")
+    random.Random(2).shuffle(shuffled)
+    assert usual_gp(shuffled) == usual
+
+
+def test_the_sentence_with_few_contacts_a_tie_or_no_usual_gp() -> None:
+    assert usual_gp(dated("A")) is None and usual_gp([]) is None
+    tie = usual_gp(dated("ABBA"))
+    assert tie is not None and (tie.clinician, tie.seen, tie.out_of) == ("A", 2, 4)  # A seen last
+    assert tie.sentence == "Saw their usual GP at 2 of their last 4 appointments"
+    spread = usual_gp(dated("ABC"))
+    assert spread is not None and spread.sentence == "Saw a different GP at each of their last 3 appointments"
