@@ -34,6 +34,8 @@ OTHER_FLAGS = frozenset(
         "unit_conversion",
         "allergy_status",
         "alert_flag",
+        # issue 17, item 3: the same test repeated at another organisation within the reviewed interval
+        "duplicate_test",
     }
 )
 

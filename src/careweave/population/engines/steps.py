@@ -45,6 +45,21 @@ def run_steps_duckdb(
 ) -> pa.Table:
     """The output query's rows, computed in an in-memory DuckDB database that spills to a temporary
     directory (``CAREWEAVE_DUCKDB_THREADS``, ``CAREWEAVE_DUCKDB_MEMORY_LIMIT``, default 2GB)."""
+    [table] = run_steps_duckdb_many(
+        tables, steps, (output_query,), threads=threads, memory_limit=memory_limit
+    )
+    return table
+
+
+def run_steps_duckdb_many(
+    tables: Tables,
+    steps: Sequence[Step],
+    output_queries: Sequence[str],
+    *,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> list[pa.Table]:
+    """Several output queries over the same steps (materialized steps computed once)."""
     connection = duckdb.connect(":memory:")
     spill = tempfile.mkdtemp(prefix="careweave-steps-")
     try:
@@ -65,7 +80,7 @@ def run_steps_duckdb(
         for step in steps:
             kind = "TABLE" if step.materialize else "VIEW"
             connection.execute(f'CREATE TEMP {kind} "{step.name}" AS {step.sql}')
-        return connection.sql(output_query).to_arrow_table()
+        return [connection.sql(query).to_arrow_table() for query in output_queries]
     finally:
         connection.close()
         shutil.rmtree(spill, ignore_errors=True)
@@ -75,6 +90,14 @@ def run_steps_spark(
     tables: Tables, steps: Sequence[Step], output_query: str, session: Any | None = None
 ) -> pa.Table:
     """The same rows as Spark SQL over temporary views (the population engine's session)."""
+    [table] = run_steps_spark_many(tables, steps, (output_query,), session)
+    return table
+
+
+def run_steps_spark_many(
+    tables: Tables, steps: Sequence[Step], output_queries: Sequence[str], session: Any | None = None
+) -> list[pa.Table]:
+    """Several output queries over the same steps, on Spark."""
     from careweave.population.engines.spark_engine import spark_session
 
     spark = session or spark_session()
@@ -102,8 +125,8 @@ def run_steps_spark(
             warnings.filterwarnings(
                 "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
             )
-            result: pa.Table = spark.sql(output_query).toArrow()
-        return result
+            results: list[pa.Table] = [spark.sql(query).toArrow() for query in output_queries]
+        return results
     finally:
         for frame in cached:
             frame.unpersist()
