@@ -32,6 +32,7 @@ class ContinuityIndex:
 @dataclass(frozen=True)
 class ContinuityDefinitions:
     indices: tuple[ContinuityIndex, ...]
+    practice_indices: tuple[ContinuityIndex, ...]
     ordering: tuple[str, ...]
     encounter_classes: tuple[str, ...]
     encounter_statuses: tuple[str, ...]
@@ -48,21 +49,9 @@ class ContinuityDefinitions:
         raise KeyError(index_id)
 
 
-@functools.lru_cache(maxsize=4)
-def _load(file: Path) -> ContinuityDefinitions:
-    doc = Document(file, SCHEMA)
-    doc.check_root_keys(("ordering", "contacts", "summary_sentence", "indices"))
-    ordering = doc.mapping(doc.root["ordering"], "ordering")
-    doc.keys(ordering, "ordering", ("keys", "sources"))
-    keys = doc.string_list(ordering, "keys", "ordering", allow_empty=False)
-    if keys != ("date", "clinician"):
-        raise doc.error("ordering.keys", "only [date, clinician] is supported (see ADR 0013)")
-    contacts = doc.mapping(doc.root["contacts"], "contacts")
-    doc.keys(contacts, "contacts", ("encounter_classes", "encounter_statuses", "clinician_roles", "sources"))
-    sentence = doc.mapping(doc.root["summary_sentence"], "summary_sentence")
-    doc.keys(sentence, "summary_sentence", ("last_appointments", "minimum_appointments", "sources"))
+def _indices(doc: Document, block: str) -> tuple[ContinuityIndex, ...]:
     indices = []
-    for path, entry in doc.entries("indices"):
+    for path, entry in doc.entries(block):
         doc.keys(entry, path, ("id", "name", "formula", "undefined_when", "sources"))
         indices.append(
             ContinuityIndex(
@@ -73,12 +62,30 @@ def _load(file: Path) -> ContinuityDefinitions:
                 sources=doc.sources(entry, path),
             )
         )
+    return tuple(indices)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(file: Path) -> ContinuityDefinitions:
+    doc = Document(file, SCHEMA)
+    doc.check_root_keys(("ordering", "contacts", "summary_sentence", "indices", "practice_indices"))
+    ordering = doc.mapping(doc.root["ordering"], "ordering")
+    doc.keys(ordering, "ordering", ("keys", "sources"))
+    keys = doc.string_list(ordering, "keys", "ordering", allow_empty=False)
+    if keys != ("date", "clinician"):
+        raise doc.error("ordering.keys", "only [date, clinician] is supported (see ADR 0013)")
+    contacts = doc.mapping(doc.root["contacts"], "contacts")
+    doc.keys(contacts, "contacts", ("encounter_classes", "encounter_statuses", "clinician_roles", "sources"))
+    sentence = doc.mapping(doc.root["summary_sentence"], "summary_sentence")
+    doc.keys(sentence, "summary_sentence", ("last_appointments", "minimum_appointments", "sources"))
+    indices, practice_indices = _indices(doc, "indices"), _indices(doc, "practice_indices")
     last = doc.integer(sentence, "last_appointments", "summary_sentence", minimum=1)
     minimum = doc.integer(sentence, "minimum_appointments", "summary_sentence", minimum=1)
     if minimum > last:
         raise doc.error("summary_sentence.minimum_appointments", "must not exceed last_appointments")
     return ContinuityDefinitions(
-        indices=tuple(indices),
+        indices=indices,
+        practice_indices=practice_indices,
         ordering=keys,
         encounter_classes=doc.string_list(contacts, "encounter_classes", "contacts", allow_empty=False),
         encounter_statuses=doc.string_list(contacts, "encounter_statuses", "contacts", allow_empty=False),

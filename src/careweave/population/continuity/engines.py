@@ -38,7 +38,7 @@ class PersonContinuity:
         return values
 
 
-def _tables(contacts: pa.Table | ds.Dataset) -> dict[str, pa.Table | ds.Dataset]:
+def contact_tables(contacts: pa.Table | ds.Dataset) -> dict[str, pa.Table | ds.Dataset]:
     if not contacts.schema.equals(CONTACT_SCHEMA):
         raise ValueError(f"contact table has schema {contacts.schema}, expected {CONTACT_SCHEMA}")
     return {"contact": contacts}
@@ -54,7 +54,7 @@ def run_duckdb(
     """One row per person (:data:`~.spec.INDICES_SCHEMA`), ordered by person."""
     return shape(
         run_steps_duckdb(
-            _tables(contacts),
+            contact_tables(contacts),
             question.steps(),
             question.output_query(),
             threads=threads,
@@ -66,7 +66,9 @@ def run_duckdb(
 def run_spark(
     contacts: pa.Table | ds.Dataset, question: ContinuityQuestion, session: Any | None = None
 ) -> pa.Table:
-    return shape(run_steps_spark(_tables(contacts), question.steps(), question.output_query(), session))
+    return shape(
+        run_steps_spark(contact_tables(contacts), question.steps(), question.output_query(), session)
+    )
 
 
 def run(contacts: pa.Table | ds.Dataset, question: ContinuityQuestion, engine: Engine = "duckdb") -> pa.Table:

@@ -43,7 +43,7 @@ COMPUTED: Final = tuple(INDICES_SCHEMA.names[1:])
 _DOUBLE: Final = "CAST({} AS DOUBLE)"
 
 
-def _d(expression: str) -> str:
+def as_double(expression: str) -> str:
     return _DOUBLE.format(expression)
 
 
@@ -63,12 +63,13 @@ class ContinuityQuestion:
             raise ValueError(f"continuity.yaml lists the indices {listed}, the engines compute {COMPUTED}")
         return cls(definitions, start, end)
 
-    def _period(self) -> str:
+    def period(self, column: str = "day") -> str:
+        """The period as a SQL condition on ``column``."""
         bounds = []
         if self.start is not None:
-            bounds.append(f"day >= {day_number(self.start)}")
+            bounds.append(f"{column} >= {day_number(self.start)}")
         if self.end is not None:
-            bounds.append(f"day <= {day_number(self.end)}")
+            bounds.append(f"{column} <= {day_number(self.end)}")
         return " AND ".join(bounds) or "1 = 1"
 
     def steps(self) -> tuple[Step, ...]:
@@ -77,7 +78,7 @@ class ContinuityQuestion:
             f"""SELECT person, clinician,
               CASE WHEN LAG(clinician) OVER (PARTITION BY person ORDER BY day, clinician) = clinician
                    THEN 1 ELSE 0 END AS same_as_previous
-            FROM contact WHERE {self._period()}""",
+            FROM contact WHERE {self.period()}""",
         )
         per_clinician = Step(
             "per_clinician",
@@ -92,15 +93,19 @@ class ContinuityQuestion:
         )
         return (ordered, per_clinician, per_person)
 
-    def output_query(self) -> str:
-        n, tenth = _d("visits"), _d("0.1")
+    def indices_sql(self) -> str:
+        """Each person's indices (after :meth:`steps`), unordered: a step for the practice figures."""
+        n, tenth = as_double("visits"), as_double("0.1")
         return f"""SELECT person, CAST(visits AS BIGINT) AS visits, CAST(clinicians AS BIGINT) AS clinicians,
-          {_d("usual")} / {n} AS upc,
-          CASE WHEN visits < 2 THEN NULL ELSE {_d("squares - visits")} / ({n} * {_d("visits - 1")}) END AS coc,
-          {_d("squares")} / ({n} * {n}) AS hhi,
-          ({_d("1")} - {_d("clinicians")} / ({n} + {tenth})) / ({_d("1")} - {_d("1")} / ({n} + {tenth})) AS mmci,
-          CASE WHEN visits < 2 THEN NULL ELSE {_d("same_pairs")} / {_d("visits - 1")} END AS secon
-        FROM per_person ORDER BY person"""
+          {as_double("usual")} / {n} AS upc,
+          CASE WHEN visits < 2 THEN NULL ELSE {as_double("squares - visits")} / ({n} * {as_double("visits - 1")}) END AS coc,
+          {as_double("squares")} / ({n} * {n}) AS hhi,
+          ({as_double("1")} - {as_double("clinicians")} / ({n} + {tenth})) / ({as_double("1")} - {as_double("1")} / ({n} + {tenth})) AS mmci,
+          CASE WHEN visits < 2 THEN NULL ELSE {as_double("same_pairs")} / {as_double("visits - 1")} END AS secon
+        FROM per_person"""
+
+    def output_query(self) -> str:
+        return f"{self.indices_sql()} ORDER BY person"
 
 
 def shape(table: pa.Table) -> pa.Table:
