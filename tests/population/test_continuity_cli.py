@@ -98,6 +98,8 @@ def test_a_missing_file_and_bad_options_exit_2(tmp_path: Path, csv_file: Path) -
     assert "absent.csv: no such file" in err
     assert run(str(csv_file), "--from", "March")[0] == 2
     assert run(str(csv_file), "--engine", "sqlite")[0] == 2
+    code, out, err = run(str(csv_file), "--from", "2025-03-05", "--to", "2025-03-01")
+    assert (code, out) == (2, "") and "--to (2025-03-01) is before --from (2025-03-05)" in err
 
 
 def test_the_command_needs_no_database(csv_file: Path) -> None:

@@ -66,7 +66,10 @@ def build_measures_app(setup_django: Callable[[], None]) -> typer.Typer:
         from .extract import ContactFileError, read_contacts_csv
         from .spec import ContinuityQuestion
 
-        question = ContinuityQuestion.of(_date_option(start, "--from"), _date_option(end, "--to"))
+        first, last = _date_option(start, "--from"), _date_option(end, "--to")
+        if first is not None and last is not None and last < first:
+            raise _fail(f"--to ({last}) is before --from ({first})")
+        question = ContinuityQuestion.of(first, last)
         try:
             table = read_contacts_csv(file)
         except ContactFileError as error:
