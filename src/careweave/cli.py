@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -146,15 +148,48 @@ def serve(
     ] = 4,
 ) -> None:
     """Serve the web app and the FHIR API."""
+    _check_port(host, port)  # before the migrations: a port in use is said at once, in one line
     setup_django()
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.wsgi import get_wsgi_application
-    from waitress import serve as waitress_serve
+    from waitress.server import create_server
 
+    application = StaticFilesHandler(get_wsgi_application())
+    try:
+        server = create_server(application, host=host, port=port, threads=threads, ident="careweave")
+    except OSError as problem:
+        _cannot_listen(host, port, problem)
     console.print(f"CareWeave on http://{host}:{port}/  (FHIR API at http://{host}:{port}/fhir)")
-    waitress_serve(
-        StaticFilesHandler(get_wsgi_application()), host=host, port=port, threads=threads, ident="careweave"
+    server.run()
+
+
+def _cannot_listen(host: str, port: int, problem: OSError) -> NoReturn:
+    # One line, not a traceback: the usual causes are another server on the port or a port needing root.
+    why = {
+        errno.EADDRINUSE: "is already in use",
+        errno.EACCES: "needs permissions this user does not have",
+        errno.EADDRNOTAVAIL: "is not an address of this machine",
+    }.get(problem.errno or 0, f"cannot be used ({problem.strerror or problem})")
+    console.print(
+        f"[red]error:[/red] cannot listen on {host}:{port}: the port {why}. "
+        "Stop the other server or choose another port with --port."
     )
+    raise typer.Exit(1)
+
+
+def _check_port(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as problem:
+        console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {problem}")
+        raise typer.Exit(1) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+        try:
+            probe.bind(address)
+        except OSError as problem:
+            _cannot_listen(host, port, problem)
 
 
 @app.command()

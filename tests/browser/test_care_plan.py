@@ -27,6 +27,8 @@ def test_write_change_and_print_a_care_plan(live_server: Any, browser: Any) -> N
 
     page = browser.new_page()
     sign_in(page, base, "gp.riverside")
+    page.wait_for_url(f"{base}/today/")
+    page.get_by_role("link", name="People", exact=True).click()
     page.wait_for_url(f"{base}/people/")
     page.get_by_role("link", name="Alice Zephyrine").click()
     page.wait_for_url(f"{base}/people/{alice.pk}/")

@@ -31,7 +31,7 @@ def test_find_and_add_a_coordinator_then_hand_over(live_server: Any, browser: An
 
     page = browser.new_page()
     sign_in(page, base, "gp.riverside")
-    page.wait_for_url(f"{base}/people/")
+    page.wait_for_url(f"{base}/today/")
 
     page.goto(f"{base}/care/people/{alice.pk}/team/")
     assert serious_accessibility_violations(page) == []
