@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -141,6 +142,7 @@ def main() -> None:
         small = measure("duckdb", directory / "baseline.parquet", args.threads)
         python = measure("python", directory / "baseline.parquet", None)
     scale = args.people / python["people"]
+    load = os.getloadavg()[0]
     print(
         f"\ncontinuity indices (goal: {GOAL_PEOPLE:,} people from about 30M contacts in under {GOAL_SECONDS:.0f} s)"
     )
@@ -161,6 +163,10 @@ def main() -> None:
         f"{python['seconds']:>8.2f} {python['cpu_s']:>8.2f} {python['peak_mb']:>8.0f}  "
         f"scaled to {args.people:,} people: {python['seconds'] * scale:.0f} s "
         f"({python['seconds'] * scale / full['seconds']:.1f}x DuckDB; reading the rows not counted)"
+    )
+    print(
+        f"load average at the end: {load:.1f} on {os.cpu_count()} cores (shared machine); the full run used "
+        f"{full['cpu_s']:.1f} CPU s, {full['cpu_s'] / (os.cpu_count() or 1):.1f} s a core if it had them to itself"
     )
     agree = abs(small["mean_upc"] - python["mean_upc"]) if python["people"] == small["people"] else None
     print(
