@@ -8,9 +8,9 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from careweave.population.engines.steps import run_steps_duckdb_many, run_steps_spark_many
+from careweave.population.engines.steps import conform, run_steps_duckdb_many, run_steps_spark_many
 
-from .spec import BURDEN_SCHEMA, CONTACT_SCHEMA, DUPLICATE_SCHEMA, TEST_SCHEMA, BurdenQuestion, shape
+from .spec import BURDEN_SCHEMA, CONTACT_SCHEMA, DUPLICATE_SCHEMA, TEST_SCHEMA, BurdenQuestion
 
 Input: TypeAlias = pa.Table | ds.Dataset
 
@@ -24,7 +24,7 @@ def _tables(contacts: Input, tests: Input, question: BurdenQuestion) -> dict[str
 
 def _shaped(tables: list[pa.Table]) -> tuple[pa.Table, pa.Table]:
     burden, duplicates = tables
-    return shape(burden, BURDEN_SCHEMA), shape(duplicates, DUPLICATE_SCHEMA)
+    return conform(burden, BURDEN_SCHEMA), conform(duplicates, DUPLICATE_SCHEMA)
 
 
 def run_duckdb(

@@ -153,7 +153,3 @@ class BurdenQuestion:
     def duplicates_query(self) -> str:
         return """SELECT person, test, first_day, first_organisation, repeat_day, repeat_organisation, window_days
         FROM duplicate_test ORDER BY person, test, repeat_day, repeat_organisation"""
-
-
-def shape(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in schema], schema=schema)

@@ -16,7 +16,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from careweave.population.engines.steps import run_steps_duckdb, run_steps_spark
+from careweave.population.engines.steps import conform, run_steps_duckdb, run_steps_spark
 from careweave.population.sql.common import Step
 
 from .engines import contact_tables
@@ -93,18 +93,12 @@ def _tables(
     return {**contact_tables(contacts), "registration": registrations}
 
 
-def _shape(table: pa.Table) -> pa.Table:
-    return pa.Table.from_arrays(
-        [table.column(f.name).cast(f.type) for f in PRACTICE_SCHEMA], schema=PRACTICE_SCHEMA
-    )
-
-
 def practices_duckdb(
     contacts: pa.Table | ds.Dataset, registrations: pa.Table | ds.Dataset, question: PracticeQuestion
 ) -> pa.Table:
     """One row per practice (:data:`PRACTICE_SCHEMA`), ordered by practice."""
     tables = _tables(contacts, registrations)
-    return _shape(run_steps_duckdb(tables, question.steps(), question.output_query()))
+    return conform(run_steps_duckdb(tables, question.steps(), question.output_query()), PRACTICE_SCHEMA)
 
 
 def practices_spark(
@@ -114,4 +108,6 @@ def practices_spark(
     session: Any | None = None,
 ) -> pa.Table:
     tables = _tables(contacts, registrations)
-    return _shape(run_steps_spark(tables, question.steps(), question.output_query(), session))
+    return conform(
+        run_steps_spark(tables, question.steps(), question.output_query(), session), PRACTICE_SCHEMA
+    )

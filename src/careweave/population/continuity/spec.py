@@ -21,6 +21,7 @@ from typing import Final
 
 import pyarrow as pa
 
+from careweave.population.engines.steps import conform
 from careweave.population.sql.common import Step
 from careweave.terminology.continuity import ContinuityDefinitions, load_continuity
 
@@ -110,5 +111,4 @@ class ContinuityQuestion:
 
 def shape(table: pa.Table) -> pa.Table:
     """An engine's answer (already ordered by person) as :data:`INDICES_SCHEMA`."""
-    columns = [table.column(f.name).cast(f.type) for f in INDICES_SCHEMA]
-    return pa.Table.from_arrays(columns, schema=INDICES_SCHEMA)
+    return conform(table, INDICES_SCHEMA)

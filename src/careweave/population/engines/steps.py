@@ -26,6 +26,11 @@ from careweave.population.sql.common import Step
 Tables = Mapping[str, pa.Table | ds.Dataset]
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """An engine's answer with exactly ``schema``'s columns and types (engines differ in integer widths)."""
+    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in schema], schema=schema)
+
+
 def _local_files(table: pa.Table | ds.Dataset) -> list[str] | None:
     local = isinstance(table, ds.FileSystemDataset) and type(table.filesystem).__name__ == "LocalFileSystem"
     return list(table.files) if local and table.files else None

@@ -33,7 +33,12 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
     rules = schedules.rules
     checks = schedules.checks
     rows = [(rule, rank, row) for rule in rules for rank, row in enumerate(rule.rows)]
-    when = [(rule.id, rank, stage, band) for rule, rank, row in rows for stage, bands in row.when for band in bands]
+    when = [
+        (rule.id, rank, stage, band)
+        for rule, rank, row in rows
+        for stage, bands in row.when
+        for band in bands
+    ]
     codes = sorted({(c.id, code) for c in checks for code in c.codes})
     stage_codes = sorted((s.id, code, factor) for s in schedules.stages for code, factor in s.values)
     bands = [(s, rank, b) for s in schedules.stages for rank, b in enumerate(s.bands)]
@@ -62,7 +67,9 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
                 "window_start": pa.array([x.interval.window_start(as_of) for _, _, x in rows], pa.date32()),
                 "started_after": pa.array(
                     [
-                        None if x.started_within_months is None else months_before(as_of, x.started_within_months)
+                        None
+                        if x.started_within_months is None
+                        else months_before(as_of, x.started_within_months)
                         for _, _, x in rows
                     ],
                     pa.date32(),
@@ -141,7 +148,9 @@ def _date_text(column: str) -> str:
 def steps(ctx: Context) -> list[Step]:
     """Last observation per check, stages, current drugs, the applicable rules, and the summary."""
     as_of = ctx.as_of
-    current_start = date_literal(months_before(ctx.windows.as_of, ctx.knowledge.monitoring_schedules.current_issue_months))
+    current_start = date_literal(
+        months_before(ctx.windows.as_of, ctx.knowledge.monitoring_schedules.current_issue_months)
+    )
     observed = f"o.effective IS NOT NULL AND CAST(o.effective AS DATE) <= {as_of}"
     return [
         Step(
@@ -259,4 +268,3 @@ DUE_COLUMNS: Final = (
     "person_id", "rule_id", "kind", "subject_id", "check_id", "name", "interval_count", "interval_unit",
     "interval_text", "last_system", "last_code", "last_date", "last_value", "overdue",
 )  # fmt: skip
-
