@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from careweave.population.continuity.commands import build_measures_app
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
 from careweave.referrals.commands import build_referrals_app
@@ -466,6 +467,7 @@ def terminology_load_dmd(
 
 app.add_typer(build_referrals_app(setup_django), name="referrals")
 app.add_typer(build_reviews_app(setup_django), name="reviews")
+app.add_typer(build_measures_app(setup_django), name="measures")
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ from careweave.terminology import (
     validate_reviewed_file,
 )
 from careweave.terminology._schema import HEADER_KEYS, UNCITED_BLOCKS
+from careweave.terminology.care_burden import load_care_burden
+from careweave.terminology.continuity import load_continuity
 from careweave.terminology.loading.reviews import load_review_planning
 
 PACKAGE = Path(careweave.__file__).resolve().parent
@@ -45,6 +47,8 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "key_measurements.yaml": load_key_measurements,
     "population.yaml": load_parameters,
     "review_planning.yaml": load_review_planning,
+    "continuity.yaml": load_continuity,
+    "care_burden.yaml": load_care_burden,
 }
 
 

@@ -37,6 +37,8 @@ OTHER_FLAGS = frozenset(
         # issue 14: the consolidated review planner (careweave reviews plan)
         "review_missed_item",
         "review_merge",
+        # issue 17, item 3: the same test repeated at another organisation within the reviewed interval
+        "duplicate_test",
     }
 )
 

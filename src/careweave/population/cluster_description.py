@@ -451,4 +451,3 @@ def _lay_text(
         else:
             clauses.append("have a mix of health conditions, with no single one standing out")
     return f"{subject} {_join(clauses)}."
-

@@ -46,7 +46,9 @@ def _evaluate(
     knowledge: FeatureKnowledge | None,
     outputs: tuple[str, ...],
 ) -> dict[str, pa.Table]:
-    spec = FeatureSpecification(knowledge if knowledge is not None else FeatureKnowledge.from_terminology(), as_of)
+    spec = FeatureSpecification(
+        knowledge if knowledge is not None else FeatureKnowledge.from_terminology(), as_of
+    )
     with get_engine(engine) as runner:
         return runner.evaluate(extract.validate(), spec, outputs)
 

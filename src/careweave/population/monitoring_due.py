@@ -94,7 +94,9 @@ def due_items(
 ) -> dict[int, list[DueItem]]:
     """Every applicable monitoring item per person alive on ``as_of`` (overdue or not), optionally
     only for ``people``."""
-    table = compute_outputs(extract, as_of, ("monitoring_due",), engine, knowledge=knowledge)["monitoring_due"]
+    table = compute_outputs(extract, as_of, ("monitoring_due",), engine, knowledge=knowledge)[
+        "monitoring_due"
+    ]
     items = items_from_table(table, as_of)
     if people is None:
         return items

@@ -88,7 +88,9 @@ def _eligible(features: pa.Table, rule: WorklistRule) -> np.ndarray:
     mask = _age_mask(features, rule.min_age, f"worklist rule {rule.id!r}")
     if rule.on_register:
         if "mltc" not in features.column_names:
-            raise ValueError(f"worklist rule {rule.id!r} applies to the MLTC register, but the features lack mltc")
+            raise ValueError(
+                f"worklist rule {rule.id!r} applies to the MLTC register, but the features lack mltc"
+            )
         mask &= _rows_mask(features.column("mltc"), pc.equal, True)
     return mask
 
@@ -103,8 +105,10 @@ def _criterion_mask(features: pa.Table, criterion: WorklistCriterion) -> np.ndar
     if criterion.op == "is_true":
         mask = pc.equal(column, True) if is_bool else None
     elif criterion.op == "==":
-        if criterion.value is None or is_bool != isinstance(criterion.value, bool) or (
-            isinstance(criterion.value, int | float) and not (is_number or is_bool)
+        if (
+            criterion.value is None
+            or is_bool != isinstance(criterion.value, bool)
+            or (isinstance(criterion.value, int | float) and not (is_number or is_bool))
         ):
             mask = None
         else:
@@ -113,7 +117,9 @@ def _criterion_mask(features: pa.Table, criterion: WorklistCriterion) -> np.ndar
         if not is_number or criterion.value is None or isinstance(criterion.value, str):
             mask = None
         else:
-            compare = {">=": pc.greater_equal, ">": pc.greater, "<=": pc.less_equal, "<": pc.less}[criterion.op]
+            compare = {">=": pc.greater_equal, ">": pc.greater, "<=": pc.less_equal, "<": pc.less}[
+                criterion.op
+            ]
             mask = compare(column.cast(pa.float64()), float(criterion.value))
     if mask is None:
         return np.zeros(features.num_rows, dtype=bool)
@@ -122,7 +128,9 @@ def _criterion_mask(features: pa.Table, criterion: WorklistCriterion) -> np.ndar
     return met
 
 
-def _reason_texts(features: pa.Table, criterion: WorklistCriterion, rows: np.ndarray, met: np.ndarray) -> pa.Array:
+def _reason_texts(
+    features: pa.Table, criterion: WorklistCriterion, rows: np.ndarray, met: np.ndarray
+) -> pa.Array:
     """The criterion's reason for each of ``rows`` (null where not met), formatted once per distinct
     combination of the values it names (columns the features lack fall back, see ``explain``)."""
     indices = pa.array(rows[met], pa.int64())
@@ -147,7 +155,9 @@ def _reason_texts(features: pa.Table, criterion: WorklistCriterion, rows: np.nda
     return per_row.take(pa.array(positions, pa.int64(), mask=positions < 0))
 
 
-def _points(features: pa.Table, criterion: WorklistCriterion, rows: np.ndarray, met: np.ndarray) -> np.ndarray:
+def _points(
+    features: pa.Table, criterion: WorklistCriterion, rows: np.ndarray, met: np.ndarray
+) -> np.ndarray:
     """What the criterion adds to the score of each of ``rows`` (0 where not met)."""
     points = np.zeros(len(rows), dtype=np.float64)
     if criterion.per_unit:
@@ -173,7 +183,9 @@ def _interleave(columns: Sequence[pa.Array], count: int) -> tuple[pa.Array, np.n
 
 
 def _repeat(label: str, count: int) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(count, dtype=np.int32)), pa.array([label], pa.string()))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(count, dtype=np.int32)), pa.array([label], pa.string())
+    )
 
 
 def _source(rule: WorklistRule) -> str:
@@ -205,7 +217,9 @@ def _evaluate_rule(features: pa.Table, rule: WorklistRule) -> _Evaluated:
     for factor in rule.priority_factors:
         met = _criterion_mask(features, factor)[rows]
         scored.append((factor, _reason_texts(features, factor, rows, met)))
-    points = [_points(features, c, rows, np.asarray(t.is_valid().to_numpy(zero_copy_only=False))) for c, t in scored]
+    points = [
+        _points(features, c, rows, np.asarray(t.is_valid().to_numpy(zero_copy_only=False))) for c, t in scored
+    ]
     priority = np.sum(points, axis=0) if points else np.zeros(count)
     part_columns = [
         pa.StructArray.from_arrays(
@@ -302,7 +316,9 @@ def apply_overrides(
     decided = np.zeros(entries.num_rows, dtype=bool)
     for list_id in {key[1] for key in decisions}:
         people = pa.array([p for p, lst in decisions if lst == list_id], pa.int64())
-        on_list = pc.and_(pc.equal(entries.column("list_id"), list_id), pc.is_in(entries.column("person_id"), people))
+        on_list = pc.and_(
+            pc.equal(entries.column("list_id"), list_id), pc.is_in(entries.column("person_id"), people)
+        )
         decided |= np.asarray(on_list.to_numpy(zero_copy_only=False), dtype=bool)
     kept = entries.filter(pa.array(~decided))
     present = {
@@ -333,7 +349,9 @@ def apply_overrides(
                 "priority_parts": parts,
             }
         )
-    result = pa.concat_tables([kept, pa.Table.from_pylist(added, schema=WORKLIST_SCHEMA)]).unify_dictionaries()
+    result = pa.concat_tables(
+        [kept, pa.Table.from_pylist(added, schema=WORKLIST_SCHEMA)]
+    ).unify_dictionaries()
     rank = {rule_id: i for i, rule_id in enumerate(rules_by_id)}
     list_ids = result.column("list_id").combine_chunks()
     dictionary_rank = np.array([rank[x] for x in list_ids.dictionary.to_pylist()], dtype=np.int64)

@@ -22,7 +22,9 @@ from markupsafe import Markup
 from careweave.care import links as care_link
 from careweave.huddles.models import Task
 from careweave.population.cluster_sentence import person_sentence_from_profile
+from careweave.population.continuity.sentence import usual_gp
 from careweave.record import models as rm
+from careweave.segmentation.continuity import person_gp_contacts
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
 from careweave.segmentation.services import worklist_titles
 from careweave.terminology.exclusions import load_exclusions
@@ -105,6 +107,8 @@ class Summary(PersonDetails):
     worklists: list[dict[str, Any]] = field(default_factory=list)
     removed_from: list[dict[str, str]] = field(default_factory=list)
     addable_worklists: list[dict[str, str]] = field(default_factory=list)
+    # "Saw their usual GP at 7 of their last 10 appointments" (empty: too few GP contacts)
+    gp_continuity: str = ""
 
 
 def holistic_summary(person: rm.Person) -> Summary:
@@ -147,6 +151,7 @@ def holistic_summary(person: rm.Person) -> Summary:
         for s in person.social_circumstances.order_by("-recorded", "-pk")
     ]
     _segment(summary, person)
+    _gp_continuity(summary, person)
     _timeline_and_referrals(summary, person)
     summary.trends = key_result_trends(person)
     _worklists(summary, person)
@@ -428,3 +433,9 @@ def _worklists(summary: Summary, person: rm.Person) -> None:
         .order_by("-created_at")
     ]
     summary.addable_worklists = [{"id": i, "title": t} for i, t in titles.items() if i not in on_lists]
+
+
+def _gp_continuity(summary: Summary, person: rm.Person) -> None:
+    """Continuity with their GP in words (one query; rules in terminology/data/continuity.yaml)."""
+    usual = usual_gp(person_gp_contacts(person))
+    summary.gp_continuity = usual.sentence if usual else ""

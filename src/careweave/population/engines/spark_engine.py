@@ -76,7 +76,9 @@ def spark_session() -> SparkSession:
 def _to_arrow(frame: DataFrame) -> pa.Table:
     """Collect as Arrow. PySpark warns about pandas 3 on the way, though no pandas is involved."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
         return frame.toArrow()
 
 
@@ -173,7 +175,10 @@ class SparkEngine(EngineLifecycle):
         return shape_patterns(_to_arrow(grouped), indicator_columns)
 
     def assign(
-        self, features: pa.Table | DataFrame, indicator_columns: Sequence[str], assign_patterns: PatternAssigner
+        self,
+        features: pa.Table | DataFrame,
+        indicator_columns: Sequence[str],
+        assign_patterns: PatternAssigner,
     ) -> pa.Table:
         """The assigner runs once on the distinct patterns (one node); Spark joins the answer to people."""
         patterns = self.pattern_counts(features, indicator_columns)

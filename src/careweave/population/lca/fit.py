@@ -104,7 +104,9 @@ def fit_lca(
         if initial_iter is None:
             for s in range(n_starts):
                 rng = np.random.default_rng([seed, n_classes, s])
-                run = squarem(em, *random_start(rng, marginals, layout, n_classes), max_iter=max_iter, tol=tol)
+                run = squarem(
+                    em, *random_start(rng, marginals, layout, n_classes), max_iter=max_iter, tol=tol
+                )
                 start_lls.append(run.loglik)
                 if best is None or run.loglik > best.loglik:
                     best = run
@@ -116,7 +118,9 @@ def fit_lca(
             for s in range(n_starts):
                 rng = np.random.default_rng([seed, n_classes, s])
                 initial.append(
-                    squarem(em, *random_start(rng, marginals, layout, n_classes), max_iter=initial_iter, tol=tol)
+                    squarem(
+                        em, *random_start(rng, marginals, layout, n_classes), max_iter=initial_iter, tol=tol
+                    )
                 )
             ranked = sorted(range(n_starts), key=lambda i: -initial[i].loglik)
             for i in ranked[: max(1, final_starts)]:

@@ -143,4 +143,6 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
         _features_step(ctx),
         *conditions.register_steps(),
     ]
-    return CompiledSpecification(lookups=build_lookups(spec), steps=tuple(steps), feature_schema=spec.feature_schema())
+    return CompiledSpecification(
+        lookups=build_lookups(spec), steps=tuple(steps), feature_schema=spec.feature_schema()
+    )

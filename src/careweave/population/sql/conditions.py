@@ -69,7 +69,9 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
     coded_rules = [(code, r.id) for r in exclusions.person_rules if r.kind == "coded" for code in r.codes]
     return {
         "lk_condition": lk_condition,
-        "lk_condition_code": code_table([(code, c.id) for c in conditions for code in c.codes], "condition_id"),
+        "lk_condition_code": code_table(
+            [(code, c.id) for c in conditions for code in c.codes], "condition_id"
+        ),
         "lk_resolved_code": code_table(resolved, "condition_id"),
         "lk_person_rule_code": code_table(coded_rules, "rule_id"),
     }
@@ -123,8 +125,7 @@ def person_rule_steps(ctx: Context) -> list[Step]:
         ]
         return f"CASE {' '.join(cases)} ELSE NULL END" if cases else "CAST(NULL AS STRING)"
 
-    flags_sql = (
-        f"""SELECT h.person_id{"," if hits else ""}
+    flags_sql = f"""SELECT h.person_id{"," if hits else ""}
           {hits}
         FROM (
           SELECT c.person_id, k.rule_id FROM condition_recorded c
@@ -135,7 +136,6 @@ def person_rule_steps(ctx: Context) -> list[Step]:
           JOIN lk_person_rule_code k ON o.system = k.system AND o.code = k.code
           WHERE o.effective IS NULL OR CAST(o.effective AS DATE) <= {ctx.as_of}) h
         GROUP BY h.person_id"""
-    )
     columns = ",\n          ".join(f"{verdict} AS {rule_id}" for rule_id, verdict in verdicts.items())
     return [
         Step("person_rule_hits", flags_sql),
@@ -235,12 +235,15 @@ def summary_steps(ctx: Context) -> list[Step]:
 def register_steps() -> list[Step]:
     """Every code and date that gave a person a library condition (``condition_evidence``), and the
     MLTC register: that evidence for people with 2+ conditions whom no person rule set aside."""
-    return [_evidence_step(), Step(
-        "register",
-        """SELECT e.* FROM condition_evidence e
+    return [
+        _evidence_step(),
+        Step(
+            "register",
+            """SELECT e.* FROM condition_evidence e
         JOIN condition_summary cs ON cs.person_id = e.person_id AND cs.condition_count >= 2
         JOIN person_status ps ON ps.person_id = e.person_id AND ps.excluded IS NULL""",
-    )]
+        ),
+    ]
 
 
 def _evidence_step() -> Step:

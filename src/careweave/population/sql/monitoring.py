@@ -60,7 +60,9 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
                 "window_start": pa.array([x.interval.window_start(as_of) for _, _, x in rows], pa.date32()),
                 "started_after": pa.array(
                     [
-                        None if x.started_within_months is None else months_before(as_of, x.started_within_months)
+                        None
+                        if x.started_within_months is None
+                        else months_before(as_of, x.started_within_months)
                         for _, _, x in rows
                     ],
                     pa.date32(),
@@ -127,7 +129,9 @@ def _date_text(column: str) -> str:
 def steps(ctx: Context) -> list[Step]:
     """Last observation per check, stages, current drugs, the applicable rules, and the summary."""
     as_of = ctx.as_of
-    current_start = date_literal(months_before(ctx.windows.as_of, ctx.knowledge.monitoring_schedules.current_issue_months))
+    current_start = date_literal(
+        months_before(ctx.windows.as_of, ctx.knowledge.monitoring_schedules.current_issue_months)
+    )
     observed = f"o.effective IS NOT NULL AND CAST(o.effective AS DATE) <= {as_of}"
     return [
         Step(
@@ -245,4 +249,3 @@ DUE_COLUMNS: Final = (
     "person_id", "rule_id", "kind", "subject_id", "check_id", "name", "interval_count", "interval_unit",
     "interval_text", "last_system", "last_code", "last_date", "last_value", "overdue",
 )  # fmt: skip
-
