@@ -124,7 +124,9 @@ def test_allergies_and_alerts_come_before_anything_else(people: dict[str, Any]) 
     page = _page(people, "allergic")
     top = page.index('<section aria-labelledby="allergies-alerts"')
     assert page.index("<section", page.index("<h1")) == top  # the first section under the person's name
-    for later in ("NHS number", 'id="communication"', 'id="conditions"', 'id="results"', 'id="timeline"'):
+    # Only the one-line identity (name, NHS number, date of birth: who this is) comes before them.
+    assert page.index('class="careweave-identity-strip"') < top
+    for later in ('id="communication"', 'id="problems"', 'id="medicines"', 'id="results"', 'id="timeline"'):
         assert top < page.index(later), later
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language_info
 
 from careweave.record import models as rm
 from careweave.terminology.exclusions import load_exclusions
@@ -197,7 +198,7 @@ class PersonDetails:
             nhs_number=format_nhs_number(person.nhs_number),
             sex=person.sex.capitalize() if person.sex else NOT_RECORDED,
             practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
-            language=person.preferred_language or NOT_RECORDED,
+            language=language_name(person.preferred_language),
             interpreter=_yes_no(person.interpreter_required),
             accessible_information=_accessible_needs(person.accessible_information_needs),
             digital_access=person.get_digital_access_display() if person.digital_access else NOT_RECORDED,
@@ -219,6 +220,20 @@ class PersonRecord(PersonDetails):
 
 
 MAX_TIMELINE = 100
+
+
+def language_name(code: str) -> str:
+    """A BCP 47 language tag (as FHIR carries it: "en-GB", "cy", "pl") in words ("British English",
+    "Welsh", "Polish"), from Django's table of languages; the tag itself when it is not in it."""
+    tag = (code or "").strip()
+    if not tag:
+        return NOT_RECORDED
+    for candidate in (tag.lower(), tag.split("-")[0].lower()):
+        try:
+            return str(get_language_info(candidate)["name"])
+        except KeyError:
+            continue
+    return tag
 
 
 def _yes_no(value: bool | None) -> str:

@@ -48,6 +48,7 @@ from careweave.web.presenters import (
     describe_wait,
     number_text,
 )
+from careweave.web.timeline import APPOINTMENT_STATES, ATTENDED, TimelineEntry, TimelineFilter
 
 MAX_TIMELINE = 100
 MAX_TREND_POINTS = 12
@@ -69,17 +70,6 @@ class Trend:
     chart: Markup
     # readings whose unit could not be converted: shown as sent, flagged, never charted (newest first)
     not_converted: list[Reading] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    when: datetime
-    date: str
-    kind: str
-    description: str
-    organisation: str
-    sector: str
-    unplanned: bool = False
 
 
 @dataclass
@@ -109,9 +99,16 @@ class Summary(PersonDetails):
     addable_worklists: list[dict[str, str]] = field(default_factory=list)
     # "Saw their usual GP at 7 of their last 10 appointments" (empty: too few GP contacts)
     gp_continuity: str = ""
+    address: str = ""
+    # the active conditions in one short list, long-term conditions first (the problem list at the top)
+    problems: list[dict[str, str]] = field(default_factory=list)
+    timeline_filter: TimelineFilter = field(default_factory=lambda: TimelineFilter())
+    timeline_sectors: list[str] = field(default_factory=list)
+    timeline_organisations: list[str] = field(default_factory=list)
+    timeline_hidden: int = 0
 
 
-def holistic_summary(person: rm.Person) -> Summary:
+def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) -> Summary:
     age = age_in_years(person.birth_date)
     summary = Summary.of(
         person,
@@ -120,18 +117,10 @@ def holistic_summary(person: rm.Person) -> Summary:
         if person.deceased
         else (str(age) if age is not None else NOT_RECORDED),
         alerts=allergies_and_alerts(person),  # first on the page, before anything else
+        address=_address(person),
+        timeline_filter=timeline or TimelineFilter(),
     )
-    summary.carers = [
-        {
-            "name": p.name or NOT_RECORDED,
-            "relationship": p.relationship_display or p.relationship_code or NOT_RECORDED,
-            "role": ", ".join(
-                r for r, yes in (("Carer", p.is_carer), ("Next of kin", p.is_next_of_kin)) if yes
-            ),
-            "contact": p.telecom,
-        }
-        for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")
-    ]
+    summary.carers = [_carer(p) for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")]
     _care(summary, person)
     _conditions(summary, person)
     summary.medicines = [
@@ -144,8 +133,8 @@ def holistic_summary(person: rm.Person) -> Summary:
     ]
     summary.social_circumstances = [
         {
-            "kind": s.kind.replace("-", " ").capitalize(),
-            "detail": s.display or s.code,
+            "kind": words(s.kind),
+            "detail": words(s.display) if s.display else s.code,
             "recorded": format_date(s.recorded),
         }
         for s in person.social_circumstances.order_by("-recorded", "-pk")
@@ -171,11 +160,42 @@ def holistic_summary(person: rm.Person) -> Summary:
     return summary
 
 
+def words(text: str) -> str:
+    """A code-like label in words: "lives_alone" and "Financial-hardship" read "Lives alone" and
+    "Financial hardship" (values that are already words are left as they are)."""
+    text = " ".join(text.replace("_", " ").split())
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _address(person: rm.Person) -> str:
+    address = person.address_text.strip()
+    if person.postcode and person.postcode.replace(" ", "").upper() not in address.replace(" ", "").upper():
+        address = f"{address}, {person.postcode}" if address else person.postcode
+    return address or NOT_RECORDED
+
+
+def _carer(related: rm.RelatedPerson) -> dict[str, str]:
+    """A carer or next of kin in words, each role said once ("Daughter; carer", never "Next-of-Kin;
+    Next of kin")."""
+    said: list[str] = []
+    for role in (
+        related.relationship_display or related.relationship_code,
+        "carer" if related.is_carer else "",
+        "next of kin" if related.is_next_of_kin else "",
+    ):
+        plain = " ".join(role.replace("-", " ").replace("_", " ").split()).lower() if role else ""
+        if plain and plain not in {r.lower() for r in said}:
+            said.append(plain.capitalize() if not said else plain)
+    return {"name": related.name or NOT_RECORDED, "relationship": "; ".join(said) or NOT_RECORDED,
+            "contact": related.telecom}
+
+
 def _care(summary: Summary, person: rm.Person) -> None:
     """Co-ordinator, care plan and its open actions, from the care app."""
     coordinator = care_link.coordinator(person)
     if coordinator is not None:
-        summary.coordinator = {"name": staff_name_and_role(coordinator.user), "role": coordinator.role_in_team}
+        summary.coordinator = {"name": staff_name_and_role(coordinator.user), "role": coordinator.role_in_team,
+                               "contact": coordinator.contact}
     summary.care_team_url = care_link.care_team_url(person)
     summary.care_plan_new_url = care_link.care_plan_url(person)
     plan = care_link.current_care_plan(person)
@@ -225,6 +245,11 @@ def _conditions(summary: Summary, person: rm.Person) -> None:
         system = library.by_id(ids[0]).body_system.capitalize() if ids else OTHER_BODY_SYSTEM
         groups[system].append(row)
     summary.long_term_condition_count = len(long_term)
+    summary.problems = [
+        {**row, "system": system}
+        for system, rows in sorted(groups.items(), key=lambda kv: kv[0] == OTHER_BODY_SYSTEM)
+        for row in rows
+    ]
     # Body systems alphabetically; conditions outside the library last.
     summary.condition_groups = sorted(groups.items(), key=lambda kv: (kv[0] == OTHER_BODY_SYSTEM, kv[0]))
 
@@ -268,33 +293,28 @@ def _moment(value: date | datetime | None) -> datetime:
 
 
 def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
-    """One timeline of contacts, appointments and referrals across every organisation and sector."""
+    """One timeline of contacts, appointments and referrals across every organisation and sector: one
+    row per contact (an appointment attended and the encounter it became are one row), filtered by
+    sector, organisation and period (12 months unless asked)."""
     entries: list[TimelineEntry] = []
-    for e in person.encounters.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE]:
+    seen: set[tuple[date, int | None]] = set()  # (day, organisation) of each encounter
+    for e in person.encounters.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE * 2]:
         org, sector = _sector(e.organisation)
+        when = _moment(e.start)
+        seen.add((timezone.localtime(when).date() if e.start else date.min, e.organisation_id))
         entries.append(
-            TimelineEntry(
-                _moment(e.start),
-                format_date(e.start),
-                "Contact",
-                e.type_display or e.class_code or NOT_RECORDED,
-                org,
-                sector,
-                e.unplanned,
-            )
+            TimelineEntry(when, format_date(e.start), "Contact", e.type_display or e.class_code or NOT_RECORDED,
+                          org, sector, e.unplanned)
         )
-    for a in person.appointments.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE]:
+    for a in person.appointments.select_related("organisation").order_by("-start", "-pk")[:MAX_TIMELINE * 2]:
+        day = timezone.localtime(_moment(a.start)).date() if a.start else date.min
+        if a.status in ATTENDED and (day, a.organisation_id) in seen:
+            continue  # the encounter it became is already its row
         org, sector = _sector(a.organisation)
-        status = f" ({a.status})" if a.status and a.status not in ("booked", "fulfilled") else ""
+        status = f" ({APPOINTMENT_STATES.get(a.status, a.status)})" if a.status and a.status not in ATTENDED else ""
         entries.append(
-            TimelineEntry(
-                _moment(a.start),
-                format_date(a.start),
-                "Appointment",
-                (a.description or "Appointment") + status,
-                org,
-                sector,
-            )
+            TimelineEntry(_moment(a.start), format_date(a.start), "Appointment",
+                          (a.description or "Appointment") + status, org, sector)
         )
     for r in person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk"):
         org, sector = _sector(r.to_organisation)
@@ -316,7 +336,11 @@ def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
                 }
             )
     entries.sort(key=lambda t: t.when, reverse=True)
-    summary.timeline = entries[:MAX_TIMELINE]
+    summary.timeline_sectors = sorted({e.sector for e in entries})
+    summary.timeline_organisations = sorted({e.organisation for e in entries})
+    shown = [e for e in entries if summary.timeline_filter.keeps(e)]
+    summary.timeline = shown[:MAX_TIMELINE]
+    summary.timeline_hidden = len(entries) - len(summary.timeline)
 
 
 def _value(value: float) -> str:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("today/", views.today_page, name="today"),
     path("people/", views.people, name="people"),
     path("people/<int:person_pk>/", views.person, name="person"),
+    path("people/<int:person_pk>/print/", views.person_print, name="person-print"),
     path("people/<int:person_pk>/break-glass/", views.break_glass, name="break-glass"),
     path("people/<int:person_pk>/worklists/", views.worklist_change, name="worklist-change"),
     path("worklists/", views.worklist, name="worklists"),

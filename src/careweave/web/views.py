@@ -44,6 +44,7 @@ from careweave.web import audit as audit_presenter
 from careweave.web import people as people_presenter
 from careweave.web import population as population_presenter
 from careweave.web import presenters, summary, today, worklists
+from careweave.web import timeline as timeline_filter
 from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,27 @@ def today_page(request: HttpRequest) -> HttpResponse:
 def person(request: HttpRequest, person_pk: int) -> HttpResponse:
     subject = get_object_or_404(rm.Person.objects.select_related("registered_practice", "resource"), pk=person_pk)
     access = open_record(user=request.user, person=subject, action="read")  # refused: the break-glass form
-    context = {"summary": summary.holistic_summary(subject), "decision": access}
+    timeline = timeline_filter.TimelineFilter.from_query(request.GET)
+    context = {"summary": summary.holistic_summary(subject, timeline), "decision": access,
+               "printed_on": _printed_on(), "printing": False}
+    return render(request, "web/person.html", context)
+
+
+def _printed_on() -> str:
+    now = timezone.localtime()
+    return f"{format_date(now)} at {now:%H:%M}"
+
+
+@require_GET
+@workspace_only
+def person_print(request: HttpRequest, person_pk: int) -> HttpResponse:
+    """The summary to print, without JavaScript: no navigation or forms, with who printed it, when, and
+    the confidentiality line at the top and the foot; the printing is audited as such."""
+    subject = get_object_or_404(rm.Person.objects.select_related("registered_practice", "resource"), pk=person_pk)
+    access = open_record(user=request.user, person=subject, action="print")
+    timeline = timeline_filter.TimelineFilter.from_query(request.GET)
+    context = {"summary": summary.holistic_summary(subject, timeline), "decision": access,
+               "printed_on": _printed_on(), "printing": True}
     return render(request, "web/person.html", context)
 
 
