@@ -45,6 +45,8 @@ def task_fields(resource: dict[str, Any]) -> dict[str, Any]:
     is_validation = (
         code.get("system") == rules.validation_system and code.get("code") == rules.validation_code
     )
+    # a chase asks the receiving service where the referral has got to: it is not the referral's state
+    is_chase = code.get("system") == rules.chase_system and code.get("code") == rules.chase_code
     status = str(resource.get("status") or "")
     business = str(first_coding(resource.get("businessStatus")).get("code") or "")
     if not business and status in rules.states:
@@ -57,7 +59,7 @@ def task_fields(resource: dict[str, Any]) -> dict[str, Any]:
         "code": (code.get("code") or "")[:64],
         "is_validation": is_validation,
         "status": status[:32],
-        "business_status": "" if is_validation else business[:32],
+        "business_status": "" if is_validation or is_chase else business[:32],
         "status_reason_code": (reason.get("code") or "")[:64],
         "status_reason_display": (reason.get("display") or "")[:255],
         "authored_on": parse_date(resource.get("authoredOn")),
