@@ -45,9 +45,9 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _bodies(kinds: tuple[str, ...], people: Q) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    rows = rm.StoredResource.objects.filter(people, resource_type__in=kinds, person__isnull=False).values_list(
-        "resource_type", "logical_id", "body"
-    )
+    rows = rm.StoredResource.objects.filter(
+        people, resource_type__in=kinds, person__isnull=False
+    ).values_list("resource_type", "logical_id", "body")
     for kind, lid, body in rows.iterator(chunk_size=CHUNK):
         try:
             yield kind, lid, orjson.loads(body)
@@ -93,14 +93,18 @@ def _tasks(people: Q) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[
     tasks: list[dict[str, Any]] = []
     outputs: list[dict[str, Any]] = []
     validations: list[dict[str, Any]] = []
-    rows = ReferralTask.objects.filter(people).exclude(focus_id="").values_list(
-        "focus_id",
-        "is_validation",
-        "status",
-        "business_status",
-        "status_reason_code",
-        "last_modified",
-        "outputs",
+    rows = (
+        ReferralTask.objects.filter(people)
+        .exclude(focus_id="")
+        .values_list(
+            "focus_id",
+            "is_validation",
+            "status",
+            "business_status",
+            "status_reason_code",
+            "last_modified",
+            "outputs",
+        )
     )
     for focus, is_validation, status, business, reason, modified, refs in rows.iterator(chunk_size=CHUNK):
         if is_validation:
@@ -185,8 +189,12 @@ def _close_replaced(people: Q, tasks: list[dict[str, Any]]) -> None:
     for old, when in replaced.iterator(chunk_size=CHUNK):
         if old not in ended:
             tasks.append(
-                {"referral_id": old, "business_status": "cancelled", "status_reason": None,
-                 "modified_day": day_number(when)}
+                {
+                    "referral_id": old,
+                    "business_status": "cancelled",
+                    "status_reason": None,
+                    "modified_day": day_number(when),
+                }
             )
 
 
