@@ -179,7 +179,7 @@ def _keep_states(item: Item, focus: str, states: dict[str, State]) -> None:
     ReferralTaskState.objects.bulk_create(
         ReferralTaskState(
             resource=item.stored,
-            person_id=item.person_pk,
+            person_id=item.person,
             focus_id=focus,
             business_status=state,
             status_reason_display=reason[:255],
