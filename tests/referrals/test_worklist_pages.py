@@ -186,3 +186,25 @@ def test_an_analyst_cannot_open_the_worklist(world: World) -> None:
     analyst = Client()
     analyst.force_login(StaffFactory(username="analyst", role="analyst", organisation=None))
     assert analyst.get("/referrals/").status_code == 403
+
+
+def test_the_summary_shows_every_referral_with_its_state_and_weeks_waited(
+    world: World, client: Client
+) -> None:
+    services_done = client.post(f"/referrals/{world.lost.pk}/re-refer/", {"to": str(world.community.pk)})
+    assert services_done.status_code == 302
+    page = client.get(f"/people/{world.lost.person_id}/").content.decode()
+    section = page[page.index('<h2 id="referrals"') :]
+    section = section[: section.index("</section>")]
+    new = rm.Referral.objects.get(replaces=world.lost)
+    # newest first: the new referral, sent today; the old one cancelled when it was replaced, after 30 weeks
+    assert section.index(f'href="/referrals/{new.pk}/"') < section.index(
+        f'href="/referrals/{world.lost.pk}/"'
+    )
+    assert (
+        "Community Physiotherapy" in section
+        and "sent, not yet acknowledged" in section
+        and "0 weeks" in section
+    )
+    assert "replaced by a referral to Community Physiotherapy" in section and "30 weeks" in section
+    assert "accepted by the service" not in section

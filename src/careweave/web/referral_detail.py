@@ -140,14 +140,25 @@ def person_referrals(person: rm.Person) -> list[dict[str, Any]]:
     """Every referral of the person, newest first, with its state and weeks waited."""
     referrals = list(person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk"))
     states = latest_states(r.pk for r in referrals)
-    return [
-        {
-            "pk": r.pk,
-            "service": r.code_display or r.reason_display or NOT_RECORDED,
-            "to": service_name(r.to_organisation),
-            "referred": format_date(r.authored_on),
-            "state": state_text(states.get(r.pk), r),
-            "waited": weeks_waited(r, states.get(r.pk)),
-        }
-        for r in referrals
-    ]
+    # a referral replaced by another (re-referred elsewhere) stopped waiting when it was replaced
+    replaced = {r.replaces_id: r for r in referrals if r.replaces_id is not None}
+    rows = []
+    for r in referrals:
+        newer = replaced.get(r.pk)
+        state = states.get(r.pk)
+        waiting = state is None or state.business_status in WAITING
+        rows.append(
+            {
+                "pk": r.pk,
+                "service": r.code_display or r.reason_display or NOT_RECORDED,
+                "to": service_name(r.to_organisation),
+                "referred": format_date(r.authored_on),
+                "state": f"replaced by a referral to {service_name(newer.to_organisation)}"
+                if newer is not None and waiting
+                else state_text(state, r),
+                "waited": weeks_waited(
+                    r, state, newer.authored_on if newer is not None and waiting else None
+                ),
+            }
+        )
+    return rows
