@@ -100,6 +100,8 @@ def test_resources_validate_against_fhir_r4b(out: dict[str, list[dict[str, Any]]
         "Encounter": "encounter",
         "Appointment": "appointment",
         "ServiceRequest": "servicerequest",
+        "Task": "task",
+        "DocumentReference": "documentreference",
     }
     rnd = random.Random(0)
     for resource_type, resources in out.items():
