@@ -25,7 +25,7 @@ from careweave.referrals.scan import findings_for
 from careweave.segmentation.services import current_run
 from careweave.ui.format import format_nhs_number
 from careweave.ui.guards import requires
-from careweave.web import referral_detail
+from careweave.web import referral_detail, referral_population
 from careweave.web import referral_worklist as presenter
 
 logger = logging.getLogger(__name__)
@@ -232,3 +232,11 @@ def detail(request: HttpRequest, referral_pk: int) -> HttpResponse:
         "events": referral_detail.timeline(referral),
     }
     return render(request, "web/referral.html", context)
+
+
+@require_GET
+@requires(Permission.VIEW_POPULATION)
+def population(request: HttpRequest) -> HttpResponse:
+    """Waits, loops and people lost to follow-up across the population: suppressed aggregates only."""
+    view = referral_population.referral_population_view(current_run(), timezone.localdate())
+    return render(request, "web/referral_population.html", referral_population.context(view))

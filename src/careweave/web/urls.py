@@ -15,6 +15,7 @@ urlpatterns = [
     path("people/<int:person_pk>/worklists/", views.worklist_change, name="worklist-change"),
     path("worklists/", views.worklist, name="worklists"),
     path("population/", views.population, name="population"),
+    path("population/referrals/", referral_views.population, name="population-referrals"),
     path("referrals/", referral_views.worklist, name="referrals"),
     path("referrals/<int:referral_pk>/", referral_views.detail, name="referral"),
     path("referrals/<int:referral_pk>/chase/", referral_views.chase, name="referral-chase"),
