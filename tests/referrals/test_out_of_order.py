@@ -38,15 +38,6 @@ def _history() -> journeys.History:
     return history
 
 
-def _put(client: Client, token: str, resource: dict[str, Any]) -> Any:
-    return client.put(
-        f"/fhir/{resource['resourceType']}/{resource['id']}",
-        data=json.dumps(resource),
-        content_type=FHIR_JSON,
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
-
-
 def _states() -> list[tuple[str, str]]:
     return [
         (s, str(on))
@@ -84,9 +75,9 @@ def test_versions_sent_newest_first_through_the_api_end_where_the_referral_got_t
     client, token = api
     history = _history()
     for resource in history.resources[:-1]:
-        assert _put(client, token, resource).status_code in (200, 201)
+        assert journeys.put(client, token, resource).status_code in (200, 201)
     for version in reversed(history.task_versions["task-1"]):
-        response = _put(client, token, version)
+        response = journeys.put(client, token, version)
         assert response.status_code in (200, 201), response.content
     row = ReferralTask.objects.get(resource__logical_id="task-1")
     assert (row.business_status, str(row.last_modified)) == ("completed", "2024-03-01")
@@ -133,12 +124,12 @@ def test_a_genuinely_invalid_sequence_is_still_refused_whatever_the_order(api: t
     client, token = api
     history = _history()
     for resource in history.resources:  # completed on 1 March
-        assert _put(client, token, resource).status_code in (200, 201)
+        assert journeys.put(client, token, resource).status_code in (200, 201)
     late = copy.deepcopy(history.task_versions["task-1"][0])
     late["businessStatus"]["coding"][0]["code"] = "rejected"
     late["status"] = "rejected"
     late["lastModified"] = "2024-01-20"  # rejected before it was completed: rejected is final
-    response = _put(client, token, late)
+    response = journeys.put(client, token, late)
     assert response.status_code == 409
     assert "rejected cannot become completed" in response.json()["issue"][0]["diagnostics"]
     assert ReferralTask.objects.get().business_status == "completed"

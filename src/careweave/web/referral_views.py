@@ -47,6 +47,18 @@ def _referral(referral_pk: int) -> rm.Referral:
     )
 
 
+def _open(request: HttpRequest, referral: rm.Referral, action: str, permission: Permission) -> None:
+    """The person's record opened for this referral (decided and audited, allowed or refused)."""
+    open_record(
+        user=request.user,
+        person=referral.person,
+        action=action,
+        resource_type="ServiceRequest",
+        resource_id=referral.resource.logical_id,
+        permission=permission,
+    )
+
+
 @require_GET
 @requires(Permission.WORKLISTS)
 def worklist(request: HttpRequest) -> HttpResponse:
@@ -70,14 +82,7 @@ def _form_page(
     values: dict[str, str],
 ) -> HttpResponse:
     # the form shows the person's name and NHS number: a view of them, audited as one
-    open_record(
-        user=request.user,
-        person=referral.person,
-        action=f"referral-{action}-form",
-        resource_type="ServiceRequest",
-        resource_id=referral.resource.logical_id,
-        permission=Permission.WORKLISTS,
-    )
+    _open(request, referral, f"referral-{action}-form", Permission.WORKLISTS)
     state = presenter.latest_states([referral.pk]).get(referral.pk)
     context: dict[str, Any] = {
         "action": action,
@@ -174,14 +179,7 @@ def re_refer(request: HttpRequest, referral_pk: int) -> HttpResponse:
 def escalate(request: HttpRequest, referral_pk: int) -> HttpResponse:
     """Put the person on the agenda of the user's next MDT huddle, with the finding as the reason."""
     referral = _referral(referral_pk)
-    open_record(
-        user=request.user,
-        person=referral.person,
-        action="referral-escalate",
-        resource_type="ServiceRequest",
-        resource_id=referral.resource.logical_id,
-        permission=Permission.HUDDLES,
-    )
+    _open(request, referral, "referral-escalate", Permission.HUDDLES)
     huddle = (
         huddle_services.huddles_for(request.user)
         .filter(scheduled_for__gte=timezone.now())
@@ -214,13 +212,7 @@ def escalate(request: HttpRequest, referral_pk: int) -> HttpResponse:
 def detail(request: HttpRequest, referral_pk: int) -> HttpResponse:
     """One referral's timeline: requested, received, accepted ... with appointments, checks and letters."""
     referral = _referral(referral_pk)
-    open_record(
-        user=request.user,
-        person=referral.person,
-        action="read",
-        resource_type="ServiceRequest",
-        resource_id=referral.resource.logical_id,
-    )
+    _open(request, referral, "read", Permission.READ_RECORDS)
     state = presenter.latest_states([referral.pk]).get(referral.pk)
     context = {
         "referral": referral,

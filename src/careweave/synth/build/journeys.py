@@ -23,6 +23,10 @@ REASONS = (
     ("refer-elsewhere", "Redirected to another service"),
     ("insufficient-information", "Returned for more information"),
 )
+RETURNED = {
+    1: ("refer-elsewhere", "Redirected to another service"),
+    2: ("returned-to-referrer", "Returned to the referrer"),
+}
 TASK_STATUS = {
     "rejected": "rejected",
     "completed": "completed",
@@ -202,21 +206,9 @@ def ping_pong(p: PersonContext, concept: dict[str, Any], owner: str, sid: str) -
                 "performer": [{"reference": f"Organization/{receiver}"}],
             },
         )
-        if n == 1:
+        if n in RETURNED:  # the first two legs are sent back: redirected, then returned to the practice
             _task(
-                p,
-                lid,
-                receiver,
-                [("received", day - 2), ("rejected", day - 20)],
-                ("refer-elsewhere", "Redirected to another service"),
-            )
-        elif n == 2:
-            _task(
-                p,
-                lid,
-                receiver,
-                [("received", day - 2), ("rejected", day - 15)],
-                ("returned-to-referrer", "Returned to the referrer"),
+                p, lid, receiver, [("received", day - 2), ("rejected", day - 15 - 5 * (n == 1))], RETURNED[n]
             )
         else:
             _task(p, lid, receiver, [("received", max(p.end, day - 2))])
