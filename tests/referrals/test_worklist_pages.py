@@ -208,3 +208,14 @@ def test_the_summary_shows_every_referral_with_its_state_and_weeks_waited(
     )
     assert "replaced by a referral to Community Physiotherapy" in section and "30 weeks" in section
     assert "accepted by the service" not in section
+
+
+def test_the_worklist_follows_the_record_between_requests(world: World, client: Client) -> None:
+    lost = world.lost.person.display_name
+    assert lost in _names(client.get("/referrals/").content.decode())
+    assert client.post(f"/referrals/{world.lost.pk}/re-refer/", {"to": str(world.community.pk)}).status_code == 302
+    assert lost not in _names(client.get("/referrals/").content.decode())
+    # a person whose care the user loses is gone at once (break-glass ended, a relationship removed)
+    assert world.waiting.person.display_name in _names(client.get("/referrals/").content.decode())
+    rm.CareRelationship.objects.filter(person=world.waiting.person).delete()
+    assert world.waiting.person.display_name not in _names(client.get("/referrals/").content.decode())

@@ -9,12 +9,14 @@ counts only, never patient data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import orjson
 import pyarrow as pa
-from django.db.models import Q
+from django.db.models import Count, Max, Q, Sum
 
 from careweave.governance.audit import record_system_event
 from careweave.population.referrals import Finding, ReferralExtract, ReferralScan, day_number, scan
@@ -241,3 +243,38 @@ def findings_for(people: Q, *, as_of: dt.date | None = None) -> list[Finding]:
     """The findings about the people ``people`` selects (a filter on ``person_id``), on ``as_of``
     (default today). Not audited here: the caller shows them and audits each person shown."""
     return scan(build_referral_extract(people), ReferralScan.of(as_of or dt.date.today()), "duckdb")
+
+
+#: what the scan reads besides the typed rows: a change to any of them (in the people asked about)
+#: changes the findings
+SCANNED_TYPES = ("ServiceRequest", "Task", "Appointment", *LETTER_TYPES)
+_CACHE: OrderedDict[tuple[Hashable, dt.date, tuple[Any, ...]], list[Finding]] = OrderedDict()
+_CACHE_SIZE = 64
+_LOCK = threading.Lock()
+
+
+def _signature(people: Q) -> tuple[Any, ...]:
+    """What the people's referral record looks like now: how many resources the scan reads, whose, and
+    when the latest was written (a write, new version, move or delete changes it, and so does a person
+    with referrals coming into or leaving the user's care)."""
+    found = rm.StoredResource.objects.filter(people, resource_type__in=SCANNED_TYPES).aggregate(
+        n=Count("pk"), latest=Max("last_updated"), top=Max("pk"), who=Sum("person_id")
+    )
+    return (found["n"], found["latest"], found["top"], found["who"])
+
+
+def cached_findings_for(people: Q, *, key: Hashable, as_of: dt.date | None = None) -> list[Finding]:
+    """:func:`findings_for`, kept while the people's referral record is unchanged (per process, the
+    last few `key`s, e.g. a user's id): the worklist need not run the scan on every request."""
+    when = as_of or dt.date.today()
+    cache_key = (key, when, _signature(people))
+    with _LOCK:
+        if cache_key in _CACHE:
+            _CACHE.move_to_end(cache_key)
+            return _CACHE[cache_key]
+    found = findings_for(people, as_of=when)
+    with _LOCK:
+        _CACHE[cache_key] = found
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return found

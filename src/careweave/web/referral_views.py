@@ -21,7 +21,7 @@ from careweave.governance.audit import record_views
 from careweave.huddles import services as huddle_services
 from careweave.record import models as rm
 from careweave.referrals import services
-from careweave.referrals.scan import findings_for
+from careweave.referrals.scan import cached_findings_for
 from careweave.segmentation.services import current_run
 from careweave.ui.format import format_nhs_number
 from careweave.ui.guards import requires
@@ -62,7 +62,9 @@ def _open(request: HttpRequest, referral: rm.Referral, action: str, permission: 
 @require_GET
 @requires(Permission.WORKLISTS)
 def worklist(request: HttpRequest) -> HttpResponse:
-    rows = presenter.worklist_rows(findings_for(in_care(request.user, "person_id")), current_run())
+    rows = presenter.worklist_rows(
+        cached_findings_for(in_care(request.user, "person_id"), key=request.user.pk), current_run()
+    )
     # one audit entry per person shown, named by this list
     record_views(
         actor=request.user,
