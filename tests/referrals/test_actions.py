@@ -123,3 +123,14 @@ def test_a_person_outside_the_users_care_is_refused_and_the_refusal_audited(
         calls[action]()
     assert ReferralTask.objects.count() == before
     assert AuditEntry.objects.filter(person_id=world.elsewhere.person_id, outcome="denied").exists()
+
+
+def test_no_longer_needed_also_asks_the_service_to_take_them_off_its_list(world: World) -> None:
+    services.validate(
+        user=world.coordinator, referral=world.lost, contact="letter", answer="no-longer-needed"
+    )
+    [ask] = ReferralTask.objects.filter(code="referral-chase", focus_id="sr-lost")
+    assert ask.owner_organisation == world.hospital
+    assert "no longer need" in orjson.loads(ask.resource.body)["description"]
+    services.validate(user=world.coordinator, referral=world.waiting, contact="letter", answer="still-needed")
+    assert not ReferralTask.objects.filter(code="referral-chase", focus_id="sr-wait").exists()

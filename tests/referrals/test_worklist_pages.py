@@ -213,9 +213,27 @@ def test_the_summary_shows_every_referral_with_its_state_and_weeks_waited(
 def test_the_worklist_follows_the_record_between_requests(world: World, client: Client) -> None:
     lost = world.lost.person.display_name
     assert lost in _names(client.get("/referrals/").content.decode())
-    assert client.post(f"/referrals/{world.lost.pk}/re-refer/", {"to": str(world.community.pk)}).status_code == 302
+    assert (
+        client.post(f"/referrals/{world.lost.pk}/re-refer/", {"to": str(world.community.pk)}).status_code
+        == 302
+    )
     assert lost not in _names(client.get("/referrals/").content.decode())
     # a person whose care the user loses is gone at once (break-glass ended, a relationship removed)
     assert world.waiting.person.display_name in _names(client.get("/referrals/").content.decode())
     rm.CareRelationship.objects.filter(person=world.waiting.person).delete()
     assert world.waiting.person.display_name not in _names(client.get("/referrals/").content.decode())
+
+
+def test_after_no_longer_needed_the_row_says_so_and_the_timeline_shows_the_check(
+    world: World, client: Client
+) -> None:
+    client.post(
+        f"/referrals/{world.lost.pk}/validate/", {"contact": "telephone", "answer": "no-longer-needed"}
+    )
+    html = client.get("/referrals/").content.decode()
+    assert (
+        "the person said they no longer need it, and the service was asked to take them off its list" in html
+    )
+    assert "Chase the service if it has not closed the referral." in html
+    timeline = client.get(f"/referrals/{world.lost.pk}/").content.decode()
+    assert "Checked with the person: no longer needed" in timeline and "Chased Orthopaedics" in timeline

@@ -131,17 +131,16 @@ def _import_one(user: Any, resource: dict[str, Any]) -> str:
     return str(entry.logical_id)
 
 
-def chase(*, user: Any, referral: rm.Referral, note: str = "") -> Written:
-    """Ask the receiving service where the referral has got to: a Task (the chase code) owned by it."""
-    access = _open(user, referral, "referral-chase")
-    note = _note(note, "note")
+CHASE_QUESTION: Final = "Where has this referral got to? Please reply with its status or a first appointment."
+NO_LONGER_NEEDED: Final = "The person told us they no longer need this referral: please take them off your list and tell the referrer."
+
+
+def _chase_task(user: Any, referral: rm.Referral, description: str, note: str) -> dict[str, Any]:
     rules = load_referral_rules()
     task = _task(
         referral, code=(rules.chase_system, rules.chase_code), status="requested", today=timezone.localdate()
     )
-    task["description"] = (
-        "Where has this referral got to? Please reply with its status or a first appointment."
-    )
+    task["description"] = description
     owner = referral.to_organisation
     if owner is None:
         raise ReferralError(
@@ -153,6 +152,13 @@ def chase(*, user: Any, referral: rm.Referral, note: str = "") -> Written:
         task["requester"] = _ref("Organization", requester.resource)
     if note:
         task["note"] = [{"text": note}]
+    return task
+
+
+def chase(*, user: Any, referral: rm.Referral, note: str = "") -> Written:
+    """Ask the receiving service where the referral has got to: a Task (the chase code) owned by it."""
+    access = _open(user, referral, "referral-chase")
+    task = _chase_task(user, referral, CHASE_QUESTION, _note(note, "note"))
     with transaction.atomic():  # the write and its audit together
         lid = _import_one(user, task)
         access.audit(action="create", resource_type="Task", resource_id=lid, reason="chase a referral")
@@ -194,6 +200,12 @@ def validate(*, user: Any, referral: rm.Referral, contact: str, answer: str, not
         task["requester"] = _ref("Organization", requester.resource)
     if note:
         task["note"] = [{"text": note}]
+    # no longer needed: the receiving service is asked, in the same write, to take them off its list
+    ask = (
+        _chase_task(user, referral, NO_LONGER_NEEDED, "")
+        if answer == "no-longer-needed" and referral.to_organisation is not None
+        else None
+    )
     with transaction.atomic():
         lid = _import_one(user, task)
         access.audit(
@@ -202,6 +214,14 @@ def validate(*, user: Any, referral: rm.Referral, contact: str, answer: str, not
             resource_id=lid,
             reason=f"waiting-list validation: {answer}",
         )
+        if ask is not None:
+            asked = _import_one(user, ask)
+            access.audit(
+                action="create",
+                resource_type="Task",
+                resource_id=asked,
+                reason="ask the service to take the person off its list",
+            )
     return Written(task_id=lid)
 
 

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from careweave.record import models as rm
 from careweave.referrals.models import ReferralTask, ReferralTaskState
+from careweave.referrals.services import ANSWERS
 from careweave.terminology.referrals import load_referral_rules
 from careweave.ui.format import NOT_RECORDED, format_date
-from careweave.web.referral_worklist import STATE_WORDS, latest_states, service_name, state_text
+from careweave.web.referral_worklist import STATE_WORDS, answer_of, latest_states, service_name, state_text
 
 APPOINTMENT_WORDS = {
     "booked": "First appointment booked",
@@ -52,14 +53,6 @@ def _day(value: Any) -> dt.date | None:
         return dt.date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
-
-
-def _answer(body: dict[str, Any]) -> str:
-    for output in body.get("output") or []:
-        for coding in ((output or {}).get("valueCodeableConcept") or {}).get("coding") or []:
-            if str(coding.get("system", "")).endswith("referral-validation-answer"):
-                return f": {str(coding.get('display') or coding.get('code')).lower()}"
-    return ""
 
 
 def timeline(referral: rm.Referral) -> list[Event]:
@@ -101,9 +94,9 @@ def timeline(referral: rm.Referral) -> list[Event]:
     )
     for task in tasks:
         if task.is_validation:
-            events.append(
-                Event(task.last_modified, "", f"Checked with the person{_answer(_body(task.resource))}")
-            )
+            answer = ANSWERS.get(answer_of(task), "")
+            said = f": {answer.lower()}" if answer else ""
+            events.append(Event(task.last_modified, "", f"Checked with the person{said}"))
         elif task.code_system == rules.chase_system and task.code == rules.chase_code:
             events.append(Event(task.authored_on, "", f"Chased {service_name(task.owner_organisation)}"))
         elif task.business_status and task.business_status not in seen:

@@ -13,9 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from careweave.population.referrals import Finding
 from careweave.record import models as rm
 from careweave.referrals.models import ReferralTask
+from careweave.referrals.services import ANSWER_SYSTEM
 from careweave.segmentation.models import PersonSegment, SegmentationRun
 from careweave.terminology.referrals import ReferralRules, load_referral_rules
 from careweave.ui.format import format_date, format_nhs_number
@@ -80,6 +83,29 @@ def latest_states(referral_pks: Iterable[int]) -> dict[int, ReferralTask]:
         assert task.referral_id is not None
         latest[task.referral_id] = task
     return latest
+
+
+def answer_of(task: ReferralTask) -> str:
+    """The person's answer a validation Task records (still-needed, no-longer-needed), or ''."""
+    try:
+        body = orjson.loads(task.resource.body or "{}")
+    except orjson.JSONDecodeError:
+        return ""
+    for output in body.get("output") or [] if isinstance(body, dict) else []:
+        for coding in ((output or {}).get("valueCodeableConcept") or {}).get("coding") or []:
+            if coding.get("system") == ANSWER_SYSTEM:
+                return str(coding.get("code") or "")
+    return ""
+
+
+def no_longer_needed(referral_pks: Iterable[int]) -> dict[int, ReferralTask]:
+    """The referrals whose latest check with the person found they no longer need them."""
+    latest: dict[int, ReferralTask] = {}
+    checks = ReferralTask.objects.filter(referral_id__in=list(referral_pks), is_validation=True)
+    for task in checks.select_related("resource").order_by("last_modified", "pk"):
+        assert task.referral_id is not None
+        latest[task.referral_id] = task
+    return {pk: t for pk, t in latest.items() if answer_of(t) == "no-longer-needed"}
 
 
 def state_text(task: ReferralTask | None, referral: rm.Referral) -> str:
@@ -160,6 +186,7 @@ def worklist_rows(findings: Sequence[Finding], run: SegmentationRun | None) -> l
         )
     }
     states = latest_states(r.pk for r in referrals.values())
+    declined = no_longer_needed(r.pk for r in referrals.values())
     people = rm.Person.objects.in_bulk({f.person_id for f in findings})
     segments: dict[int, PersonSegment] = {}
     if run is not None:
@@ -176,6 +203,14 @@ def worklist_rows(findings: Sequence[Finding], run: SegmentationRun | None) -> l
             )
         involved = [referrals[r] for r in finding.referrals if r in referrals]
         beyond = _weeks_beyond(finding, rules)
+        what, step = _what_happened(finding, involved, states), rules.next_steps.get(finding.rule, "")
+        check = declined.get(involved[-1].pk) if involved else None
+        if check is not None:
+            what += (
+                f" On {format_date(check.last_modified)} the person said they no longer need it, and the "
+                "service was asked to take them off its list."
+            )
+            step = "Chase the service if it has not closed the referral."
         points = ranking.finding_points.get(finding.finding, 0) + min(
             ranking.max_week_points, beyond * ranking.points_per_week_beyond
         )
@@ -183,8 +218,8 @@ def worklist_rows(findings: Sequence[Finding], run: SegmentationRun | None) -> l
             FindingRow(
                 finding=finding.finding,
                 title=FINDING_TITLES.get(finding.finding, finding.finding),
-                what_happened=_what_happened(finding, involved, states),
-                next_step=rules.next_steps.get(finding.rule, ""),
+                what_happened=what,
+                next_step=step,
                 explanation=finding.explanation,
                 referral_pk=involved[-1].pk if involved else None,
                 points=points,
