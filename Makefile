@@ -12,8 +12,16 @@ bootstrap:
 install: bootstrap
 	$(UV) sync --frozen
 
+NHSUK_CSS := .assets/nhsuk/nhsuk-frontend.min.css
+
 assets:
 	@if [ ! -d node_modules/nhsuk-frontend ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+	@$(MAKE) --no-print-directory $(NHSUK_CSS)
+
+# The NHS.UK styles without the web font from assets.nhs.uk (see src/careweave/web/scss/nhsuk.scss).
+$(NHSUK_CSS): src/careweave/web/scss/nhsuk.scss package-lock.json
+	@mkdir -p $(dir $@)
+	npx --no-install sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules $< $@
 
 # Browser tests use Debian's chromium (never a downloaded browser); installed here when missing and we may.
 browser:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import errno
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, NoReturn, cast
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from careweave.progress import console, progress_bar
+from careweave.progress import AsOfOption, EngineOption, console, progress_bar
+from careweave.progress import engine_and_date as _engine_and_date
 from careweave.referrals.commands import build_referrals_app
+from careweave.reviews.commands import build_reviews_app
 
 app = typer.Typer(
     help="CareWeave: joined-up care for people living with multiple long-term conditions.",
@@ -145,15 +148,48 @@ def serve(
     ] = 4,
 ) -> None:
     """Serve the web app and the FHIR API."""
+    _check_port(host, port)  # before the migrations: a port in use is said at once, in one line
     setup_django()
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.wsgi import get_wsgi_application
-    from waitress import serve as waitress_serve
+    from waitress.server import create_server
 
+    application = StaticFilesHandler(get_wsgi_application())
+    try:
+        server = create_server(application, host=host, port=port, threads=threads, ident="careweave")
+    except OSError as problem:
+        _cannot_listen(host, port, problem)
     console.print(f"CareWeave on http://{host}:{port}/  (FHIR API at http://{host}:{port}/fhir)")
-    waitress_serve(
-        StaticFilesHandler(get_wsgi_application()), host=host, port=port, threads=threads, ident="careweave"
+    server.run()
+
+
+def _cannot_listen(host: str, port: int, problem: OSError) -> NoReturn:
+    # One line, not a traceback: the usual causes are another server on the port or a port needing root.
+    why = {
+        errno.EADDRINUSE: "is already in use",
+        errno.EACCES: "needs permissions this user does not have",
+        errno.EADDRNOTAVAIL: "is not an address of this machine",
+    }.get(problem.errno or 0, f"cannot be used ({problem.strerror or problem})")
+    console.print(
+        f"[red]error:[/red] cannot listen on {host}:{port}: the port {why}. "
+        "Stop the other server or choose another port with --port."
     )
+    raise typer.Exit(1)
+
+
+def _check_port(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as problem:
+        console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {problem}")
+        raise typer.Exit(1) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+        try:
+            probe.bind(address)
+        except OSError as problem:
+            _cannot_listen(host, port, problem)
 
 
 @app.command()
@@ -193,26 +229,12 @@ def demo(
         serve(host=host, port=port)
 
 
-
-def _engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
-    """The --engine and --as-of of the population commands, checked: a bad one exits 2 saying which."""
-    if engine not in ("duckdb", "spark"):
-        console.print("[red]error:[/red] --engine must be duckdb or spark")
-        raise typer.Exit(2)
-    try:
-        return dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
-        raise typer.Exit(2) from None
-
 @app.command()
 def segment(
-    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    engine: EngineOption = "duckdb",
     classes: Annotated[str, typer.Option(help="Number of clusters, or 'auto' to choose by BIC")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
-    ] = None,
+    as_of: AsOfOption = None,
     export: Annotated[
         Path | None, typer.Option(help="Write per-person results and cluster summaries as Parquet here")
     ] = None,
@@ -292,10 +314,8 @@ def segment(
 
 @app.command()
 def register(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
-    ] = None,
-    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    as_of: AsOfOption = None,
+    engine: EngineOption = "duckdb",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per person")] = False,
 ) -> None:
     """The MLTC register: everyone alive with a library condition, the codes that put each condition
@@ -445,6 +465,7 @@ def terminology_load_dmd(
 
 
 app.add_typer(build_referrals_app(setup_django), name="referrals")
+app.add_typer(build_reviews_app(setup_django), name="reviews")
 
 
 def main() -> None:

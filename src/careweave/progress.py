@@ -1,11 +1,17 @@
 """Progress shown by long commands: the stderr console and progress bar shared by `cli` and `demo`.
 
 Its own module so that `demo` (called by the CLI) does not import `cli` back. Output goes to stderr,
-so a command's --json output on stdout stays clean. Django-free; imports only rich.
+so a command's --json output on stdout stays clean. Also the --engine and --as-of options the
+population commands share (here, not in `cli`, because feature apps' sub-apps use them too and may not
+import the CLI). Django-free; imports only rich and typer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated
+
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -22,3 +28,23 @@ def progress_bar(on: Console | None = None) -> Progress:
         console=on or console,
         transient=False,
     )
+
+
+#: ``--as-of``: the reference date of a population command (checked by :func:`engine_and_date`).
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
+]
+#: ``--engine``: where a population command runs (checked by :func:`engine_and_date`).
+EngineOption = Annotated[str, typer.Option(help="duckdb (default) or spark")]
+
+
+def engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
+    """The --engine and --as-of of the population commands, checked: a bad one exits 2 saying which."""
+    if engine not in ("duckdb", "spark"):
+        console.print("[red]error:[/red] --engine must be duckdb or spark")
+        raise typer.Exit(2)
+    try:
+        return dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
+        raise typer.Exit(2) from None

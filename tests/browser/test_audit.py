@@ -61,7 +61,7 @@ def test_break_glass_is_opened_with_a_reason_and_reviewed_by_an_administrator(li
     assert serious_accessibility_violations(admin) == []
 
     # who saw the record, and the person's own copy of that list
-    admin.get_by_label("Person's record number").fill(str(alice.pk))
+    admin.get_by_label("Person's NHS number, name or record number").fill(str(alice.pk))
     admin.get_by_role("button", name="Show access").click()
     admin.wait_for_url(f"{base}/audit/?person={alice.pk}")
     assert serious_accessibility_violations(admin) == []

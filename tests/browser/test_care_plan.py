@@ -22,11 +22,13 @@ def test_write_change_and_print_a_care_plan(live_server: Any, browser: Any) -> N
     practice = organisation("Riverside Surgery", "general-practice", "A11111")
     alice = person("Alice", "Zephyrine", "9434765919", practice, sex="female")
     gp = staff("gp.riverside", "gp", practice)
-    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP")
+    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP", as_coordinator=True)
     base = live_server.url
 
     page = browser.new_page()
     sign_in(page, base, "gp.riverside")
+    page.wait_for_url(f"{base}/today/")
+    page.get_by_role("link", name="People", exact=True).click()
     page.wait_for_url(f"{base}/people/")
     page.get_by_role("link", name="Alice Zephyrine").click()
     page.wait_for_url(f"{base}/people/{alice.pk}/")

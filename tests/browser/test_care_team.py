@@ -26,12 +26,12 @@ def test_find_and_add_a_coordinator_then_hand_over(live_server: Any, browser: An
     social_worker = staff("sw.shire", "social-worker", council)
     social_worker.first_name, social_worker.last_name = "Sam", "Okafor"
     social_worker.save()
-    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP")
+    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP", as_coordinator=True)
     base = live_server.url
 
     page = browser.new_page()
     sign_in(page, base, "gp.riverside")
-    page.wait_for_url(f"{base}/people/")
+    page.wait_for_url(f"{base}/today/")
 
     page.goto(f"{base}/care/people/{alice.pk}/team/")
     assert serious_accessibility_violations(page) == []

@@ -33,10 +33,11 @@ def test_worklist_summary_huddle_and_tasks(live_server: Any, browser: Any, segme
     page.get_by_label("Username").fill("gp.riverside")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/people/")
+    page.wait_for_url(f"{base}/today/")
+    check(page)
 
     # When they open a worklist, filtered to one list (htmx swaps the results in)
-    page.get_by_role("link", name="Worklists").click()
+    page.get_by_role("link", name="Worklists", exact=True).click()
     page.wait_for_url(f"{base}/worklists/")
     check(page)
     page.get_by_label("Worklist").select_option("mdt_discussion")

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def planned(team_world: dict[str, Any]) -> dict[str, Any]:
     alice, gp, sw = team_world["alice"], team_world["gp_a"], team_world["social_worker"]
-    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP")
+    services.add_team_member(user=gp, person=alice, member=gp, role_in_team="Named GP", as_coordinator=True)
     services.add_team_member(
         user=gp, person=alice, member=sw, role_in_team="Social worker", as_coordinator=True
     )

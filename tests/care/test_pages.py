@@ -53,7 +53,7 @@ def _form(owner_pk: int, **overrides: str) -> dict[str, str]:
 @pytest.fixture
 def gp_in_team(team_world: dict[str, Any]) -> Any:
     gp = team_world["gp_a"]
-    services.add_team_member(user=gp, person=team_world["alice"], member=gp, role_in_team="Named GP")
+    services.add_team_member(user=gp, person=team_world["alice"], member=gp, role_in_team="Named GP", as_coordinator=True)
     return gp
 
 

@@ -32,7 +32,7 @@ def _font_sizes(pdf: bytes) -> set[float]:
 @pytest.fixture
 def planned(team_world: dict[str, Any]) -> dict[str, Any]:
     alice, gp = team_world["alice"], team_world["gp_a"]
-    services.add_team_member(user=gp, person=alice, member=gp)
+    services.add_team_member(user=gp, person=alice, member=gp, as_coordinator=True)
     services.save_care_plan(
         user=gp,
         person=alice,
@@ -88,7 +88,7 @@ def test_welsh_words_print_with_real_letters(team_world: dict[str, Any]) -> None
 
     alice, gp = team_world["alice"], team_world["gp_a"]
     in_welsh = "Rwy'n edrych ymlaen at yr ŵyl yn Nhŷ Ddewi; canu gyda'r côr yw fy mywyd."
-    services.add_team_member(user=gp, person=alice, member=gp)
+    services.add_team_member(user=gp, person=alice, member=gp, as_coordinator=True)
     services.save_care_plan(user=gp, person=alice, data=PlanData(what_matters=in_welsh))
     for large in ("", "1"):
         pdf = signed_in(gp).get(f"/care/people/{alice.pk}/plan.pdf", {"large": large} if large else {}).content

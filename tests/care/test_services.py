@@ -100,7 +100,8 @@ def test_open_actions_for_a_user_come_from_current_plans_only(team_world: dict[s
 def test_one_named_coordinator(team_world: dict[str, Any]) -> None:
     alice, gp, nurse, sw = (team_world[k] for k in ("alice", "gp_a", "nurse_hospital", "social_worker"))
     first = services.add_team_member(user=gp, person=alice, member=gp)
-    assert first.is_coordinator  # a team with members always has one co-ordinator
+    assert not first.is_coordinator  # never implied: the co-ordinator is chosen
+    assert services.coordinator(alice) is None
     second = services.add_team_member(user=gp, person=alice, member=nurse)
     assert not second.is_coordinator
     third = services.add_team_member(user=gp, person=alice, member=sw, as_coordinator=True)
@@ -201,7 +202,7 @@ def test_the_care_teams_history_is_kept_and_shown(team_world: dict[str, Any]) ->
     from tests.web.conftest import signed_in
 
     alice, gp, nurse = team_world["alice"], team_world["gp_a"], team_world["nurse_hospital"]
-    services.add_team_member(user=gp, person=alice, member=gp)
+    services.add_team_member(user=gp, person=alice, member=gp, as_coordinator=True)
     joined = services.add_team_member(user=gp, person=alice, member=nurse, role_in_team="Diabetes specialist nurse")
     services.set_coordinator(user=gp, person=alice, member=joined)
     services.set_coordinator(user=gp, person=alice, member=joined)  # already: not a change

@@ -201,9 +201,10 @@ def test_detail_lists_each_overdue_check_exactly(engine: EngineName) -> None:
     assert features[1]["overdue_monitoring_detail"] == (
         "HbA1c last recorded 14 September 2023, due every 6 months; "
         "Urine albumin:creatinine ratio never recorded, due every 12 months; "
-        "Blood pressure never recorded, due every 12 months"
+        "Blood pressure never recorded, due every 12 months; "
+        "Cholesterol never recorded, due every 12 months"
     )
-    assert features[1]["overdue_monitoring_count"] == 3
+    assert features[1]["overdue_monitoring_count"] == 4
     assert features[2]["overdue_monitoring_detail"] == (
         "Renal function (creatinine or eGFR) never recorded, due every 6 months; "
         "Thyroid function (TSH) never recorded, due every 6 months; "

@@ -37,6 +37,9 @@ OTHER_FLAGS = frozenset(
         "unit_conversion",
         "allergy_status",
         "alert_flag",
+        # issue 14: the consolidated review planner (careweave reviews plan)
+        "review_missed_item",
+        "review_merge",
     }
 )
 

@@ -72,7 +72,7 @@ def test_sign_in_redirects_to_the_page_asked_for(client: Client, world: dict[str
 
 def test_sign_in_refuses_an_offsite_next(client: Client, world: dict[str, Any]) -> None:
     response = client.post("/login/", {"username": "gp.riverside", "password": PASSWORD, "next": "https://evil.example/"})
-    assert response["Location"] == "/people/"
+    assert response["Location"] == "/today/"
 
 
 def test_csrf_is_enforced(world: dict[str, Any]) -> None:

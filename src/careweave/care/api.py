@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from django.http import HttpRequest, HttpResponse
 
-from careweave.care import fhir_exchange, services
+from careweave.care import contacts, fhir_exchange, services
 from careweave.care.models import CarePlan, Goal
 from careweave.fhir.api import (
     CONTROL_PARAMS,
@@ -118,8 +118,8 @@ def _search_entries(
     request: HttpRequest, kind: str, person: rm.Person, includes: set[str]
 ) -> list[dict[str, Any]]:
     plan = services.current_care_plan(person)
-    members = services.care_team(person)
-    team = [fhir_exchange.care_team_resource(person, members)] if members else []
+    members, others = services.care_team(person), contacts.contacts(person)
+    team = [fhir_exchange.care_team_resource(person, members, others)] if members or others else []
     goals = [fhir_exchange.goal_resource(g, person) for g in plan.goals.all()] if plan else []
     imported = [_entry(request, r, "match") for r in _imported(kind, person)]
     if kind == "Goal":
@@ -186,13 +186,14 @@ def read_care_team(request: HttpRequest, logical_id: str) -> HttpResponse:
         return outcome(405, "not-supported", "CareWeave's care teams are read-only over FHIR")
     person = _person_of(logical_id, "careteam-")
     members = services.care_team(person) if person is not None else []
-    if person is None or not members:
+    others = contacts.contacts(person) if person is not None else []
+    if person is None or not (members or others):
         return outcome(404, "not-found", f"CareTeam/{logical_id} is not known")
     opened = open_for(
         request, person, action="read", resource_type="CareTeam", resource_id=logical_id, audit=False
     )
     _audit(request, opened, "read", "CareTeam", logical_id)
-    return fhir_response(fhir_exchange.care_team_resource(person, members))
+    return fhir_response(fhir_exchange.care_team_resource(person, members, others))
 
 
 def _person_of(logical_id: str, prefix: str) -> rm.Person | None:

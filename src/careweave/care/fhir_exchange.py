@@ -9,9 +9,10 @@ owners and team members are references by identifier (the CareWeave user) with a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from careweave.care.models import CarePlan, CarePlanAction, Goal, GoalStatus
+from careweave.care.models import CarePlan, CarePlanAction, CareTeamContact, Goal, GoalStatus
 from careweave.care.presenters import staff_name
 from careweave.care.services import care_plan_id, care_team_id
 from careweave.governance.models import CareTeamMember
@@ -123,7 +124,32 @@ def care_plan_resource(plan: CarePlan, first_version_at: Any = None) -> dict[str
     return {k: v for k, v in resource.items() if v != []}
 
 
-def care_team_resource(person: rm.Person, members: list[CareTeamMember]) -> dict[str, Any]:
+def _contact_participant(person: rm.Person, contact: CareTeamContact) -> dict[str, Any]:
+    """Someone without a CareWeave account: the Patient, their RelatedPerson from the record, or a
+    professional elsewhere named by display (a Reference may be display alone)."""
+    member: dict[str, Any] = {"display": contact.name}
+    if contact.kind == CareTeamContact.Kind.PATIENT:
+        member = {**_patient(person), "type": "Patient", "display": contact.name}
+    elif contact.related_person is not None:
+        member = {"reference": f"RelatedPerson/{contact.related_person.resource.logical_id}",
+                  "type": "RelatedPerson", "display": contact.name}
+    elif contact.kind == CareTeamContact.Kind.RELATED_PERSON:
+        member = {"type": "RelatedPerson", "display": contact.name}
+    else:
+        member = {"type": "Practitioner", "display": contact.name}
+    participant: dict[str, Any] = {
+        "role": [{"text": contact.role_in_team or contact.get_kind_display()}],
+        "member": member,
+        "period": {"start": contact.added_at.isoformat()},
+    }
+    if contact.organisation:
+        participant["onBehalfOf"] = {"display": contact.organisation}
+    return participant
+
+
+def care_team_resource(
+    person: rm.Person, members: list[CareTeamMember], contacts: Sequence[CareTeamContact] = ()
+) -> dict[str, Any]:
     participants = []
     for member in members:
         roles: list[dict[str, Any]] = [{"text": member.role_in_team or "Care team member"}]
@@ -149,6 +175,7 @@ def care_team_resource(person: rm.Person, members: list[CareTeamMember]) -> dict
             }
         participant["period"] = {"start": member.added_at.isoformat()}
         participants.append(participant)
+    participants += [_contact_participant(person, contact) for contact in contacts]
     resource: dict[str, Any] = {
         "resourceType": "CareTeam",
         "id": care_team_id(person),
@@ -158,4 +185,8 @@ def care_team_resource(person: rm.Person, members: list[CareTeamMember]) -> dict
     }
     if participants:
         resource["participant"] = participants
+    # The team's contact point is its named co-ordinator: how the person and other services reach it.
+    reach = next((m.contact for m in members if m.is_coordinator and m.contact), "")
+    if reach:
+        resource["telecom"] = [{"system": "phone", "value": reach, "use": "work"}]
     return resource

@@ -175,3 +175,33 @@ class CareTeamChange(WrittenOnce):
 
     def __str__(self) -> str:
         return f"CareTeamChange {self.pk} (person {self.person_id})"
+
+
+class CareTeamContact(models.Model):
+    """A member of the care team who has no CareWeave account: a clinician elsewhere (a FHIR
+    Practitioner), the person's carer or family (RelatedPerson), or the person themselves (Patient).
+    Listed with the staff members, printed on the plan, and sent as CareTeam participants."""
+
+    class Kind(models.TextChoices):
+        PRACTITIONER = "practitioner", "Professional outside CareWeave"
+        RELATED_PERSON = "related-person", "Carer or family member"
+        PATIENT = "patient", "The person themselves"
+
+    name = models.CharField(max_length=255)
+    person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="care_team_contacts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    role_in_team = models.CharField(max_length=128, blank=True)
+    organisation = models.CharField(max_length=255, blank=True, help_text="Where a professional works.")
+    contact = models.CharField(max_length=255, blank=True, help_text="Phone, or how to reach them.")
+    related_person = models.ForeignKey(
+        "record.RelatedPerson", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The carer's RelatedPerson in the record, when added from it.",
+    )
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "added_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"CareTeamContact {self.pk} (person {self.person_id})"

@@ -150,7 +150,8 @@ def care_plan_pdf(
         story.append(
             Paragraph(
                 f"Your named contact is <b>{_text(coordinator['name'])}</b>, {_text(coordinator['role_in_team'])}, "
-                f"{_text(coordinator['organisation'])}.",
+                f"{_text(coordinator['organisation'])}."
+                + (f" Phone: <b>{_text(coordinator['contact'])}</b>." if coordinator.get("contact") else ""),
                 body,
             )
         )
@@ -160,7 +161,8 @@ def care_plan_pdf(
         story.append(
             bullets(
                 [
-                    f"{_text(m['name'])}, {_text(m['role_in_team'])}, {_text(m['organisation'])}"
+                    ", ".join(_text(m[k]) for k in ("name", "role_in_team", "organisation") if m.get(k))
+                    + (f": {_text(m['contact'])}" if m.get("contact") else "")
                     for m in others
                 ]
             )

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from careweave.care.models import CarePlan, CarePlanStatus, GoalStatus
+from careweave.care.models import CarePlan, CarePlanStatus, CareTeamContact, GoalStatus
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
 from careweave.ui.format import NOT_RECORDED, age_in_years, format_date, format_nhs_number
@@ -156,9 +156,36 @@ def team_rows(members: list[CareTeamMember]) -> list[dict[str, Any]]:
                 "coordinator": m.is_coordinator,
                 "added": format_date(m.added_at),
                 "email": m.user.email,
+                "contact": m.contact,
             }
         )
     return rows
+
+
+def related_person_label(related: Any) -> str:
+    """'Carys Zephyrine (Daughter; carer), 07700 900123': a carer or family member to choose from."""
+    roles = [r for r in (related.relationship_display, "carer" if related.is_carer else "") if r]
+    label = related.name or NOT_RECORDED
+    if roles:
+        label += f" ({'; '.join(roles)})"
+    return label + (f", {related.telecom}" if related.telecom else "")
+
+
+def contact_rows(contacts: list[CareTeamContact]) -> list[dict[str, Any]]:
+    """Team members without a CareWeave account, in the shape of `team_rows` (never the co-ordinator)."""
+    return [
+        {
+            "contact_pk": c.pk,
+            "name": c.name,
+            "role_in_team": c.role_in_team or c.get_kind_display(),
+            "kind": c.get_kind_display(),
+            "organisation": c.organisation or ("" if c.kind != CareTeamContact.Kind.PRACTITIONER else NOT_RECORDED),
+            "coordinator": False,
+            "contact": c.contact,
+            "added": format_date(c.added_at),
+        }
+        for c in contacts
+    ]
 
 
 def team_history_rows(changes: Any) -> list[dict[str, Any]]:

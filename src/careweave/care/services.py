@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from careweave.care.models import (
@@ -32,6 +32,7 @@ from careweave.care.models import (
 from careweave.governance.access import Permission, RecordAccess, open_record
 from careweave.governance.models import CareTeamMember
 from careweave.governance.permissions import has, roles_with
+from careweave.governance.staff import staff_matching
 from careweave.record import models as rm
 
 MAX_HANDOVER_NOTE = 5000
@@ -138,16 +139,8 @@ def staff_who_can_join(person: rm.Person, query: str = "", limit: int = STAFF_CH
         .exclude(care_teams__person=person)
         .select_related("staff_profile", "staff_profile__organisation")
     )
-    words = query.split()[:5]
-    if words:
-        for word in words:
-            staff = staff.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(username__icontains=word)
-                | Q(staff_profile__role__icontains=word)
-                | Q(staff_profile__organisation__name__icontains=word)
-            )
+    if query.split():
+        staff = staff_matching(staff, query)
     else:
         services_caring = rm.CareRelationship.objects.filter(person=person).values("organisation_id")
         staff = staff.filter(staff_profile__organisation_id__in=services_caring)
@@ -180,7 +173,7 @@ def _open_for_change(user: Any, person: rm.Person, resource_type: str, resource_
     )
 
 
-def _open_for_team_change(user: Any, person: rm.Person) -> RecordAccess:
+def open_for_team_change(user: Any, person: rm.Person) -> RecordAccess:
     return open_record(
         user=user,
         person=person,
@@ -388,18 +381,19 @@ def _team_for_update(person: rm.Person) -> list[CareTeamMember]:
 
 
 def add_team_member(
-    *, user: Any, person: rm.Person, member: Any, role_in_team: str = "", as_coordinator: bool = False
+    *, user: Any, person: rm.Person, member: Any, role_in_team: str = "", as_coordinator: bool = False,
+    contact: str = "",
 ) -> CareTeamMember:
-    """Add a member of staff from any organisation. The first member becomes the named co-ordinator,
-    so a team with members always has exactly one."""
-    access = _open_for_team_change(user, person)
+    """Add a member of staff from any organisation. The named co-ordinator is always chosen, never
+    implied: only `as_coordinator` makes them one (replacing the current one)."""
+    access = open_for_team_change(user, person)
     if not has(member, Permission.CARE_PLANNING) or not member.is_active:
         raise CareTeamError("Only active clinical staff can join a care team")
     with transaction.atomic():
         team = _team_for_update(person)
         if any(m.user_id == member.pk for m in team):
             raise CareTeamError("They are already in this person's care team")
-        make_coordinator = as_coordinator or not any(m.is_coordinator for m in team)
+        make_coordinator = as_coordinator
         if make_coordinator:
             CareTeamMember.objects.filter(person=person, is_coordinator=True).update(is_coordinator=False)
         added = CareTeamMember.objects.create(
@@ -407,6 +401,7 @@ def add_team_member(
             user=member,
             role_in_team=(role_in_team.strip() or member.staff_profile.get_role_display())[:128],
             is_coordinator=make_coordinator,
+            contact=contact.strip()[:255],
         )
         _team_history(user, person, added, CareTeamChange.Kind.JOINED)
         if make_coordinator:
@@ -418,7 +413,7 @@ def add_team_member(
 def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) -> None:
     """Remove a member. The co-ordinator stays until another is named, and no one leaves while they
     still own open actions in the current plan: nothing agreed with the person is dropped."""
-    access = _open_for_team_change(user, person)
+    access = open_for_team_change(user, person)
     with transaction.atomic():
         team = _team_for_update(person)
         leaving = _in_team(team, member)
@@ -439,7 +434,7 @@ def remove_team_member(*, user: Any, person: rm.Person, member: CareTeamMember) 
 
 def set_coordinator(*, user: Any, person: rm.Person, member: CareTeamMember) -> CareTeamMember:
     """Name this member as the single point of contact; whoever was co-ordinator stays in the team."""
-    access = _open_for_team_change(user, person)
+    access = open_for_team_change(user, person)
     with transaction.atomic():
         chosen = _in_team(_team_for_update(person), member)
         CareTeamMember.objects.filter(person=person).exclude(pk=chosen.pk).update(is_coordinator=False)

@@ -11,22 +11,24 @@ only saves a page load when adding a handover note.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from careweave.care import presenters, services
+from careweave.care import contacts, presenters, services
 from careweave.care.forms import PlanForm
-from careweave.care.models import CarePlanStatus, GoalStatus
+from careweave.care.models import CarePlanStatus, CareTeamContact, GoalStatus
 from careweave.care.pdf import care_plan_pdf
 from careweave.governance.access import Permission, RecordAccess
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
-from careweave.ui.guards import requires
+from careweave.ui.guards import View, requires
 from careweave.ui.http import HtmxHttpRequest
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,22 @@ def _person(person_pk: int) -> rm.Person:
 
 # Clinical staff only; each person's record is then decided by open_record.
 clinical_staff_only = requires(Permission.CARE_PLANNING)
+
+
+def care_page(*methods: str) -> Callable[[View], View]:
+    """A page of one person's care: it answers ``methods``, to clinical staff only, and is handed the
+    person (404 when there is none) in place of the URL's ``person_pk``."""
+
+    def decorate(view: View) -> View:
+        @require_http_methods(list(methods))
+        @clinical_staff_only
+        @wraps(view)
+        def page(request: HttpRequest, person_pk: int, **kwargs: Any) -> HttpResponse:
+            return view(request, _person(person_pk), **kwargs)
+
+        return page
+
+    return decorate
 
 
 def _open(
@@ -65,12 +83,10 @@ def _owner_choices(person: rm.Person, plan: Any) -> list[tuple[str, str]]:
 # -- the plan -----------------------------------------------------------------------------------------
 
 
-@require_GET
-@clinical_staff_only
-def plan(request: HttpRequest, person_pk: int) -> HttpResponse:
+@care_page("GET")
+def plan(request: HttpRequest, person: rm.Person) -> HttpResponse:
     requested = request.GET.get("version", "")
     requested = requested if requested.isdigit() and len(requested) < 9 else ""
-    person = _person(person_pk)
     resource_id = services.care_plan_id(person) + (f"/_history/{requested}" if requested else "")
     access = _open(request, person, "read", "CarePlan", resource_id)
     if requested:
@@ -90,10 +106,8 @@ def plan(request: HttpRequest, person_pk: int) -> HttpResponse:
     return render(request, "care/plan.html", context)
 
 
-@require_http_methods(["GET", "POST"])
-@clinical_staff_only
-def plan_edit(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET", "POST")
+def plan_edit(request: HttpRequest, person: rm.Person) -> HttpResponse:
     current = services.current_care_plan(person)
     if request.method == "GET":
         form = PlanForm.from_plan(services.plan_data_from(current), _owner_choices(person, current))
@@ -134,10 +148,8 @@ def _edit_page(
     return render(request, "care/plan_edit.html", context, status=status)
 
 
-@require_POST
-@clinical_staff_only
-def action_done(request: HttpRequest, person_pk: int, position: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def action_done(request: HttpRequest, person: rm.Person, position: int) -> HttpResponse:
     try:
         saved = services.complete_action(user=request.user, person=person, position=position)
     except services.CarePlanError as problem:
@@ -147,25 +159,21 @@ def action_done(request: HttpRequest, person_pk: int, position: int) -> HttpResp
     return redirect("care:plan", person_pk=person.pk)
 
 
-@require_GET
-@clinical_staff_only
-def plan_print(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET")
+def plan_print(request: HttpRequest, person: rm.Person) -> HttpResponse:
     _open(request, person, "print", "CarePlan")
     current = services.current_care_plan(person)
     context = {
         "heading": presenters.person_heading(person),
         "plan": presenters.plan_view(current) if current else None,
-        "team": presenters.team_rows(services.care_team(person)),
+        "team": _whole_team(person),
         "large": request.GET.get("large") == "1",
     }
     return render(request, "care/plan_print.html", context)
 
 
-@require_GET
-@clinical_staff_only
-def plan_pdf(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET")
+def plan_pdf(request: HttpRequest, person: rm.Person) -> HttpResponse:
     _open(request, person, "export", "CarePlan")
     current = services.current_care_plan(person)
     if current is None:
@@ -174,7 +182,7 @@ def plan_pdf(request: HttpRequest, person_pk: int) -> HttpResponse:
     content = care_plan_pdf(
         presenters.person_heading(person),
         presenters.plan_view(current),
-        presenters.team_rows(services.care_team(person)),
+        _whole_team(person),
         large_print=large,
     )
     response = HttpResponse(content, content_type="application/pdf")
@@ -188,6 +196,17 @@ def plan_pdf(request: HttpRequest, person_pk: int) -> HttpResponse:
 # -- the care team and handover notes -----------------------------------------------------------------
 
 
+def _to_team(request: HttpRequest, person: rm.Person, done: str) -> HttpResponse:
+    """After a change to the team: say what was done, and show the team again (POST-redirect-GET)."""
+    messages.success(request, done)
+    return redirect("care:team", person_pk=person.pk)
+
+
+def _whole_team(person: rm.Person) -> list[dict[str, Any]]:
+    """Staff members (the co-ordinator first) and then everyone without a CareWeave account."""
+    return presenters.team_rows(services.care_team(person)) + presenters.contact_rows(contacts.contacts(person))
+
+
 def _team_context(
     request: HttpRequest, person: rm.Person, access: RecordAccess, **extra: Any
 ) -> dict[str, Any]:
@@ -196,6 +215,9 @@ def _team_context(
     context = {
         "heading": presenters.person_heading(person),
         "team": presenters.team_rows(members),
+        "contacts": presenters.contact_rows(contacts.contacts(person)),
+        "carers_in_record": [(str(r.pk), presenters.related_person_label(r)) for r in contacts.carers_in_record(person)],
+        "contact_kinds": CareTeamContact.Kind,
         "staff_query": staff_query,
         "max_candidates": services.STAFF_CHOICES,
         "candidates": [
@@ -211,10 +233,8 @@ def _team_context(
     return context
 
 
-@require_GET
-@clinical_staff_only
-def team(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("GET")
+def team(request: HttpRequest, person: rm.Person) -> HttpResponse:
     access = _open(request, person, "read", "CareTeam", services.care_team_id(person))
     return render(request, "care/team.html", _team_context(request, person, access))
 
@@ -227,10 +247,8 @@ def _team_error(
     return render(request, "care/team.html", context, status=400)
 
 
-@require_POST
-@clinical_staff_only
-def team_add(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_add(request: HttpRequest, person: rm.Person) -> HttpResponse:
     member_pk, role_in_team = request.POST.get("member", ""), request.POST.get("role_in_team", "")[:128]
     member = get_user_model().objects.filter(pk=member_pk).first() if member_pk.isdigit() else None
     if member is None:
@@ -244,50 +262,76 @@ def team_add(request: HttpRequest, person_pk: int) -> HttpResponse:
             member=member,
             role_in_team=role_in_team,
             as_coordinator=request.POST.get("coordinator") == "yes",
+            contact=request.POST.get("contact", "")[:255],
         )
     except services.CareTeamError as problem:
         return _team_error(
             request, person, "member", str(problem), member=member_pk, role_in_team=role_in_team
         )
-    name = presenters.staff_name(member)
-    messages.success(
-        request,
-        f"{name} added to the care team" + (" as the named co-ordinator" if added.is_coordinator else ""),
-    )
-    return redirect("care:team", person_pk=person.pk)
+    as_coordinator = " as the named co-ordinator" if added.is_coordinator else ""
+    return _to_team(request, person, f"{presenters.staff_name(member)} added to the care team{as_coordinator}")
 
 
 def _member(person: rm.Person, member_pk: int) -> CareTeamMember:
     return get_object_or_404(CareTeamMember.objects.select_related("user"), pk=member_pk, person=person)
 
 
-@require_POST
-@clinical_staff_only
-def team_coordinator(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_coordinator(request: HttpRequest, person: rm.Person, member_pk: int) -> HttpResponse:
     member = _member(person, member_pk)
     services.set_coordinator(user=request.user, person=person, member=member)
-    messages.success(request, f"{presenters.staff_name(member.user)} is now the named co-ordinator")
-    return redirect("care:team", person_pk=person.pk)
+    return _to_team(request, person, f"{presenters.staff_name(member.user)} is now the named co-ordinator")
 
 
-@require_POST
-@clinical_staff_only
-def team_remove(request: HttpRequest, person_pk: int, member_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_remove(request: HttpRequest, person: rm.Person, member_pk: int) -> HttpResponse:
     member = _member(person, member_pk)
     try:
         services.remove_team_member(user=request.user, person=person, member=member)
     except services.CareTeamError as problem:
         return _team_error(request, person, f"member-{member.pk}", str(problem))
-    messages.success(request, f"{presenters.staff_name(member.user)} removed from the care team")
-    return redirect("care:team", person_pk=person.pk)
+    return _to_team(request, person, f"{presenters.staff_name(member.user)} removed from the care team")
 
 
-@require_POST
-@clinical_staff_only
-def handover_add(request: HtmxHttpRequest, person_pk: int) -> HttpResponse:
-    person = _person(person_pk)
+@care_page("POST")
+def team_member_contact(request: HttpRequest, person: rm.Person, member_pk: int) -> HttpResponse:
+    member = _member(person, member_pk)
+    given = request.POST.get("contact", "")
+    try:
+        contacts.set_member_contact(user=request.user, person=person, member=member, contact=given)
+    except services.CareTeamError as problem:
+        return _team_error(request, person, f"member-{member.pk}", str(problem))
+    return _to_team(request, person, f"How to reach {presenters.staff_name(member.user)} saved")
+
+
+@care_page("POST")
+def team_contact_add(request: HttpRequest, person: rm.Person) -> HttpResponse:
+    """Add the person, a carer from the record, or a professional without a CareWeave account."""
+    kind = request.POST.get("kind", "")
+    related = None
+    if kind == CareTeamContact.Kind.RELATED_PERSON:
+        chosen = request.POST.get("related_person", "")
+        related = rm.RelatedPerson.objects.filter(pk=chosen, person=person).first() if chosen.isdigit() else None
+        if related is None:
+            return _team_error(request, person, "related_person", "Choose a carer or family member recorded for them")
+    values = {k: request.POST.get(k, "")[:300] for k in ("name", "role_in_team", "organisation", "contact")}
+    try:
+        added = contacts.add_contact(user=request.user, person=person, kind=kind, related_person=related, **values)
+    except services.CareTeamError as problem:
+        field = "name" if kind == CareTeamContact.Kind.PRACTITIONER else "kind"
+        return _team_error(request, person, field, str(problem), **values)
+    return _to_team(request, person, f"{added.name} added to the care team")
+
+
+@care_page("POST")
+def team_contact_remove(request: HttpRequest, person: rm.Person, contact_pk: int) -> HttpResponse:
+    contact = get_object_or_404(CareTeamContact, pk=contact_pk, person=person)
+    contacts.remove_contact(user=request.user, person=person, contact=contact)
+    return _to_team(request, person, f"{contact.name} removed from the care team")
+
+
+@care_page("POST")
+def handover_add(request: HtmxHttpRequest, person: rm.Person) -> HttpResponse:
     text = request.POST.get("note", "")
     try:
         services.add_handover_note(user=request.user, person=person, text=text)
@@ -297,8 +341,7 @@ def handover_add(request: HtmxHttpRequest, person_pk: int) -> HttpResponse:
         return _team_error(request, person, "note", str(problem), note=text)
     if request.htmx:  # the notes section alone, with the new note at the top
         return _handover_section(request, person, added=True)
-    messages.success(request, "Handover note added")
-    return redirect("care:team", person_pk=person.pk)
+    return _to_team(request, person, "Handover note added")
 
 
 def _handover_section(request: HttpRequest, person: rm.Person, **extra: Any) -> HttpResponse:

@@ -47,4 +47,6 @@ def environment(**options: Any) -> Environment:
             "can": can,
         }
     )
+    # Counts with thousands separators (1,234), as people read them.
+    env.filters["number"] = lambda value: f"{value:,}" if isinstance(value, int) else value
     return env

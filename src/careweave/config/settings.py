@@ -105,6 +105,7 @@ CSRF_COOKIE_HTTPONLY = True
 # cross-site POSTs carry no cookies.
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "careweave.web.errors.csrf_failure"  # the NHS.UK-styled page, not Django's
 
 # Security headers (SecurityMiddleware); the Content-Security-Policy is careweave.web.security_headers.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -152,6 +153,11 @@ NODE_MODULES = (
 )  # `make assets` (npm ci) fills it from package-lock.json
 # Served as /static/careweave.css, /static/nhsuk/... (NHS.UK frontend CSS, JS, icons) and /static/htmx/...
 STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "web" / "static"]
+# `make assets` builds the NHS.UK styles without the web font (web/scss/nhsuk.scss): found first, so
+# it is served in place of the package's prebuilt nhsuk/nhsuk-frontend.min.css.
+BUILT_ASSETS = BASE_DIR.parent.parent / ".assets"
+if (BUILT_ASSETS / "nhsuk").exists():
+    STATICFILES_DIRS.append(BUILT_ASSETS)
 if (NODE_MODULES / "nhsuk-frontend" / "dist").exists():
     STATICFILES_DIRS.append(NODE_MODULES / "nhsuk-frontend" / "dist")
 if (NODE_MODULES / "htmx.org" / "dist").exists():

@@ -9,3 +9,9 @@ urlpatterns = [
     path("huddles/", include("careweave.huddles.urls")),
     path("", include("careweave.web.urls")),
 ]
+
+# NHS.UK-styled error pages (and OperationOutcomes under /fhir) instead of Django's bare ones.
+handler400 = "careweave.web.errors.bad_request"
+handler403 = "careweave.web.errors.forbidden"
+handler404 = "careweave.web.errors.not_found"
+handler500 = "careweave.web.errors.server_error"

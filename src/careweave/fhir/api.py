@@ -12,15 +12,13 @@ from careweave.fhir.http.resources import (
     version_endpoint,
 )
 from careweave.fhir.http.search import SEARCH_PARAMS, SEARCHABLE, search_queryset
-from careweave.fhir.http.transport import (
-    CONTROL_PARAMS,
-    api_view,
-    fhir_response,
-    not_known,
-    open_for,
-    outcome,
-    purpose,
-)
+from careweave.fhir.http.transport import CONTROL_PARAMS as CONTROL_PARAMS
+from careweave.fhir.http.transport import api_view as api_view
+from careweave.fhir.http.transport import fhir_response as fhir_response
+from careweave.fhir.http.transport import not_known as not_known
+from careweave.fhir.http.transport import open_for as open_for
+from careweave.fhir.http.transport import outcome as outcome
+from careweave.fhir.http.transport import purpose as purpose
 
 __all__ = [
     "CONTROL_PARAMS",

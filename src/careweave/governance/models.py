@@ -57,6 +57,9 @@ class CareTeamMember(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_teams")
     role_in_team = models.CharField(max_length=128, blank=True)
     is_coordinator = models.BooleanField(default=False)
+    #: How the person, their carer or another service reaches this member about this person: a direct
+    #: line, an extension or a team number. Printed on the care plan under "Who to contact".
+    contact = models.CharField(max_length=255, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

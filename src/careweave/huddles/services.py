@@ -13,12 +13,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from careweave.governance.access import AccessRefused, Permission, decide
 from careweave.governance.audit import record_access
+from careweave.governance.models import CareTeamMember
 from careweave.governance.permissions import has, require, roles_with
+from careweave.governance.staff import staff_matching
 from careweave.huddles.models import AgendaItem, Huddle, Outcome, Task
 from careweave.record.models import Organisation, Person
 from careweave.segmentation.models import WorklistEntry
@@ -210,3 +212,35 @@ def clinical_staff(organisation_id: int | None) -> QuerySet[Any]:
     if organisation_id is not None:
         users = users.filter(staff_profile__organisation_id=organisation_id)
     return users.select_related("staff_profile").order_by("username")
+
+
+#: At most this many people found by a search for staff elsewhere: an ICB has thousands.
+STAFF_FOUND = 25
+
+
+def huddle_candidates(user: Any, find: str = "") -> list[Any]:
+    """Who may be asked to a huddle, across organisations, as an MDT is held: the user's own
+    organisation's clinical staff; the staff of any organisation who share a care team with the user
+    (the social worker, the community nurse, the hospital's frailty team); and, when the user searches,
+    clinical staff anywhere whose name, role or organisation holds every word. Never the user."""
+    every = clinical_staff(None).exclude(pk=user.pk).select_related("staff_profile__organisation")
+    own = Q(staff_profile__organisation_id=user.staff_profile.organisation_id)
+    my_people = CareTeamMember.objects.filter(user=user).values("person_id")
+    colleagues = Q(pk__in=CareTeamMember.objects.filter(person_id__in=my_people).values("user_id"))
+    usual = list(every.filter(own | colleagues))
+    found: list[Any] = []
+    if find.split():
+        matching = staff_matching(every, find, roles=False)
+        known = {u.pk for u in usual}
+        found = [u for u in matching.order_by("last_name", "first_name", "username")[:STAFF_FOUND] if u.pk not in known]
+    return sorted(usual, key=_staff_order(user)) + found
+
+
+def _staff_order(user: Any) -> Any:
+    own = user.staff_profile.organisation_id
+
+    def key(member: Any) -> tuple[bool, str, str]:
+        org = member.staff_profile.organisation
+        return (org is None or org.pk != own, org.name if org else "", member.get_full_name() or member.username)
+
+    return key

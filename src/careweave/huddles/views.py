@@ -19,7 +19,7 @@ from careweave.governance.audit import record_views
 from careweave.huddles import presenters, services
 from careweave.huddles.models import AgendaItem, Huddle, Task
 from careweave.record import models as rm
-from careweave.ui.format import staff_name_and_role
+from careweave.ui.format import staff_name_and_role, staff_organisation
 from careweave.ui.guards import requires
 from careweave.ui.http import StaffHttpRequest
 
@@ -31,13 +31,13 @@ clinical_staff_only = requires(Permission.HUDDLES)
 @require_http_methods(["GET", "POST"])
 @clinical_staff_only
 def huddle_list(request: StaffHttpRequest) -> HttpResponse:
-    org_id = request.user.staff_profile.organisation_id
     form = presenters.ScheduleForm.empty()
     errors: list[dict[str, str]] = []
+    find = (request.POST.get("find") or request.GET.get("find") or "").strip()[:100]
     if request.method == "POST":
         form = presenters.ScheduleForm.from_post(request.POST)
-        staff = services.clinical_staff(org_id)
-        chosen = list(staff.filter(pk__in=form.member_ids))
+        # members from any organisation (an MDT crosses them); schedule_huddle checks each may join
+        chosen = list(services.clinical_staff(None).filter(pk__in=form.member_ids))
         try:
             huddle = services.schedule_huddle(
                 user=request.user, team_name=form.team_name, scheduled_for=form.when(), members=chosen
@@ -52,9 +52,11 @@ def huddle_list(request: StaffHttpRequest) -> HttpResponse:
         "huddles": presenters.huddle_rows(services.huddles_for(request.user)),
         "form": form,
         "staff": [
-            {"value": u.pk, "text": staff_name_and_role(u), "checked": u.pk in form.member_ids}
-            for u in services.clinical_staff(org_id).exclude(pk=request.user.pk)
+            {"value": u.pk, "text": staff_name_and_role(u), "organisation": getattr(staff_organisation(u), "name", ""),
+             "checked": u.pk in form.member_ids}
+            for u in services.huddle_candidates(request.user, find)
         ],
+        "find": find,
         "errors": errors,
     }
     return render(request, "huddles/list.html", context, status=400 if errors else 200)

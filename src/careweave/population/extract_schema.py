@@ -22,6 +22,13 @@ import pyarrow.parquet as pq
 
 ExtractTable: TypeAlias = "pa.Table | ds.Dataset"
 
+#: The first columns of every coded table (conditions, medicines, observations): whose, and the code.
+_CODED_KEYS: Final = (
+    pa.field("person_id", pa.int64(), nullable=False),
+    pa.field("system", pa.string(), nullable=False),
+    pa.field("code", pa.string(), nullable=False),
+)
+
 PERSON_SCHEMA: Final = pa.schema(
     [
         pa.field("person_id", pa.int64(), nullable=False),
@@ -40,9 +47,7 @@ PERSON_SCHEMA: Final = pa.schema(
 
 CONDITION_SCHEMA: Final = pa.schema(
     [
-        pa.field("person_id", pa.int64(), nullable=False),
-        pa.field("system", pa.string(), nullable=False),
-        pa.field("code", pa.string(), nullable=False),
+        *_CODED_KEYS,
         pa.field("onset_date", pa.date32()),
         pa.field("recorded_date", pa.date32()),
         pa.field("clinical_status", pa.string()),
@@ -52,9 +57,7 @@ CONDITION_SCHEMA: Final = pa.schema(
 
 MEDICATION_SCHEMA: Final = pa.schema(
     [
-        pa.field("person_id", pa.int64(), nullable=False),
-        pa.field("system", pa.string(), nullable=False),
-        pa.field("code", pa.string(), nullable=False),
+        *_CODED_KEYS,
         pa.field("display", pa.string()),
         pa.field("authored_on", pa.date32()),
         pa.field("status", pa.string()),
@@ -80,9 +83,7 @@ ENCOUNTER_SCHEMA: Final = pa.schema(
 
 OBSERVATION_SCHEMA: Final = pa.schema(
     [
-        pa.field("person_id", pa.int64(), nullable=False),
-        pa.field("system", pa.string(), nullable=False),
-        pa.field("code", pa.string(), nullable=False),
+        *_CODED_KEYS,
         pa.field("effective", pa.timestamp("us")),
         # In the canonical unit for the code (terminology/data/units.yaml); null when there is no numeric
         # value, the code has no reviewed canonical unit, or the unit sent could not be converted.

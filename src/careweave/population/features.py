@@ -17,7 +17,6 @@ clamped to the month's length) and on or before ``as_of``; "in the last N days" 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from careweave.terminology.loading.schedules import (
     MonitoringSchedules,
     ScheduledCheck,
 )
+from careweave.terminology.loading.schedules import months_before as months_before  # re-exported
 from careweave.terminology.loading.worklists import load_unplanned_care
 from careweave.terminology.models import (
     Code,
@@ -197,14 +197,6 @@ def _fixed_schedules(requirements: tuple[MonitoringRequirement, ...]) -> Monitor
         for index, r in enumerate(requirements)
     )
     return MonitoringSchedules(checks=tuple(checks.values()), stages=(), rules=rules)
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    """The same calendar day ``months`` earlier, clamped to the end of a shorter month."""
-    year_offset, month_index = divmod(day.month - 1 - months, 12)
-    year = day.year + year_offset
-    month = month_index + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)

@@ -264,11 +264,4 @@ def generate_extract(
         },
         schema=EXTRACT_SCHEMAS["social"],
     )
-    return Extract(
-        person=person,
-        condition=condition,
-        medication=medication,
-        encounter=encounter,
-        observation=observation,
-        social=social,
-    )
+    return Extract(person, condition, medication, encounter, observation, social)  # the contract's order

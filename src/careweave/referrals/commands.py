@@ -3,14 +3,13 @@ handing in its Django setup (this app may not import the CLI)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Annotated, Literal, cast
 
 import typer
 
-from careweave.progress import console
+from careweave.progress import AsOfOption, EngineOption, console, engine_and_date
 
 
 def build_referrals_app(setup_django: Callable[[], None]) -> typer.Typer:
@@ -18,22 +17,13 @@ def build_referrals_app(setup_django: Callable[[], None]) -> typer.Typer:
 
     @referrals_app.command("scan")
     def scan_command(
-        as_of: Annotated[
-            str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default today)")
-        ] = None,
-        engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+        as_of: AsOfOption = None,
+        engine: EngineOption = "duckdb",
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per finding")] = False,
     ) -> None:
         """Referral loops, people lost on waiting lists, episodes closed without an outcome letter and
         referrals due for waiting-list validation, each explained with its dates and citation."""
-        if engine not in ("duckdb", "spark"):
-            console.print("[red]error:[/red] --engine must be duckdb or spark")
-            raise typer.Exit(2)
-        try:
-            when = dt.date.fromisoformat(as_of) if as_of else None
-        except ValueError:
-            console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
-            raise typer.Exit(2) from None
+        when = engine_and_date(engine, as_of)
         setup_django()
         from careweave.referrals.scan import referral_findings
 

@@ -114,14 +114,7 @@ def build_extract() -> Extract:
         {3: _naive_utc},
     )
     social = _table("social", _stream(rm.SocialCircumstance.objects.all(), "person_id", "kind", "recorded"))
-    return Extract(
-        person=person,
-        condition=condition,
-        medication=medication,
-        encounter=encounter,
-        observation=observation,
-        social=social,
-    ).validate()
+    return Extract(person, condition, medication, encounter, observation, social).validate()
 
 
 def default_as_of() -> date:

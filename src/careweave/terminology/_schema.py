@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,36 @@ class Document:
                 seen.add(str(entry["id"]))
             result.append((path, entry))
         return result
+
+    def records(
+        self, key: str, required: Sequence[str], optional: Sequence[str] = ()
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The entries under ``key`` in the root (see ``entries``), each checked in turn to have the
+        ``required`` fields and none but those and the ``optional`` ones."""
+        for path, entry in self.entries(key):
+            self.keys(entry, path, required, optional)
+            yield path, entry
+
+    def nested_records(
+        self,
+        entry: Mapping[str, Any],
+        key: str,
+        path: str,
+        *,
+        what: str,
+        required: Sequence[str],
+        optional: Sequence[str] = (),
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The non-empty list of mappings (``what``, named in the error) under ``key`` in an entry,
+        each with its error path and checked as ``records`` checks the root's entries."""
+        raw = entry.get(key)
+        if not isinstance(raw, list) or not raw:
+            raise self.error(f"{path}.{key}", f"expected a non-empty list of {what}")
+        for index, item in enumerate(raw):
+            where = f"{path}.{key}[{index}]"
+            value = self.mapping(item, where)
+            self.keys(value, where, required, optional)
+            yield where, value
 
     # -- citations and codes -----------------------------------------------------------------------
 

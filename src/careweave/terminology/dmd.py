@@ -266,11 +266,8 @@ class DmdRelease:
 
     @classmethod
     def current(cls, store: Store | None = None) -> DmdRelease | None:
-        store = store or Store.at()
-        manifest = store.current("dmd")
-        if manifest is None:
-            return None
-        return cls(store.release_dir("dmd", manifest["release_id"]), manifest)
+        found = (store or Store.at()).current_release("dmd")
+        return None if found is None else cls(*found)
 
     def _vmp_of(self, code: str) -> dict[str, Any] | None:
         vmp_id = self._amp[code]["vmp_id"] if code in self._amp else self._previous.get(code, code)

@@ -78,8 +78,7 @@ def _load(file: Path) -> ExclusionRules:
     sources["missing_clinical_status"] = doc.sources(missing, "missing_clinical_status")
 
     resolved: dict[str, frozenset[Code]] = {}
-    for where, entry in doc.entries("resolved_codes"):
-        doc.keys(entry, where, ("condition_id", "codes", "sources"))
+    for where, entry in doc.records("resolved_codes", ("condition_id", "codes", "sources")):
         condition_id = doc.identifier(entry, "condition_id", where)
         if condition_id in resolved:
             raise doc.error(where, f"duplicate condition_id {condition_id!r}")
@@ -87,8 +86,9 @@ def _load(file: Path) -> ExclusionRules:
         sources[f"resolved_codes.{condition_id}"] = doc.sources(entry, where)
 
     rules: list[PersonRule] = []
-    for where, entry in doc.entries("person_rules"):
-        doc.keys(entry, where, ("id", "name", "kind", "register", "worklists", "sources"), ("codes",))
+    for where, entry in doc.records(
+        "person_rules", ("id", "name", "kind", "register", "worklists", "sources"), ("codes",)
+    ):
         kind = doc.string(entry, "kind", where)
         if kind not in get_args(PersonRuleKind):
             raise doc.error(f"{where}.kind", f"expected one of {', '.join(get_args(PersonRuleKind))}")

@@ -101,14 +101,10 @@ def _rating(document: Document, entry: dict[str, Any], key: str, path: str) -> R
 
 
 def _controls(document: Document, entry: dict[str, Any], path: str) -> tuple[Control, ...]:
-    raw = entry.get("controls")
-    if not isinstance(raw, list) or not raw:
-        raise document.error(f"{path}.controls", "expected a non-empty list of controls")
     controls: list[Control] = []
-    for index, item in enumerate(raw):
-        where = f"{path}.controls[{index}]"
-        value = document.mapping(item, where)
-        document.keys(value, where, ("control", "test"))
+    for where, value in document.nested_records(
+        entry, "controls", path, what="controls", required=("control", "test")
+    ):
         test = document.string(value, "test", where)
         if "::" not in test or not test.startswith("tests/"):
             raise document.error(f"{where}.test", f"expected 'tests/<file>.py::<test>', found {test!r}")
@@ -121,8 +117,7 @@ def load(path: Path = YAML_PATH) -> HazardLog:
     document = Document(path, SCHEMA)
     document.check_root_keys(("hazards",))
     hazards: list[Hazard] = []
-    for where, entry in document.entries("hazards"):
-        document.keys(entry, where, (*FIELDS, "sources"))
+    for where, entry in document.records("hazards", (*FIELDS, "sources")):
         document.sources(entry, where)
         initial = _rating(document, entry, "initial", where)
         residual = _rating(document, entry, "residual", where)

@@ -189,11 +189,18 @@ class FrailtyIndex:
 
 
 @dataclass(frozen=True)
-class SocialNeed:
+class CitedCodeList:
+    """A named code list and the citations for it: what a social need and a monitoring check are."""
+
     id: str
     name: str
     codes: frozenset[Code]
     sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SocialNeed(CitedCodeList):
+    """A social need (social_needs.yaml): a circumstance recorded in the record by one of its codes."""
 
 
 @dataclass(frozen=True)

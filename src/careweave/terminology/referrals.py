@@ -184,8 +184,7 @@ def _load(file: Path) -> ReferralRules:
     open_states = _known(doc, doc.string_list(states_block, "open", "states"), states, "states.open")
 
     transitions: dict[str, tuple[str, ...]] = {}
-    for path, entry in doc.entries("transitions"):
-        doc.keys(entry, path, ("from", "to", "sources"))
+    for path, entry in doc.records("transitions", ("from", "to", "sources")):
         source = doc.string(entry, "from", path)
         _known(doc, (source,), states, f"{path}.from")
         if source in transitions:

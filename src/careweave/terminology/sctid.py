@@ -10,29 +10,28 @@ SCTIDs too, so one check serves both.
 
 from __future__ import annotations
 
-# Verhoeff's dihedral-group tables (multiplication, position permutation).
-_D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
-    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
-    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
-    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
-    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
-    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
-    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
-    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-)
-_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
-    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
-    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)
+
+def _dihedral_product(i: int, j: int) -> int:
+    """``i * j`` in the dihedral group D5, numbered as Verhoeff does: 0-4 the rotations, 5-9 the
+    reflections."""
+    if i < 5:
+        return (i + j) % 5 if j < 5 else 5 + (i + j) % 5
+    return 5 + (i - j) % 5 if j < 5 else (i - j) % 5
+
+
+def _permutation_powers(step: tuple[int, ...], count: int) -> tuple[tuple[int, ...], ...]:
+    """``step`` applied 0, 1, ..., ``count - 1`` times: row k maps each digit through ``step`` k times."""
+    rows = [tuple(range(10))]
+    while len(rows) < count:
+        rows.append(tuple(step[digit] for digit in rows[-1]))
+    return tuple(rows)
+
+
+# Verhoeff's tables: _D is the multiplication table of D5; _P[k] is the permutation applied to the
+# digit k places from the right, Verhoeff's permutation (1 5 7 6 2 8 3 0 9 4) applied k times (its
+# eighth power is the identity, so 8 rows serve every position); _INV holds the inverses in D5.
+_D = tuple(tuple(_dihedral_product(i, j) for j in range(10)) for i in range(10))
+_P = _permutation_powers((1, 5, 7, 6, 2, 8, 3, 0, 9, 4), 8)
 _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 
 

@@ -207,11 +207,8 @@ class SnomedRelease:
     @classmethod
     def current(cls, store: Store | None = None) -> SnomedRelease | None:
         """The release in use, or ``None`` when none has been loaded (the bundled lists apply)."""
-        store = store or Store.at()
-        manifest = store.current("snomed")
-        if manifest is None:
-            return None
-        return cls(store.release_dir("snomed", manifest["release_id"]), manifest)
+        found = (store or Store.at()).current_release("snomed")
+        return None if found is None else cls(*found)
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:

@@ -76,6 +76,13 @@ class Store:
     def release_dir(self, area: str, release_id: str) -> Path:
         return self.area(area) / release_id
 
+    def current_release(self, area: str) -> tuple[Path, dict[str, Any]] | None:
+        """The directory and manifest of the release in use in ``area``, or ``None``."""
+        manifest = self.current(area)
+        if manifest is None:
+            return None
+        return self.release_dir(area, manifest["release_id"]), manifest
+
     def staging_dir(self, area: str) -> Path:
         """A fresh directory beside the releases, to build a release in before it is renamed."""
         base = self.area(area)

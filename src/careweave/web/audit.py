@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from careweave.governance.models import AuditEntry, BreakGlass
@@ -82,6 +83,47 @@ def audit_subject(given: str) -> AuditSubject | None:
     pk_seen = AuditEntry.objects.filter(person_ref=given).exclude(person=None).values_list("person_id", flat=True)
     seen = pk_seen.first()
     return AuditSubject(seen, None, given) if seen is not None else None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person whose name matched the administrator's search: enough to tell two namesakes apart."""
+
+    pk: int
+    name: str
+    date_of_birth: str
+    nhs_number: str
+
+
+#: More matches than this and the administrator is asked for a fuller name or the NHS number.
+MOST_CANDIDATES = 20
+
+
+def find_subjects(given: str) -> tuple[AuditSubject | None, list[Candidate]]:
+    """What an administrator typed: a record number or Patient id (as ``audit_subject``), an NHS number
+    (spaces allowed), or a name (every word must match). One match is the subject; several are
+    candidates to choose from."""
+    subject = audit_subject(given)
+    if subject is not None:
+        return subject, []
+    digits = given.replace(" ", "").replace("-", "")
+    people = rm.Person.objects.select_related("resource")
+    if len(digits) == 10 and digits.isdigit():
+        found = people.filter(nhs_number=digits).first()
+        return (AuditSubject(found.pk, found, found.resource.logical_id), []) if found else (None, [])
+    words = [w for w in given.split() if any(ch.isalpha() for ch in w)]
+    if not words:
+        return None, []
+    for word in words:
+        people = people.filter(Q(given_name__icontains=word) | Q(family_name__icontains=word))
+    matches = list(people.order_by("family_name", "given_name", "birth_date", "pk")[: MOST_CANDIDATES + 1])
+    if len(matches) == 1:
+        only = matches[0]
+        return AuditSubject(only.pk, only, only.resource.logical_id), []
+    return None, [
+        Candidate(p.pk, p.display_name, format_date(p.birth_date), format_nhs_number(p.nhs_number))
+        for p in matches
+    ]
 
 
 def audit_rows(person: rm.Person | int, limit: int = 500) -> list[AuditRow]:

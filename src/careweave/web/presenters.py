@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
@@ -86,12 +86,32 @@ def search_people(people: QuerySet[rm.Person], query: str) -> QuerySet[rm.Person
 
 
 @dataclass(frozen=True)
-class PersonRow:
+class PersonColumns:
+    """The columns every list of people starts with (the people search, the worklists)."""
+
     pk: int
     name: str
     nhs_number: str
+    date_of_birth: str
     age: str
     practice: str
+
+    @classmethod
+    def of(cls, person: rm.Person, practice: rm.Organisation | None, **rest: Any) -> Self:
+        """The row of ``person`` listed under ``practice``; ``rest`` are the subclass's own columns."""
+        return cls(
+            pk=person.pk,
+            name=person.display_name,
+            nhs_number=format_nhs_number(person.nhs_number),
+            date_of_birth=format_date(person.birth_date) if person.birth_date else NOT_RECORDED,
+            age=_age_text(person),
+            practice=practice.name if practice else NOT_RECORDED,
+            **rest,
+        )
+
+
+@dataclass(frozen=True)
+class PersonRow(PersonColumns):
     long_term_conditions: int
 
 
@@ -103,49 +123,27 @@ def person_rows(people: Iterable[rm.Person]) -> list[PersonRow]:
     ).only("person_id", "system", "code", "clinical_status"):
         by_person[condition.person_id].append(condition)
     return [
-        PersonRow(
-            pk=person.pk,
-            name=person.display_name,
-            nhs_number=format_nhs_number(person.nhs_number),
-            age=_age_text(person),
-            practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
+        PersonRow.of(
+            person,
+            person.registered_practice,
             long_term_conditions=len(long_term_condition_ids(by_person[person.pk])),
         )
         for person in people
     ]
 
 
-def pager(page: Any, query: str) -> dict[str, Any] | None:
-    """Parameters for the NHS.UK numbered pagination: first, last and pages near the current one."""
-    paginator = page.paginator
-    if paginator.num_pages < 2:
-        return None
-
-    def href(number: int) -> str:
-        return "?" + urlencode({"q": query, "page": number} if query else {"page": number})
-
-    items: list[dict[str, Any]] = []
-    for number in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
-        if number == paginator.ELLIPSIS:
-            items.append({"ellipsis": True})
-        else:
-            items.append({"number": number, "href": href(number), "current": number == page.number})
-    return {
-        "previous": {"href": href(page.number - 1)} if page.has_previous() else None,
-        "next": {"href": href(page.number + 1)} if page.has_next() else None,
-        "items": items,
-    }
-
-
 def pager_for(page: Any, query_string: str) -> dict[str, Any] | None:
     """NHS.UK pagination keeping the page's other parameters (an encoded query string)."""
+    return _numbered_pages(
+        page, lambda number: "?" + "&".join(p for p in (query_string, urlencode({"page": number})) if p)
+    )
+
+
+def _numbered_pages(page: Any, href: Callable[[int], str]) -> dict[str, Any] | None:
+    """The pagination of ``page`` (None when there is one page), each page's link made by ``href``."""
     paginator = page.paginator
     if paginator.num_pages < 2:
         return None
-
-    def href(number: int) -> str:
-        return "?" + "&".join(p for p in (query_string, urlencode({"page": number})) if p)
-
     items: list[dict[str, Any]] = []
     for number in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
         if number == paginator.ELLIPSIS:
@@ -177,17 +175,39 @@ class Measurement:
 
 
 @dataclass
-class PersonRecord:
+class PersonDetails:
+    """Who the person is and what they need to take part: the head of the record and of the summary."""
+
     person: rm.Person
     name: str
     nhs_number: str
-    birth: str
     sex: str
     practice: str
     language: str
     interpreter: str
     accessible_information: list[str]
     digital_access: str
+
+    @classmethod
+    def of(cls, person: rm.Person, **rest: Any) -> Self:
+        """The details of ``person``; ``rest`` are the subclass's own fields."""
+        return cls(
+            person=person,
+            name=person.display_name,
+            nhs_number=format_nhs_number(person.nhs_number),
+            sex=person.sex.capitalize() if person.sex else NOT_RECORDED,
+            practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
+            language=person.preferred_language or NOT_RECORDED,
+            interpreter=_yes_no(person.interpreter_required),
+            accessible_information=_accessible_needs(person.accessible_information_needs),
+            digital_access=person.get_digital_access_display() if person.digital_access else NOT_RECORDED,
+            **rest,
+        )
+
+
+@dataclass
+class PersonRecord(PersonDetails):
+    birth: str
     conditions: list[dict[str, Any]] = field(default_factory=list)
     medicines: list[dict[str, Any]] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
@@ -219,18 +239,7 @@ def person_record(person: rm.Person) -> PersonRecord:
     birth = format_date(person.birth_date)
     if person.birth_date and not person.deceased:
         birth += f" (age {age_in_years(person.birth_date)})"
-    record = PersonRecord(
-        person=person,
-        name=person.display_name,
-        nhs_number=format_nhs_number(person.nhs_number),
-        birth=birth,
-        sex=person.sex.capitalize() if person.sex else NOT_RECORDED,
-        practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
-        language=person.preferred_language or NOT_RECORDED,
-        interpreter=_yes_no(person.interpreter_required),
-        accessible_information=_accessible_needs(person.accessible_information_needs),
-        digital_access=person.get_digital_access_display() if person.digital_access else NOT_RECORDED,
-    )
+    record = PersonRecord.of(person, birth=birth)
     conditions = list(person.conditions.all())
     record.long_term_condition_count = len(long_term_condition_ids(conditions))
     conditions.sort(key=lambda c: (c.clinical_status not in ACTIVE_CLINICAL_STATUSES, -(c.onset or date.min).toordinal()))

@@ -32,7 +32,6 @@ from careweave.ui.format import (
     NOT_RECORDED,
     age_in_years,
     format_date,
-    format_nhs_number,
     staff_name_and_role,
 )
 from careweave.web import charts
@@ -41,9 +40,8 @@ from careweave.web.presenters import (
     KEY_MEASUREMENTS,
     OPEN_REFERRAL_STATUSES,
     AllergiesAndAlerts,
-    _accessible_needs,
+    PersonDetails,
     _condition_library,
-    _yes_no,
     allergies_and_alerts,
     describe_wait,
     number_text,
@@ -84,19 +82,10 @@ class TimelineEntry:
 
 
 @dataclass
-class Summary:
-    person: rm.Person
-    name: str
-    nhs_number: str
+class Summary(PersonDetails):
     alerts: AllergiesAndAlerts
     birth: str
     age: str
-    sex: str
-    practice: str
-    language: str
-    interpreter: str
-    accessible_information: list[str]
-    digital_access: str
     carers: list[dict[str, Any]] = field(default_factory=list)
     coordinator: dict[str, str] | None = None
     care_team_url: str = ""
@@ -122,20 +111,12 @@ class Summary:
 
 def holistic_summary(person: rm.Person) -> Summary:
     age = age_in_years(person.birth_date)
-    summary = Summary(
-        person=person,
-        name=person.display_name,
-        nhs_number=format_nhs_number(person.nhs_number),
+    summary = Summary.of(
+        person,
         birth=format_date(person.birth_date),
         age=("Died " + format_date(person.deceased_date))
         if person.deceased
         else (str(age) if age is not None else NOT_RECORDED),
-        sex=person.sex.capitalize() if person.sex else NOT_RECORDED,
-        practice=person.registered_practice.name if person.registered_practice else NOT_RECORDED,
-        language=person.preferred_language or NOT_RECORDED,
-        interpreter=_yes_no(person.interpreter_required),
-        accessible_information=_accessible_needs(person.accessible_information_needs),
-        digital_access=person.get_digital_access_display() if person.digital_access else NOT_RECORDED,
         alerts=allergies_and_alerts(person),  # first on the page, before anything else
     )
     summary.carers = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.sign_in, name="login"),
     path("logout/", views.sign_out, name="logout"),
+    path("today/", views.today_page, name="today"),
     path("people/", views.people, name="people"),
     path("people/<int:person_pk>/", views.person, name="person"),
     path("people/<int:person_pk>/break-glass/", views.break_glass, name="break-glass"),

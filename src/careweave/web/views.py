@@ -41,8 +41,9 @@ from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
 from careweave.ui.guards import refused_page, requires, workspace_only
 from careweave.ui.http import HtmxHttpRequest
 from careweave.web import audit as audit_presenter
+from careweave.web import people as people_presenter
 from careweave.web import population as population_presenter
-from careweave.web import presenters, summary, worklists
+from careweave.web import presenters, summary, today, worklists
 from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def _home_for(user: Any) -> str:
         return "/audit/"
     if has(user, Permission.VIEW_POPULATION) and not has(user, Permission.USE_WORKSPACE):
         return "/population/"
-    return "/people/"
+    return "/today/"
 
 
 @require_GET
@@ -102,24 +103,44 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @workspace_only
 def people(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
+    sort = people_presenter.PeopleSort.from_query(request.GET.get("sort", ""))
     found = presenters.search_people(
         people_in_care(request.user).select_related("registered_practice"), query
-    ).order_by("family_name", "given_name", "pk")
+    ).order_by(*sort.order_by)
     page = Paginator(found, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     # Names and NHS numbers on the page (the htmx results too): one audit entry per person shown.
     # The search words are not kept: they may contain a name.
     record_views(actor=request.user, person_ids=[p.pk for p in shown], action="people-list", resource_type="Patient")
+    outside = None
+    if not shown and has(request.user, Permission.BREAK_GLASS):
+        # An exact NHS number outside the user's care: offer emergency access (the refused page's
+        # warning and form). Only the NHS number the user typed is shown back, never a name.
+        outside = people_presenter.outside_care_match(query, people_in_care(request.user))
+        if outside is not None:
+            record_views(actor=request.user, person_ids=[outside.pk], action="people-search-outside-care",
+                         resource_type="Patient")
     logger.info("people list user_id=%s results=%s", request.user.pk, page.paginator.count)
     context = {
         "query": query,
         "page": page,
         "rows": presenters.person_rows(shown),
-        "pager": presenters.pager(page, query),
+        "pager": presenters.pager_for(page, sort.query_string(query)),
+        "headers": sort.headers(query),
+        "outside": outside,
     }
     # An htmx search swaps in just the results; a full page otherwise (and without JavaScript).
     template = "web/_people_results.html" if request.htmx else "web/people.html"
     return render(request, template, context)
+
+
+@require_GET
+@workspace_only
+def today_page(request: HttpRequest) -> HttpResponse:
+    """The landing page after sign-in: what needs this clinician today."""
+    page = today.today_page(request.user, worklists=has(request.user, Permission.WORKLISTS))
+    record_views(actor=request.user, person_ids=page.person_ids, action="today-read", resource_type="Patient")
+    return render(request, "web/today.html", {"page": page})
 
 
 @require_GET
@@ -151,18 +172,25 @@ def break_glass(request: HttpRequest, person_pk: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     person_param = request.GET.get("person", "").strip()[:100]
     subject = None
+    candidates: list[audit_presenter.Candidate] = []
     error = ""
     if person_param:
-        # a removed person's audit is kept, and found by their record number or Patient id
-        subject = audit_presenter.audit_subject(person_param)
-        if subject is None:
-            error = "Enter the record number of a person in the record"
-        else:  # reading who saw a record is itself an access worth recording
+        # by NHS number, name, record number or Patient id (a removed person's audit is kept and found
+        # by the last two)
+        subject, candidates = audit_presenter.find_subjects(person_param)
+        if subject is None and not candidates:
+            error = "Enter the NHS number, name or record number of a person in the record"
+        elif subject is not None:  # reading who saw a record is itself an access worth recording
             record_access(actor=request.user, action="audit-read", resource_type="AuditEvent",
                           person_id=subject.pk, person_ref=subject.person_ref, purpose="audit", channel="web")
+        else:  # names and NHS numbers shown to choose from: each an access, for the audit purpose
+            record_views(actor=request.user, person_ids=[c.pk for c in candidates], action="audit-search",
+                         resource_type="Patient", purpose="audit")
     context = {
         "person_param": person_param,
         "subject": subject,
+        "candidates": candidates[: audit_presenter.MOST_CANDIDATES],
+        "too_many": len(candidates) > audit_presenter.MOST_CANDIDATES,
         "rows": audit_presenter.audit_rows(subject.pk) if subject else [],
         "awaiting_review": audit_presenter.break_glass_awaiting_review(),
         "recently_reviewed": audit_presenter.break_glass_recently_reviewed(),
@@ -241,7 +269,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     rows = worklists.rows(page.object_list, run, clusters)
     removed = worklists.removals(request.user, filters, timezone.localdate())
     # One audit entry per person and list shown, so each person's access report says which list.
-    shown = [(r.person_pk, r.list_id) for r in rows] + [(r.person_pk, r.list_id) for r in removed]
+    shown = [(r.pk, r.list_id) for r in rows] + [(r.person_pk, r.list_id) for r in removed]
     record_views(actor=request.user, person_ids=shown, action="worklist-read", resource_type="WorklistEntry")
     logger.info("worklist user_id=%s entries=%s", request.user.pk, page.paginator.count)
     context = {

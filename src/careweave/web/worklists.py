@@ -23,7 +23,7 @@ from careweave.segmentation.models import (
 )
 from careweave.segmentation.services import worklist_titles
 from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
-from careweave.web.presenters import _age_text
+from careweave.web.presenters import PersonColumns
 
 #: How a list may be ordered (the ``sort`` query parameter), the first the default: each list's rows
 #: by priority score (highest first), by age (oldest first) or by family then given name; ties by name.
@@ -72,12 +72,7 @@ def points_text(points: float) -> str:
 
 
 @dataclass(frozen=True)
-class WorklistRow:
-    person_pk: int
-    name: str
-    nhs_number: str
-    age: str
-    practice: str
+class WorklistRow(PersonColumns):
     list_id: str
     list_title: str
     cluster: str
@@ -159,12 +154,9 @@ def rows(page_entries: Any, run: SegmentationRun, clusters: list[dict[str, Any]]
     for entry in page_entries:
         person = entry.person
         out.append(
-            WorklistRow(
-                person_pk=person.pk,
-                name=person.display_name,
-                nhs_number=format_nhs_number(person.nhs_number),
-                age=_age_text(person),
-                practice=entry.practice.name if entry.practice else NOT_RECORDED,
+            WorklistRow.of(
+                person,
+                entry.practice,
                 list_id=entry.list_id,
                 list_title=titles.get(entry.list_id, entry.list_id),
                 cluster=labels.get(entry.cluster_number, NOT_RECORDED)

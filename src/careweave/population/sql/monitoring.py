@@ -18,7 +18,7 @@ from typing import Final
 import pyarrow as pa
 
 from careweave.population.features import FeatureSpecification, months_before
-from careweave.population.sql.common import Context, Step, date_literal
+from careweave.population.sql.common import Context, Step, code_table, date_literal
 
 MONTH_NAMES: Final = (
     "January", "February", "March", "April", "May", "June",
@@ -34,12 +34,10 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
     checks = schedules.checks
     rows = [(rule, rank, row) for rule in rules for rank, row in enumerate(rule.rows)]
     when = [(rule.id, rank, stage, band) for rule, rank, row in rows for stage, bands in row.when for band in bands]
-    codes = sorted({(c.id, code) for c in checks for code in c.codes})
     stage_codes = sorted((s.id, code, factor) for s in schedules.stages for code, factor in s.values)
     bands = [(s, rank, b) for s in schedules.stages for rank, b in enumerate(s.bands)]
     drug_classes = {r.subject for r in rules if r.kind == "drug"}
     classes = [m for m in spec.knowledge.medicine_classes if m.id in drug_classes]
-    drug_codes = sorted({(m.id, code) for m in classes for code in m.codes})
     ingredients = sorted({(i.lower(), m.id) for m in classes for i in m.ingredients if i})
     return {
         "lk_mon_rule": pa.table(
@@ -84,13 +82,7 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
                 "check_rank": pa.array(range(len(checks)), pa.int32()),
             }
         ),
-        "lk_mon_code": pa.table(
-            {
-                "check_id": pa.array([c[0] for c in codes], pa.string()),
-                "system": pa.array([c[1][0] for c in codes], pa.string()),
-                "code": pa.array([c[1][1] for c in codes], pa.string()),
-            }
-        ),
+        "lk_mon_code": code_table([(code, c.id) for c in checks for code in c.codes], "check_id"),
         "lk_mon_stage_code": pa.table(
             {
                 "stage_id": pa.array([s[0] for s in stage_codes], pa.string()),
@@ -109,13 +101,7 @@ def lookups(spec: FeatureSpecification) -> dict[str, pa.Table]:
                 "high": pa.array([b.high for _, _, b in bands], pa.float64()),
             }
         ),
-        "lk_mon_drug_code": pa.table(
-            {
-                "class_id": pa.array([c[0] for c in drug_codes], pa.string()),
-                "system": pa.array([c[1][0] for c in drug_codes], pa.string()),
-                "code": pa.array([c[1][1] for c in drug_codes], pa.string()),
-            }
-        ),
+        "lk_mon_drug_code": code_table([(code, m.id) for m in classes for code in m.codes], "class_id"),
         "lk_mon_drug_ingredient": pa.table(
             {
                 "ingredient": pa.array([i[0] for i in ingredients], pa.string()),

@@ -167,6 +167,23 @@ class PersonContext:
     def day_in_window(self) -> int:
         return self.rnd.randint(self.end, self.start)
 
+    def add_coded_observation(self, kind: str, category: list[dict[str, Any]], code: dict[str, Any]) -> None:
+        """Write a final Observation with just a code (a finding, a social circumstance) on a day in
+        the window; ``kind`` is the letter of its id."""
+        self.out.add(
+            "Observation",
+            {
+                "resourceType": "Observation",
+                "id": self.next_id(kind),
+                "meta": self.run.meta,
+                "status": "final",
+                "category": category,
+                "code": code,
+                "subject": self.subject,
+                "effectiveDateTime": self.run.day(self.day_in_window()),
+            },
+        )
+
     @property
     def years(self) -> float:
         """Years of history in the window."""

@@ -18,16 +18,4 @@ def add_findings(p: PersonContext) -> None:
             while times < 6 and rnd.random() < 0.35:
                 times += 1
         for _ in range(times):
-            p.out.add(
-                "Observation",
-                {
-                    "resourceType": "Observation",
-                    "id": p.next_id("f"),
-                    "meta": run.meta,
-                    "status": "final",
-                    "category": EXAM,
-                    "code": run.finding_code[k],
-                    "subject": p.subject,
-                    "effectiveDateTime": run.day(p.day_in_window()),
-                },
-            )
+            p.add_coded_observation("f", EXAM, run.finding_code[k])

@@ -17,19 +17,7 @@ def add_social(p: PersonContext) -> None:
             continue
         if trait.key == "has_carer":
             add_related_person(p, p.next_id("rp"), CAREGIVER)
-        p.out.add(
-            "Observation",
-            {
-                "resourceType": "Observation",
-                "id": p.next_id("s"),
-                "meta": run.meta,
-                "status": "final",
-                "category": SOCIAL_HISTORY,
-                "code": run.social_code[k],
-                "subject": p.subject,
-                "effectiveDateTime": run.day(p.day_in_window()),
-            },
-        )
+        p.add_coded_observation("s", SOCIAL_HISTORY, run.social_code[k])
     if p.age >= 65 and p.rnd.random() < 0.5:
         add_related_person(p, p.next_id("rp"), NEXT_OF_KIN)
 

@@ -56,8 +56,9 @@ def _alerts(path: Path) -> Alerts:
     doc.check_root_keys(("no_known_allergies", "alert_kinds"))
     seen: dict[Code, str] = {}
     negations = []
-    for entry_path, entry in doc.entries("no_known_allergies"):
-        doc.keys(entry, entry_path, ("id", "label", "codes", "sources"), ("note",))
+    for entry_path, entry in doc.records(
+        "no_known_allergies", ("id", "label", "codes", "sources"), ("note",)
+    ):
         negations.append(
             NoKnownAllergy(
                 id=doc.identifier(entry, "id", entry_path),
@@ -67,10 +68,9 @@ def _alerts(path: Path) -> Alerts:
             )
         )
     kinds = []
-    for entry_path, entry in doc.entries("alert_kinds"):
-        doc.keys(
-            entry, entry_path, ("id", "label", "sources"), ("prominent", "codes", "flag_categories", "note")
-        )
+    for entry_path, entry in doc.records(
+        "alert_kinds", ("id", "label", "sources"), ("prominent", "codes", "flag_categories", "note")
+    ):
         codes = doc.codes(entry, entry_path, seen=seen, allow_empty=True)
         categories = doc.string_list(entry, "flag_categories", entry_path)
         if not codes and not categories:

@@ -86,8 +86,7 @@ def _condition_library(path: Path, medicine_classes_path: Path) -> ConditionLibr
     class_ids = frozenset(item.id for item in load_medicine_classes(medicine_classes_path))
     seen: dict[Code, str] = {}
     conditions: list[ConditionDefinition] = []
-    for entry_path, entry in doc.entries("conditions"):
-        doc.keys(entry, entry_path, _CONDITION_REQUIRED, _CONDITION_OPTIONAL)
+    for entry_path, entry in doc.records("conditions", _CONDITION_REQUIRED, _CONDITION_OPTIONAL):
         body_system = doc.string(entry, "body_system", entry_path)
         if body_system not in BODY_SYSTEMS:
             raise doc.error(f"{entry_path}.body_system", f"unknown body system {body_system!r}")

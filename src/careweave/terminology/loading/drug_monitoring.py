@@ -45,13 +45,11 @@ def _schedules(
     stage_ids = {s.id: s for s in stages}
     rules: list[ScheduledCheck] = []
     taken = {rule.id for rule in conditions.rules}
-    for entry_path, entry in doc.entries("requirements"):
-        doc.keys(
-            entry,
-            entry_path,
-            ("id", "medicine_class", "checks", "sources"),
-            ("interval_months", "interval_weeks", "by_stage", "note"),
-        )
+    for entry_path, entry in doc.records(
+        "requirements",
+        ("id", "medicine_class", "checks", "sources"),
+        ("interval_months", "interval_weeks", "by_stage", "note"),
+    ):
         requirement_id = doc.identifier(entry, "id", entry_path)
         medicine_class = doc.string(entry, "medicine_class", entry_path)
         if medicine_class not in class_ids:

@@ -22,13 +22,11 @@ def _frailty_index(path: Path) -> FrailtyIndex:
     doc.check_root_keys(("deficits", "categories", "sources"))
     deficits: list[FrailtyDeficit] = []
     seen: dict[Code, str] = {}
-    for entry_path, entry in doc.entries("deficits"):
-        doc.keys(
-            entry,
-            entry_path,
-            ("id", "name"),
-            ("codes", "min_distinct_medicines", "ecl", "note", "code_groups", "left_out"),
-        )
+    for entry_path, entry in doc.records(
+        "deficits",
+        ("id", "name"),
+        ("codes", "min_distinct_medicines", "ecl", "note", "code_groups", "left_out"),
+    ):
         min_medicines = doc.optional_integer(entry, "min_distinct_medicines", entry_path, minimum=1)
         if (min_medicines is None) == ("codes" not in entry):
             raise doc.error(entry_path, "a deficit needs either codes or min_distinct_medicines (not both)")
@@ -44,8 +42,7 @@ def _frailty_index(path: Path) -> FrailtyIndex:
         )
     categories: list[tuple[str, float, float]] = []
     previous_upper: float | None = None
-    for entry_path, entry in doc.entries("categories"):
-        doc.keys(entry, entry_path, ("id", "lower_exclusive", "upper_inclusive"))
+    for entry_path, entry in doc.records("categories", ("id", "lower_exclusive", "upper_inclusive")):
         lower, upper = entry["lower_exclusive"], entry["upper_inclusive"]
         if not all(isinstance(item, int | float) and not isinstance(item, bool) for item in (lower, upper)):
             raise doc.error(entry_path, "category bounds must be numbers")

@@ -17,8 +17,9 @@ def _medicine_classes(path: Path) -> tuple[MedicineClass, ...]:
     doc = Document(path, "careweave.terminology.medicine_classes/1")
     doc.check_root_keys(("medicine_classes",))
     classes: list[MedicineClass] = []
-    for entry_path, entry in doc.entries("medicine_classes"):
-        doc.keys(entry, entry_path, ("id", "name", "ingredients", "sources"), ("codes", "bnf", "note"))
+    for entry_path, entry in doc.records(
+        "medicine_classes", ("id", "name", "ingredients", "sources"), ("codes", "bnf", "note")
+    ):
         ingredients = doc.string_list(entry, "ingredients", entry_path, allow_empty=False)
         if any(item != item.lower() for item in ingredients):
             raise doc.error(f"{entry_path}.ingredients", "ingredient names must be lowercase")

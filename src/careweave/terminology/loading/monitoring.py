@@ -43,13 +43,11 @@ def _schedules(path: Path, conditions_path: Path) -> ConditionSchedules:
     stage_ids = {s.id: s for s in stages}
     rules: list[ScheduledCheck] = []
     seen_pairs: set[tuple[str, str]] = set()
-    for entry_path, entry in doc.entries("requirements"):
-        doc.keys(
-            entry,
-            entry_path,
-            ("id", "condition_id", "check", "sources"),
-            ("interval_months", "interval_weeks", "by_stage", "note"),
-        )
+    for entry_path, entry in doc.records(
+        "requirements",
+        ("id", "condition_id", "check", "sources"),
+        ("interval_months", "interval_weeks", "by_stage", "note"),
+    ):
         condition_id = doc.string(entry, "condition_id", entry_path)
         if condition_id not in condition_ids:
             raise doc.error(f"{entry_path}.condition_id", f"unknown condition {condition_id!r}")
@@ -111,8 +109,9 @@ def _key_measurements(path: Path, monitoring_path: Path) -> tuple[KeyMeasurement
         by_name.setdefault(requirement.name, set()).update(requirement.observation_codes)
     seen: dict[Code, str] = {}
     measurements: list[KeyMeasurement] = []
-    for entry_path, entry in doc.entries("measurements"):
-        doc.keys(entry, entry_path, ("id", "label", "codes", "sources"), ("monitoring", "note"))
+    for entry_path, entry in doc.records(
+        "measurements", ("id", "label", "codes", "sources"), ("monitoring", "note")
+    ):
         monitoring = doc.string_list(entry, "monitoring", entry_path)
         unknown = [name for name in monitoring if name not in by_name]
         if unknown:

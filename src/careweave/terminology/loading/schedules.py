@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._schema import SYSTEM_ALIASES, Document
-from ..models import Code
+from ..models import CitedCodeList, Code
 
 IntervalUnit = Literal["month", "week", "day"]
 StageMeasure = Literal["latest_value", "age"]
@@ -66,13 +66,8 @@ class Interval:
 
 
 @dataclass(frozen=True)
-class MonitoringCheck:
+class MonitoringCheck(CitedCodeList):
     """A check (HbA1c, renal function, lithium level...): an observation with one of ``codes``."""
-
-    id: str
-    name: str
-    codes: frozenset[Code]
-    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -160,8 +155,7 @@ def parse_checks(doc: Document, existing: Sequence[MonitoringCheck] = ()) -> tup
         return ()
     taken = {c.id for c in existing}
     checks: list[MonitoringCheck] = []
-    for path, entry in doc.entries("checks"):
-        doc.keys(entry, path, ("id", "name", "observation_codes", "sources"), ("note",))
+    for path, entry in doc.records("checks", ("id", "name", "observation_codes", "sources"), ("note",)):
         check_id = doc.identifier(entry, "id", path)
         if check_id in taken:
             raise doc.error(f"{path}.id", f"check {check_id!r} is already defined in monitoring.yaml")
@@ -186,14 +180,15 @@ def _number(doc: Document, entry: Mapping[str, Any], key: str, path: str) -> flo
 
 
 def _bands(doc: Document, entry: Mapping[str, Any], path: str) -> tuple[StageBand, ...]:
-    raw = entry.get("bands")
-    if not isinstance(raw, list) or not raw:
-        raise doc.error(f"{path}.bands", "expected a non-empty list of bands ({id, label, min?, below?})")
     bands: list[StageBand] = []
-    for index, item in enumerate(raw):
-        band_path = f"{path}.bands[{index}]"
-        band = doc.mapping(item, band_path)
-        doc.keys(band, band_path, ("id", "label"), ("min", "below"))
+    for band_path, band in doc.nested_records(
+        entry,
+        "bands",
+        path,
+        what="bands ({id, label, min?, below?})",
+        required=("id", "label"),
+        optional=("min", "below"),
+    ):
         low, high = _number(doc, band, "min", band_path), _number(doc, band, "below", band_path)
         if low is not None and high is not None and low >= high:
             raise doc.error(band_path, f"min {low} is not below {high}")
@@ -212,8 +207,9 @@ def parse_stages(
         return ()
     taken = {s.id for s in existing}
     stages: list[MonitoringStage] = []
-    for path, entry in doc.entries("stages"):
-        doc.keys(entry, path, ("id", "name", "measure", "unit", "bands", "sources"), ("values", "note"))
+    for path, entry in doc.records(
+        "stages", ("id", "name", "measure", "unit", "bands", "sources"), ("values", "note")
+    ):
         stage_id = doc.identifier(entry, "id", path)
         if stage_id in taken:
             raise doc.error(f"{path}.id", f"stage {stage_id!r} is already defined")
@@ -274,17 +270,13 @@ def parse_by_stage(
     allow_started: bool,
 ) -> tuple[ScheduleRow, ...]:
     """The optional ``by_stage`` rows: ``when`` (stage -> bands) and, for drugs, ``started_within_months``."""
-    raw = entry.get("by_stage")
-    if raw is None:
+    if entry.get("by_stage") is None:
         return ()
-    if not isinstance(raw, list) or not raw:
-        raise doc.error(f"{path}.by_stage", "expected a non-empty list of rows")
+    optional = ("when", "started_within_months") if allow_started else ("when",)
     rows: list[ScheduleRow] = []
-    for index, item in enumerate(raw):
-        row_path = f"{path}.by_stage[{index}]"
-        row = doc.mapping(item, row_path)
-        optional = ("when", "started_within_months") if allow_started else ("when",)
-        doc.keys(row, row_path, (), (*optional, *_UNIT_KEYS))
+    for row_path, row in doc.nested_records(
+        entry, "by_stage", path, what="rows", required=(), optional=(*optional, *_UNIT_KEYS)
+    ):
         when: list[tuple[str, tuple[str, ...]]] = []
         for stage_id in doc.mapping(row.get("when", {}), f"{row_path}.when"):
             stage = stages.get(str(stage_id))

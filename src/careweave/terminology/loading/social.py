@@ -30,8 +30,7 @@ def _social_needs(path: Path) -> tuple[SocialNeed, ...]:
     doc.check_root_keys(("social_needs",))
     seen: dict[Code, str] = {}
     needs: list[SocialNeed] = []
-    for entry_path, entry in doc.entries("social_needs"):
-        doc.keys(entry, entry_path, ("id", "name", "codes", "sources"), ("ecl", "note"))
+    for entry_path, entry in doc.records("social_needs", ("id", "name", "codes", "sources"), ("ecl", "note")):
         needs.append(
             SocialNeed(
                 id=doc.identifier(entry, "id", entry_path),

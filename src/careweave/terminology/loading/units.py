@@ -103,13 +103,11 @@ def _units(path: Path, key_measurements_path: Path, monitoring_path: Path) -> Un
     }
     seen: dict[Code, str] = {}
     analytes: list[Analyte] = []
-    for entry_path, entry in doc.entries("analytes"):
-        doc.keys(
-            entry,
-            entry_path,
-            ("id", "name", "canonical_unit", "display_unit", "codes", "sources"),
-            ("units", "scales", "molar_mass", "note"),
-        )
+    for entry_path, entry in doc.records(
+        "analytes",
+        ("id", "name", "canonical_unit", "display_unit", "codes", "sources"),
+        ("units", "scales", "molar_mass", "note"),
+    ):
         codes = set(doc.codes(entry, entry_path, seen=seen))
         analyte_id = doc.identifier(entry, "id", entry_path)
         for code in sorted(key_codes.get(analyte_id, frozenset()) - codes):
