@@ -197,4 +197,9 @@ def table_columns(table: Table) -> list[tuple[str, str]]:
 
 
 def context(view: ReferralPopulationView) -> dict[str, Any]:
-    return {"view": view, "tables": [(t, table_columns(t)) for t in view.tables]}
+    tables = []
+    for table in view.tables:
+        columns = table_columns(table)
+        headers = [table.header, *({"text": heading, "numeric": True} for _key, heading in columns)]
+        tables.append((table, columns, headers))
+    return {"view": view, "tables": tables}
