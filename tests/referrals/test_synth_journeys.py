@@ -34,7 +34,9 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def test_the_journeys_cover_every_state_across_sectors(synthetic: Path) -> None:
-    tasks = _lines(synthetic / "Task.ndjson")
+    versions = _lines(synthetic / "Task.ndjson")
+    tasks = list({t["id"]: t for t in versions}.values())  # each Task's latest version (written in order)
+    assert len(versions) > len(tasks)  # the histories, not only the latest states
     states = collections.Counter(t["businessStatus"]["coding"][0]["code"] for t in tasks)
     assert {"received", "accepted", "rejected", "completed"} <= set(states)
     referrals = {r["id"]: r for r in _lines(synthetic / "ServiceRequest.ndjson")}
@@ -65,6 +67,7 @@ def test_the_scan_finds_every_kind_of_finding_in_the_synthetic_journeys(syntheti
     for resource, on, state in ReferralTaskState.objects.values_list("resource_id", "on", "business_status"):
         by_task[resource].append((on, state))
     assert len(by_task) == ReferralTask.objects.exclude(business_status="").count()
+    assert sum(len(states) for states in by_task.values()) > len(by_task)  # timelines, not single states
     for states in by_task.values():
         ordered = [s for _, s in sorted(states, key=lambda x: x[0] or dt.date.min)]
         assert all(rules.transition_error(a, b) is None for a, b in zip(ordered, ordered[1:], strict=False))

@@ -56,23 +56,27 @@ def _task(
     steps: list[tuple[str, int]],
     reason: tuple[str, str] | None = None,
 ) -> None:
-    state, last = steps[-1]
-    task: dict[str, Any] = {
-        "resourceType": "Task",
-        "id": f"{sid}-task",
-        "meta": p.run.meta,
-        "status": TASK_STATUS.get(state, "in-progress"),
-        "businessStatus": {"coding": [{"system": BUSINESS, "code": state}]},
-        "intent": "order",
-        "focus": {"reference": f"ServiceRequest/{sid}"},
-        "for": p.subject,
-        "owner": {"reference": f"Organization/{owner}"},
-        "authoredOn": p.run.when(steps[0][1], 600),
-        "lastModified": p.run.when(last, 660),
-    }
-    if reason is not None:
-        task["statusReason"] = {"coding": [{"system": REJECTION, "code": reason[0], "display": reason[1]}]}
-    p.out.add("Task", task)
+    """Every version of the service's Task, one per step, in order (the history a sender's feed carries;
+    the record keeps each state for the referral's timeline)."""
+    for state, day in steps:
+        task: dict[str, Any] = {
+            "resourceType": "Task",
+            "id": f"{sid}-task",
+            "meta": p.run.meta,
+            "status": TASK_STATUS.get(state, "in-progress"),
+            "businessStatus": {"coding": [{"system": BUSINESS, "code": state}]},
+            "intent": "order",
+            "focus": {"reference": f"ServiceRequest/{sid}"},
+            "for": p.subject,
+            "owner": {"reference": f"Organization/{owner}"},
+            "authoredOn": p.run.when(steps[0][1], 600),
+            "lastModified": p.run.when(day, 660),
+        }
+        if reason is not None and state == "rejected":
+            task["statusReason"] = {
+                "coding": [{"system": REJECTION, "code": reason[0], "display": reason[1]}]
+            }
+        p.out.add("Task", task)
 
 
 def _appointment(p: PersonContext, sid: str, suffix: str, status: str, day: int) -> None:
