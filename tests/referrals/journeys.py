@@ -189,3 +189,15 @@ def base(nhs: str = "9434765919", pid: str = "p1") -> History:
     history.add(organisation("hosp", "RXX01", "Orthopaedics, General Hospital"))
     history.add(patient(pid, nhs))
     return history
+
+
+def put(client: Any, token: str, resource: dict[str, Any]) -> Any:
+    """PUT one resource through the FHIR API as the integration client `token` belongs to."""
+    import json
+
+    return client.put(
+        f"/fhir/{resource['resourceType']}/{resource['id']}",
+        data=json.dumps(resource),
+        content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )

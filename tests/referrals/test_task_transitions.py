@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -39,15 +38,6 @@ def _history() -> journeys.History:
     return history
 
 
-def _put(client: Client, token: str, resource: dict[str, Any]) -> Any:
-    return client.put(
-        f"/fhir/{resource['resourceType']}/{resource['id']}",
-        data=json.dumps(resource),
-        content_type=FHIR_JSON,
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
-
-
 @pytest.fixture
 def api() -> tuple[Client, str]:
     return Client(), make_user("integrator", Role.INTEGRATOR, None)
@@ -56,7 +46,7 @@ def api() -> tuple[Client, str]:
 def test_a_task_moves_forward_through_the_api_and_its_row_follows(api: tuple[Client, str]) -> None:
     client, token = api
     for resource in _history().api_writes():
-        response = _put(client, token, resource)
+        response = journeys.put(client, token, resource)
         assert response.status_code in (200, 201), response.content
     row = ReferralTask.objects.get(resource__logical_id="task-1")
     assert (row.business_status, row.focus_id, str(row.last_modified)) == ("completed", "sr-1", "2024-03-01")
@@ -78,8 +68,8 @@ def test_an_invalid_transition_is_refused_through_the_api(
     history.task("task-1", "sr-1", "p1", "hosp", (stored, "2024-01-20"), (proposed, "2024-02-01"))
     writes = history.api_writes()
     for resource in writes[:-1]:
-        assert _put(client, token, resource).status_code in (200, 201)
-    response = _put(client, token, writes[-1])
+        assert journeys.put(client, token, resource).status_code in (200, 201)
+    response = journeys.put(client, token, writes[-1])
     assert response.status_code == 409
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
@@ -96,10 +86,10 @@ def test_an_unknown_business_status_is_refused(api: tuple[Client, str]) -> None:
     client, token = api
     history = _history()
     for resource in history.resources[:-1]:
-        _put(client, token, resource)
+        journeys.put(client, token, resource)
     task = history.task_versions["task-1"][0]
     task["businessStatus"] = {"coding": [{"code": "triaged"}]}
-    response = _put(client, token, task)
+    response = journeys.put(client, token, task)
     assert response.status_code == 422
     assert "'triaged' is not a referral business status" in response.json()["issue"][0]["diagnostics"]
     assert not ReferralTask.objects.exists()

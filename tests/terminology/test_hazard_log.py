@@ -27,6 +27,9 @@ OTHER_FLAGS = frozenset(
         "referral_lost",
         "referral_no_outcome",
         "referral_validation_due",
+        "referral_worklist_ranking",
+        "referral_replaced",
+        "referral_task_order",
         # issue 10, item 4: the worklists' priority score and clinicians' removals with a review date
         "worklist_priority",
         "worklist_removal",

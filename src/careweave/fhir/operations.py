@@ -69,9 +69,10 @@ def _repoint(stored: rm.StoredResource, source: rm.Person, target: rm.Person) ->
 
 
 def _record_models() -> list[type[models.Model]]:
-    """Every record row that hangs off a person and a stored resource (new types included)."""
+    """Every record row that hangs off a person and a stored resource (new types included), the
+    referral Tasks and their states among them (ADR 0012)."""
     found = []
-    for model in apps.get_app_config("record").get_models():
+    for model in [*apps.get_app_config("record").get_models(), *apps.get_app_config("referrals").get_models()]:
         names = {f.name for f in model._meta.get_fields()}
         if {"person", "resource"} <= names and model is not rm.Person:
             found.append(model)

@@ -185,7 +185,7 @@ _TYPES = [
             "date": SearchParam("date", ("start",), is_datetime=True),
             "status": SearchParam("token", ("status",)),
         },
-        write_rank=6,
+        write_rank=7,  # after ServiceRequest, which an Appointment's basedOn names (issue 15)
         care_relationship=True,
     ),
     ResourceType(

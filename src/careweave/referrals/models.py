@@ -45,3 +45,25 @@ class ReferralTask(models.Model):
 
     def __str__(self) -> str:
         return f"ReferralTask {self.pk}"  # never patient data: str() ends up in logs
+
+
+class ReferralTaskState(models.Model):
+    """A business state a referral's Task was in and the day it was set, one row per state the Task's
+    versions have carried (ADR 0012). The referral's timeline is read from here, and a history that
+    arrives out of order is put in the order of its own dates before the transitions are checked."""
+
+    resource = models.ForeignKey(rm.StoredResource, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(rm.Person, on_delete=models.CASCADE, related_name="referral_task_states")
+    focus_id = models.CharField(max_length=64, blank=True, help_text="The ServiceRequest's logical id.")
+    business_status = models.CharField(max_length=32)
+    status_reason_display = models.CharField(max_length=255, blank=True)
+    on = models.DateField(null=True, blank=True, help_text="The version's lastModified (or authoredOn).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "business_status"], name="referral_task_state_once")
+        ]
+        indexes = [models.Index(fields=["focus_id"], name="referral_task_state_focus")]
+
+    def __str__(self) -> str:
+        return f"ReferralTaskState {self.pk}"

@@ -9,14 +9,17 @@ counts only, never patient data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import orjson
 import pyarrow as pa
+from django.db.models import Count, Max, Q, Sum
 
 from careweave.governance.audit import record_system_event
-from careweave.population.referrals import ReferralExtract, ReferralScan, day_number, scan
+from careweave.population.referrals import Finding, ReferralExtract, ReferralScan, day_number, scan
 from careweave.population.referrals.engines import Engine
 from careweave.population.referrals.extract import SCHEMAS
 from careweave.record import models as rm
@@ -24,6 +27,7 @@ from careweave.referrals.models import ReferralTask
 
 CHUNK = 20_000
 LETTER_TYPES = ("DocumentReference", "Composition")
+CLOSED = ("rejected", "completed", "cancelled")
 
 
 def _ref(reference: Any, kind: str) -> str | None:
@@ -42,10 +46,10 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _bodies(kinds: tuple[str, ...]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    rows = rm.StoredResource.objects.filter(resource_type__in=kinds, person__isnull=False).values_list(
-        "resource_type", "logical_id", "body"
-    )
+def _bodies(kinds: tuple[str, ...], people: Q) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    rows = rm.StoredResource.objects.filter(
+        people, resource_type__in=kinds, person__isnull=False
+    ).values_list("resource_type", "logical_id", "body")
     for kind, lid, body in rows.iterator(chunk_size=CHUNK):
         try:
             yield kind, lid, orjson.loads(body)
@@ -57,8 +61,8 @@ def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMAS[name])
 
 
-def _referrals() -> list[dict[str, Any]]:
-    rows = rm.Referral.objects.values_list(
+def _referrals(people: Q) -> list[dict[str, Any]]:
+    rows = rm.Referral.objects.filter(people).values_list(
         "resource__logical_id",
         "person_id",
         "person__nhs_number",
@@ -87,18 +91,22 @@ def _referrals() -> list[dict[str, Any]]:
     ]
 
 
-def _tasks() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def _tasks(people: Q) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     tasks: list[dict[str, Any]] = []
     outputs: list[dict[str, Any]] = []
     validations: list[dict[str, Any]] = []
-    rows = ReferralTask.objects.exclude(focus_id="").values_list(
-        "focus_id",
-        "is_validation",
-        "status",
-        "business_status",
-        "status_reason_code",
-        "last_modified",
-        "outputs",
+    rows = (
+        ReferralTask.objects.filter(people)
+        .exclude(focus_id="")
+        .values_list(
+            "focus_id",
+            "is_validation",
+            "status",
+            "business_status",
+            "status_reason_code",
+            "last_modified",
+            "outputs",
+        )
     )
     for focus, is_validation, status, business, reason, modified, refs in rows.iterator(chunk_size=CHUNK):
         if is_validation:
@@ -118,9 +126,9 @@ def _tasks() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str,
     return tasks, outputs, validations
 
 
-def _appointments() -> list[dict[str, Any]]:
+def _appointments(people: Q) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for _kind, _lid, body in _bodies(("Appointment",)):
+    for _kind, _lid, body in _bodies(("Appointment",), people):
         for based_on in body.get("basedOn") or []:
             referral = _ref(based_on, "ServiceRequest")
             if referral:
@@ -135,9 +143,9 @@ def _appointments() -> list[dict[str, Any]]:
     return rows
 
 
-def _letters() -> list[dict[str, Any]]:
+def _letters(people: Q) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for kind, lid, body in _bodies(LETTER_TYPES):
+    for kind, lid, body in _bodies(LETTER_TYPES, people):
         if body.get("status") in ("entered-in-error", "superseded"):
             continue
         context = body.get("context") if kind == "DocumentReference" else None
@@ -172,17 +180,41 @@ def _reason_is_a(codes: set[str]) -> list[dict[str, Any]]:
     return [{"descendant": str(d), "ancestor": str(a)} for d, a in found]
 
 
-def build_referral_extract() -> ReferralExtract:
-    referrals = _referrals()
-    tasks, outputs, validations = _tasks()
+def _close_replaced(people: Q, tasks: list[dict[str, Any]]) -> None:
+    """A referral another one `replaces` (re-referred elsewhere) no longer waits: unless its own Tasks
+    already ended it (a rejection stays a rejection, for the loop rule), it is cancelled on the day
+    the replacement was made."""
+    ended = {t["referral_id"] for t in tasks if t["business_status"] in CLOSED}
+    replaced = rm.Referral.objects.filter(people, replaces__isnull=False).values_list(
+        "replaces__resource__logical_id", "authored_on"
+    )
+    for old, when in replaced.iterator(chunk_size=CHUNK):
+        if old not in ended:
+            tasks.append(
+                {
+                    "referral_id": old,
+                    "business_status": "cancelled",
+                    "status_reason": None,
+                    "modified_day": day_number(when),
+                }
+            )
+
+
+def build_referral_extract(people: Q | None = None) -> ReferralExtract:
+    """The extract of everyone's referrals, or only of the people a filter on ``person_id`` selects
+    (``governance.access.in_care(user, "person_id")`` for the co-ordinator's worklist)."""
+    people = people if people is not None else Q()
+    referrals = _referrals(people)
+    tasks, outputs, validations = _tasks(people)
+    _close_replaced(people, tasks)
     return ReferralExtract(
         {
             "referral": _table("referral", referrals),
             "task": _table("task", tasks),
             "task_output": _table("task_output", outputs),
             "validation": _table("validation", validations),
-            "appointment": _table("appointment", _appointments()),
-            "letter": _table("letter", _letters()),
+            "appointment": _table("appointment", _appointments(people)),
+            "letter": _table("letter", _letters(people)),
             "reason_is_a": _table(
                 "reason_is_a", _reason_is_a({r["reason_code"] for r in referrals if r["reason_code"]})
             ),
@@ -205,3 +237,44 @@ def referral_findings(*, as_of: dt.date | None = None, engine: Engine = "duckdb"
         + (", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no findings"),
     )
     return [f.as_json() for f in found]
+
+
+def findings_for(people: Q, *, as_of: dt.date | None = None) -> list[Finding]:
+    """The findings about the people ``people`` selects (a filter on ``person_id``), on ``as_of``
+    (default today). Not audited here: the caller shows them and audits each person shown."""
+    return scan(build_referral_extract(people), ReferralScan.of(as_of or dt.date.today()), "duckdb")
+
+
+#: what the scan reads besides the typed rows: a change to any of them (in the people asked about)
+#: changes the findings
+SCANNED_TYPES = ("ServiceRequest", "Task", "Appointment", *LETTER_TYPES)
+_CACHE: OrderedDict[tuple[Hashable, dt.date, tuple[Any, ...]], list[Finding]] = OrderedDict()
+_CACHE_SIZE = 64
+_LOCK = threading.Lock()
+
+
+def _signature(people: Q) -> tuple[Any, ...]:
+    """What the people's referral record looks like now: how many resources the scan reads, whose, and
+    when the latest was written (a write, new version, move or delete changes it, and so does a person
+    with referrals coming into or leaving the user's care)."""
+    found = rm.StoredResource.objects.filter(people, resource_type__in=SCANNED_TYPES).aggregate(
+        n=Count("pk"), latest=Max("last_updated"), top=Max("pk"), who=Sum("person_id")
+    )
+    return (found["n"], found["latest"], found["top"], found["who"])
+
+
+def cached_findings_for(people: Q, *, key: Hashable, as_of: dt.date | None = None) -> list[Finding]:
+    """:func:`findings_for`, kept while the people's referral record is unchanged (per process, the
+    last few `key`s, e.g. a user's id): the worklist need not run the scan on every request."""
+    when = as_of or dt.date.today()
+    cache_key = (key, when, _signature(people))
+    with _LOCK:
+        if cache_key in _CACHE:
+            _CACHE.move_to_end(cache_key)
+            return _CACHE[cache_key]
+    found = findings_for(people, as_of=when)
+    with _LOCK:
+        _CACHE[cache_key] = found
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return found

@@ -20,6 +20,8 @@ from ._schema import Document
 REFERRAL_RULES_FILE: Final = Path(__file__).resolve().parent / "data" / "referral_rules.yaml"
 SCHEMA: Final = "careweave.terminology.referral_rules/1"
 FINDINGS: Final = ("loop", "lost", "did_not_attend", "no_outcome", "validation")
+#: the scan's rules (each finding has one or more), each with a next step in the file
+RULES: Final = ("reason", "ping-pong", "unbooked", "unacknowledged", "did-not-attend", "no-letter", "milestone")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,19 @@ class PublishedWait:
     ods_code: str
     wait_days: int
     sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorklistRanking:
+    """How the co-ordinator's referrals worklist ranks findings by harm (points, summed)."""
+
+    finding_points: Mapping[str, int]
+    points_per_week_beyond: int
+    max_week_points: int
+    frailty_points: Mapping[str, int]
+    points_per_unplanned_contact: int
+    max_unplanned_points: int
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,11 @@ class ReferralRules:
     validation_grace_days: int
     validation_states: tuple[str, ...]
     published_waits: tuple[PublishedWait, ...]
+    chase_system: str
+    chase_code: str
+    ranking: WorklistRanking
+    #: per finding rule (reason, ping-pong, unbooked ...): what the co-ordinator should do next
+    next_steps: Mapping[str, str]
     #: per finding (loop, lost, did_not_attend, no_outcome, validation) and "transitions": citations
     sources: Mapping[str, tuple[str, ...]]
     version: str = ""
@@ -111,11 +131,52 @@ def _published_waits(doc: Document) -> tuple[PublishedWait, ...]:
     return tuple(waits)
 
 
+def _points(doc: Document, block: dict[str, Any], key: str, path: str) -> dict[str, int]:
+    raw = doc.mapping(block.get(key), f"{path}.{key}")
+    return {str(name): doc.integer(raw, name, f"{path}.{key}") for name in raw}
+
+
+def _ranking(doc: Document) -> WorklistRanking:
+    path = "worklist_ranking"
+    block = doc.mapping(doc.root["worklist_ranking"], path)
+    names = ("points_per_week_beyond", "max_week_points", "points_per_unplanned_contact", "max_unplanned_points")
+    doc.keys(block, path, ("finding_points", "frailty_points", *names, "sources"))
+    findings = _points(doc, block, "finding_points", path)
+    expected = {"loop", "lost", "no-outcome", "validation-due"}
+    if set(findings) != expected:
+        raise doc.error(f"{path}.finding_points", f"expected points for each of {', '.join(sorted(expected))}")
+    return WorklistRanking(
+        finding_points=findings,
+        frailty_points=_points(doc, block, "frailty_points", path),
+        points_per_week_beyond=doc.integer(block, "points_per_week_beyond", path),
+        max_week_points=doc.integer(block, "max_week_points", path),
+        points_per_unplanned_contact=doc.integer(block, "points_per_unplanned_contact", path),
+        max_unplanned_points=doc.integer(block, "max_unplanned_points", path),
+        sources=doc.sources(block, path),
+    )
+
+
+def _next_steps(doc: Document) -> dict[str, str]:
+    block = doc.mapping(doc.root["next_steps"], "next_steps")
+    steps = {}
+    for rule, item in block.items():
+        path = f"next_steps.{rule}"
+        entry = doc.mapping(item, path)
+        doc.keys(entry, path, ("text", "sources"))
+        steps[str(rule)] = doc.string(entry, "text", path)
+    missing = [r for r in RULES if r not in steps]
+    if missing:
+        raise doc.error("next_steps", f"no next step for {', '.join(missing)}")
+    return steps
+
+
 @functools.lru_cache(maxsize=4)
 def _load(file: Path) -> ReferralRules:
     doc = Document(file, SCHEMA)
     doc.check_root_keys(
-        ("states", "transitions", "rejection_reasons", "validation_task", "findings"), ("published_waits",)
+        ("states", "transitions", "rejection_reasons", "validation_task", "findings", "chase_task",
+         "worklist_ranking", "next_steps"),
+        ("published_waits",),
     )
     states_block = doc.mapping(doc.root["states"], "states")
     doc.keys(states_block, "states", ("codes", "open", "sources"))
@@ -144,6 +205,8 @@ def _load(file: Path) -> ReferralRules:
         reasons[doc.string(entry, "code", path)] = doc.string(entry, "display", path)
     validation_task = doc.mapping(doc.root["validation_task"], "validation_task")
     doc.keys(validation_task, "validation_task", ("system", "code", "sources"))
+    chase_task = doc.mapping(doc.root["chase_task"], "chase_task")
+    doc.keys(chase_task, "chase_task", ("system", "code", "sources"))
 
     findings = doc.mapping(doc.root["findings"], "findings")
     doc.keys(findings, "findings", FINDINGS)
@@ -212,6 +275,10 @@ def _load(file: Path) -> ReferralRules:
             doc, doc.string_list(validation, "states", "findings.validation"), states, "findings.validation"
         ),
         published_waits=_published_waits(doc),
+        chase_system=doc.string(chase_task, "system", "chase_task"),
+        chase_code=doc.string(chase_task, "code", "chase_task"),
+        ranking=_ranking(doc),
+        next_steps=_next_steps(doc),
         sources=sources,
         version=doc.version,
     )

@@ -48,6 +48,7 @@ from careweave.web.presenters import (
     describe_wait,
     number_text,
 )
+from careweave.web.referral_detail import person_referrals
 from careweave.web.timeline import APPOINTMENT_STATES, ATTENDED, TimelineEntry, TimelineFilter
 
 MAX_TIMELINE = 100
@@ -91,6 +92,7 @@ class Summary(PersonDetails):
     cluster: dict[str, str] | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
     open_referrals: list[dict[str, str]] = field(default_factory=list)
+    referrals: list[dict[str, Any]] = field(default_factory=list)  # every referral, its state and wait
     trends: list[Trend] = field(default_factory=list)
     care_plan: dict[str, str | bool] | None = None
     open_tasks: list[dict[str, Any]] = field(default_factory=list)
@@ -142,6 +144,7 @@ def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) 
     _segment(summary, person)
     _gp_continuity(summary, person)
     _timeline_and_referrals(summary, person)
+    summary.referrals = person_referrals(person)
     summary.trends = key_result_trends(person)
     _worklists(summary, person)
     # Huddle tasks first, then the care plan's open actions (added by _care).

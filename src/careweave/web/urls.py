@@ -1,7 +1,7 @@
 from django.urls import path
 
 from careweave.huddles import views as huddle_views
-from careweave.web import views
+from careweave.web import referral_views, views
 
 app_name = "web"
 
@@ -17,6 +17,13 @@ urlpatterns = [
     path("people/<int:person_pk>/worklists/", views.worklist_change, name="worklist-change"),
     path("worklists/", views.worklist, name="worklists"),
     path("population/", views.population, name="population"),
+    path("population/referrals/", referral_views.population, name="population-referrals"),
+    path("referrals/", referral_views.worklist, name="referrals"),
+    path("referrals/<int:referral_pk>/", referral_views.detail, name="referral"),
+    path("referrals/<int:referral_pk>/chase/", referral_views.chase, name="referral-chase"),
+    path("referrals/<int:referral_pk>/validate/", referral_views.validate, name="referral-validate"),
+    path("referrals/<int:referral_pk>/re-refer/", referral_views.re_refer, name="referral-re-refer"),
+    path("referrals/<int:referral_pk>/escalate/", referral_views.escalate, name="referral-escalate"),
     path("tasks/", huddle_views.my_tasks, name="tasks"),
     path("tasks/<int:task_pk>/done/", huddle_views.complete_task, name="task-done"),
     path("audit/", views.audit, name="audit"),

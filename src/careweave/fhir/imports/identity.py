@@ -69,6 +69,11 @@ def drop_repeats(live: list[Entry], ctx: ImportContext, issues: list[Issue]) -> 
     for entry in live:
         key = (entry.source_system, entry.resource_type, entry.source_id)
         earlier = seen.get(key)
+        if earlier is not None and entry.resource_type == "Task":
+            # a Task's versions sent together, in any order: the latest by its own dates stands and
+            # carries the others, whose states its history keeps (ADR 0012)
+            seen[key] = later_task_version(earlier, entry)
+            continue
         if earlier is not None:
             if ctx.strict:
                 message = f"{entry.resource_type}/{entry.source_id} appears twice in this bundle (also entry {earlier.index})"
@@ -76,6 +81,18 @@ def drop_repeats(live: list[Entry], ctx: ImportContext, issues: list[Issue]) -> 
             else:  # a collection may repeat a resource
                 earlier.outcome = "skipped"
         seen[key] = entry
+
+
+def later_task_version(one: Entry, other: Entry) -> Entry:
+    """Of two copies of a Task, the one its own dates (then its state) say is later; the other is
+    skipped and its body kept on the later one's `versions`."""
+    from careweave.fhir.workflow import version_order
+
+    later, earlier = (other, one) if version_order(other.resource) >= version_order(one.resource) else (one, other)
+    earlier.outcome = "skipped"
+    later.versions.extend([*earlier.versions, earlier.resource or {}])
+    earlier.versions = []
+    return later
 
 
 def find_put_targets(entries: list[Entry]) -> None:

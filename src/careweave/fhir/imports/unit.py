@@ -41,6 +41,8 @@ class Entry:
     outcome: str = ""  # created | updated | unchanged | skipped | deleted
     person_logical_id: str | None = None
     break_glass: bool = False  # written under break-glass: it gives no one a care relationship
+    # earlier versions of the same Task in this unit (a history sent at once, in any order), for its states
+    versions: list[dict[str, Any]] = field(default_factory=list)
 
     def expr(self, element: str = "") -> str:
         base = self.prefix or self.resource_type or "resource"

@@ -20,6 +20,8 @@ RESOURCE_TYPES = (
     "Encounter",
     "Appointment",
     "ServiceRequest",
+    "Task",  # referral journeys: the receiving service's Task, and the letters back
+    "DocumentReference",
 )
 FLUSH_BYTES = 4 << 20
 

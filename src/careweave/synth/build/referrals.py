@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from careweave.synth.build import journeys
 from careweave.synth.build.codes import REFERRAL_CATEGORY, SCT, coded
 from careweave.synth.build.contacts import Visit, contact
 from careweave.synth.build.context import PersonContext
@@ -20,7 +21,7 @@ def add_referrals(p: PersonContext) -> None:
         if traits[k] and rnd.random() < 1 - math.exp(
             -rate * years * (1.5 if trait.specialty.startswith("mental") else 1.0)
         ):
-            refer(p, requester, trait.specialty, refs[trait.key])
+            refer(p, requester, trait.specialty, refs[trait.key], trait.snomed, trait.display)
     if "social_isolation" in has and rnd.random() < 0.5:
         refer(p, requester, "social_prescribing", None)
     if ("housebound" in has or "has_carer" in has) and rnd.random() < 0.3:
@@ -29,8 +30,16 @@ def add_referrals(p: PersonContext) -> None:
         refer(p, requester, "private_physiotherapy", refs["osteoarthritis"])
 
 
-def refer(p: PersonContext, requester: dict[str, str], specialty: str, reason: dict[str, str] | None) -> None:
-    """Write one referral's ServiceRequests (a rejected one is re-sent) and the consultation if seen."""
+def refer(
+    p: PersonContext,
+    requester: dict[str, str],
+    specialty: str,
+    reason: dict[str, str] | None,
+    reason_code: str = "",
+    reason_display: str = "",
+) -> None:
+    """Write one referral's ServiceRequests (a rejected one is re-sent), the receiving service's Task
+    for each (journeys), and the consultation if seen."""
     run, rnd, end = p.run, p.rnd, p.end
     if specialty not in run.referral_to:
         return
@@ -60,12 +69,15 @@ def refer(p: PersonContext, requester: dict[str, str], specialty: str, reason: d
         }
         if reason:
             resource["reasonReference"] = [reason]
+        if reason_code:  # the problem referred for, which the loop rule compares
+            resource["reasonCode"] = [coded(SCT, reason_code, reason_display)]
         if previous:
             resource["replaces"] = [{"reference": f"ServiceRequest/{previous}"}]
         bounce = day - 7 - int(rnd.expovariate(1 / 21.0))
         if attempt < 3 and bounce > end and rnd.random() < (rejected if attempt == 0 else 0.35):
             resource["status"] = "revoked"
             p.out.add("ServiceRequest", resource)
+            journeys.rejected(p, sid, org.id, day, bounce)
             previous, day = sid, bounce
             continue
         wait = 14 + int(rnd.expovariate(1 / 100.0))
@@ -81,5 +93,10 @@ def refer(p: PersonContext, requester: dict[str, str], specialty: str, reason: d
             contact(
                 p, org, who, visit, seen, minute, 30, [reason] if reason else None, book=True, based_on=sid
             )
+            journeys.seen(p, sid, org.id, day, seen)
+        else:
+            journeys.waiting(p, sid, org.id, day)
         p.out.add("ServiceRequest", resource)
+        if sector != "acute":
+            journeys.ping_pong(p, concept, org.id, sid)
         break
