@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from careweave.jobs.commands import build_worker_command
+from careweave.jobs.commands import build_worker_command, worker_beside
 from careweave.population.continuity.commands import build_measures_app
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
@@ -209,7 +209,7 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
 ) -> None:
-    """Build the demo database (synthetic population, accounts, tokens) and serve it."""
+    """Build the demo database (synthetic population, accounts, tokens) and serve it, with its worker."""
     os.environ.setdefault("CAREWEAVE_DEMO", "1")
     setup_django()
     from careweave.demo import build_demo
@@ -234,7 +234,8 @@ def demo(
         for account in accounts:
             typer.echo(f"  {account['username']:<13} {account['api_token']}")
     if not no_serve:
-        serve(host=host, port=port)
+        with worker_beside():  # the task queue's worker (ADR 0015), stopped with the server
+            serve(host=host, port=port)
 
 
 @app.command()

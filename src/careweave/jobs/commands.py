@@ -3,7 +3,11 @@ line, handing in its Django setup (this app may not import the CLI)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
@@ -46,3 +50,24 @@ def build_worker_command(setup_django: Callable[[], None]) -> Callable[..., None
             raise typer.Exit(1)
 
     return worker
+
+
+@contextlib.contextmanager
+def worker_beside() -> Iterator[None]:
+    """``careweave worker`` in a child process for as long as the block runs (``careweave demo``
+    serves inside it): Ctrl-C reaches both, and the worker is stopped with the server however the
+    server ends."""
+    child = subprocess.Popen([sys.executable, "-m", "careweave.cli", "worker"])  # noqa: S603 (our own command)
+    # SIGTERM (a service manager, `kill`) ends the block like Ctrl-C, so the worker is stopped too
+    before = signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        if child.poll() is None:
+            child.terminate()  # SIGTERM: it finishes the task it is running, then stops
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +15,7 @@ from careweave.governance.audit import record_system_event
 from careweave.jobs.models import JobMark
 from careweave.segmentation.freshness import is_stale
 from careweave.segmentation.services import current_run
+from careweave.synth.generator import DEFAULT_REFERENCE_DATE
 
 REFRESH_POPULATION = "refresh_population"
 WORKER = "careweave worker"
@@ -38,6 +41,12 @@ def refresh_pending() -> bool:
     return JobMark.objects.filter(key=REFRESH_POPULATION, pending_since__isnull=False).exists()
 
 
+def _as_of() -> dt.date | None:
+    """Today (None), as ``careweave segment``; in the demo (``careweave demo`` sets CAREWEAVE_DEMO for
+    its worker) the synthetic records' reference date, as the demo's own run, or its windows slide."""
+    return DEFAULT_REFERENCE_DATE if os.environ.get("CAREWEAVE_DEMO") == "1" else None
+
+
 @task()
 def refresh_population(reason: str = "") -> dict[str, Any]:
     """Segment the population as ``careweave segment`` does (DuckDB, classes chosen by BIC, the
@@ -49,7 +58,7 @@ def refresh_population(reason: str = "") -> dict[str, Any]:
     JobMark.objects.filter(key=REFRESH_POPULATION).update(pending_since=None)
     previous = current_run()
     try:
-        run, _result = run_segmentation(seed=previous.seed if previous else 0)
+        run, _result = run_segmentation(seed=previous.seed if previous else 0, as_of=_as_of())
     except ValueError as problem:  # nothing to segment yet (an empty record): said, not raised
         record_system_event(
             "refresh-population", WORKER, detail=f"not refreshed ({reason}): {problem}", outcome="failure"
