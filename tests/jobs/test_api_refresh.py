@@ -23,18 +23,21 @@ def _waiting() -> int:
     return DBTaskResult.objects.ready().filter(task_path=REFRESH).count()
 
 
+def _hba1c(value: float) -> dict[str, Any]:
+    return {
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "4548-4"}]},
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "valueQuantity": {"value": value, "unit": "mmol/mol"},
+    }
+
+
 def test_api_writes_enqueue_one_refresh(live_server: Any) -> None:
     Importer(source_system="urn:test").import_bundle(transaction_bundle(), "seed.json")  # not the API
     assert _waiting() == 0
     token = make_user("integrator", Role.INTEGRATOR, None)
     client = SyncFHIRClient(f"{live_server.url}/fhir", authorization=f"Bearer {token}")
-    reading = client.resource(
-        "Observation",
-        status="final",
-        code={"coding": [{"system": "http://loinc.org", "code": "4548-4"}]},
-        subject={"reference": f"Patient/{PATIENT_ID}"},
-        valueQuantity={"value": 58, "unit": "mmol/mol"},
-    )
+    reading = client.resource("Observation", **_hba1c(58))
     reading.save()
     assert _waiting() == 1
     reading["valueQuantity"] = {"value": 61, "unit": "mmol/mol"}
