@@ -85,12 +85,14 @@ def test_worker_start_leaves_fresh_lists_alone() -> None:
 
 def test_the_nightly_refresh_is_enqueued_once_when_its_hour_passes() -> None:
     hour = scheduler.refresh_hour()
-    today = timezone.localtime().replace(hour=hour, minute=0, second=0, microsecond=0)
-    before, after = today - dt.timedelta(minutes=1), today + dt.timedelta(seconds=30)
-    assert scheduler.nightly(before - dt.timedelta(minutes=5), before) is False  # not yet
-    assert _waiting() == 0
-    assert scheduler.nightly(before, after) is True
+    due = timezone.localtime().replace(hour=hour, minute=0, second=0, microsecond=0)
+    before, after = due - dt.timedelta(minutes=1), due + dt.timedelta(seconds=30)
+    assert scheduler.tick(before - dt.timedelta(minutes=5)) is False  # the first look starts the clock
+    assert scheduler.tick(before) is False and _waiting() == 0  # not yet
+    # the hour passes between two looks (two ticks of a worker, or two `careweave worker --once`)
+    assert scheduler.tick(after) is True
     assert _waiting() == 1
     # a second worker (or a later tick) on the same day does not enqueue it again
     assert scheduler.nightly(before, after) is False
-    assert JobMark.objects.get(key="refresh_population").scheduled_on == today.date()
+    assert scheduler.tick(after + dt.timedelta(hours=1)) is False
+    assert JobMark.objects.get(key="refresh_population").scheduled_on == due.date()

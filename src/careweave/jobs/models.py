@@ -14,6 +14,9 @@ class JobMark(models.Model):
     pending_since = models.DateTimeField(null=True, blank=True)
     #: The local day the nightly schedule last enqueued this job.
     scheduled_on = models.DateField(null=True, blank=True)
+    #: When a worker's scheduler last looked at the clock for this job (so `careweave worker --once`
+    #: from cron sees the nightly hour pass between two runs).
+    ticked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.key

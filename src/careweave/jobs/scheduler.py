@@ -29,6 +29,19 @@ def at_start(now: dt.datetime | None = None) -> bool:
 
 
 @transaction.atomic
+def tick(now: dt.datetime | None = None) -> bool:
+    """Look at the clock: enqueue the nightly refresh if its hour passed since any worker last
+    looked (the first look ever only starts the clock). True if it enqueued."""
+    now = now or timezone.now()
+    JobMark.objects.get_or_create(key=REFRESH_POPULATION)
+    mark = JobMark.objects.select_for_update().get(key=REFRESH_POPULATION)
+    since = mark.ticked_at or now
+    mark.ticked_at = max(since, now)
+    mark.save(update_fields=["ticked_at"])
+    return nightly(since, now)
+
+
+@transaction.atomic
 def nightly(since: dt.datetime, now: dt.datetime | None = None) -> bool:
     """Enqueue the nightly refresh if the configured hour fell after ``since`` (the worker's last
     tick) and at or before ``now``; once a day however many workers tick. True if it did. A worker

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task, task_backends
+from django_tasks_db.backend import DatabaseBackend
 
 from careweave.governance.audit import record_system_event
 from careweave.jobs.models import JobMark
@@ -19,6 +20,12 @@ from careweave.synth.generator import DEFAULT_REFERENCE_DATE
 
 REFRESH_POPULATION = "refresh_population"
 WORKER = "careweave worker"
+
+
+def runs_tasks_here() -> bool:
+    """True when the queue is the database backend, whose tasks ``careweave worker`` runs; another
+    backend (a Redis-backed one in production, say) has workers of its own, and ours only schedules."""
+    return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
 @transaction.atomic
@@ -32,7 +39,10 @@ def request_refresh(*, reason: str) -> bool:
         return False
     mark.pending_since = timezone.now()
     mark.save(update_fields=["pending_since"])
-    refresh_population.enqueue(reason=reason)
+    if runs_tasks_here():  # the queue is a table: enqueued in the import's own transaction
+        refresh_population.enqueue(reason=reason)
+    else:  # another service's queue: only once the import is committed and visible to its workers
+        transaction.on_commit(lambda: refresh_population.enqueue(reason=reason))
     record_system_event("refresh-enqueued", WORKER, detail=f"population refresh enqueued: {reason}")
     return True
 

@@ -7,16 +7,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.utils import timezone
 from django.utils.crypto import get_random_string
-from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
-from django_tasks_db.backend import DatabaseBackend
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from careweave.governance.audit import record_system_event
 from careweave.jobs import scheduler
-from careweave.jobs.tasks import WORKER
+from careweave.jobs.tasks import WORKER, runs_tasks_here
 
 #: Seconds between looks at the queue and the clock when there is nothing to do.
 INTERVAL = 5.0
@@ -30,12 +28,6 @@ class WorkerRun:
     ran: int = 0
     failed: int = 0
     notes: list[str] = field(default_factory=list)
-
-
-def runs_tasks_here() -> bool:
-    """True when the queue is the database backend, whose tasks this process runs; another backend
-    (for example a Redis-backed one in production) has workers of its own, and this one only schedules."""
-    return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
 def _finished() -> tuple[int, int]:
@@ -58,21 +50,18 @@ def run_worker(
     if schedule and scheduler.at_start():
         done.enqueued += 1
         say("the lists are more than a day old: a refresh is enqueued")
-    since = timezone.now()
     before = _finished() if here else (0, 0)
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while True:
+            if schedule and scheduler.tick():
+                done.enqueued += 1
+                say("nightly refresh enqueued")
             if here and not _drain():
                 break
             if once:
                 break
             time.sleep(interval)
-            now = timezone.now()
-            if schedule and scheduler.nightly(since, now):
-                done.enqueued += 1
-                say("nightly refresh enqueued")
-            since = now
     finally:
         for sig, handler in handlers.items():  # the worker's own, while it ran
             signal.signal(sig, handler)
