@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from careweave.jobs.commands import build_worker_command, worker_beside
 from careweave.population.continuity.commands import build_measures_app
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
@@ -77,6 +78,12 @@ def import_command(
         "import",
         "cli",
         detail=f"{summary.files} files, {summary.total('created')} created, {len(summary.errors)} errors",
+    )
+    from careweave.jobs.tasks import refresh_after_import
+
+    # the lists are refreshed on the queue (`careweave worker`), one refresh however many imports
+    refresh_after_import(
+        (o for c in summary.counts.values() for o, n in c.items() if n), source="careweave import"
     )
     if as_json:
         typer.echo(json.dumps({**summary.as_json(), "seconds": round(seconds, 3)}, indent=2))
@@ -202,7 +209,7 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
 ) -> None:
-    """Build the demo database (synthetic population, accounts, tokens) and serve it."""
+    """Build the demo database (synthetic population, accounts, tokens) and serve it, with its worker."""
     os.environ.setdefault("CAREWEAVE_DEMO", "1")
     setup_django()
     from careweave.demo import build_demo
@@ -227,7 +234,8 @@ def demo(
         for account in accounts:
             typer.echo(f"  {account['username']:<13} {account['api_token']}")
     if not no_serve:
-        serve(host=host, port=port)
+        with worker_beside():  # the task queue's worker (ADR 0015), stopped with the server
+            serve(host=host, port=port)
 
 
 @app.command()
@@ -468,6 +476,7 @@ def terminology_load_dmd(
 app.add_typer(build_referrals_app(setup_django), name="referrals")
 app.add_typer(build_reviews_app(setup_django), name="reviews")
 app.add_typer(build_measures_app(setup_django), name="measures")
+app.command("worker")(build_worker_command(setup_django))
 
 
 def main() -> None:

@@ -61,7 +61,17 @@ INSTALLED_APPS = [
     "careweave.care",
     "careweave.huddles",
     "careweave.web",
+    "django_tasks",
+    "django_tasks_db",
+    "careweave.jobs",
 ]
+
+# The task queue (ADR 0015): the database backend by default (no other service); production may name
+# another Django tasks backend here, whose own workers then run the tasks (`careweave worker` still
+# schedules them).
+TASKS = {"default": {"BACKEND": env("CAREWEAVE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# The local hour the worker enqueues the nightly population refresh (segmentation, worklists)
+CAREWEAVE_REFRESH_HOUR = int(env("CAREWEAVE_REFRESH_HOUR", "2"))
 
 MIDDLEWARE = [
     "careweave.web.middleware.ServerTimingMiddleware",  # first, so it times everything below it

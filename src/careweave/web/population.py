@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 from django.db.models import Case, CharField, Count, IntegerField, Q, QuerySet, Value, When
 from markupsafe import Markup
 
+from careweave.segmentation.freshness import Freshness, freshness
 from careweave.segmentation.models import Cluster, PersonSegment, SegmentationRun, WorklistEntry
 from careweave.segmentation.services import worklist_titles
 from careweave.ui.format import format_date
@@ -136,6 +137,7 @@ class ClusterView:
 @dataclass
 class PopulationView:
     run_caption: str
+    freshness: Freshness
     people: str
     register: str
     register_share: str
@@ -290,6 +292,7 @@ def population_view(run: SegmentationRun) -> PopulationView:
     worklists = [{"title": t, "count": count_text(list_counts.get(i, 0))} for i, t in titles.items()]
     return PopulationView(
         run_caption=f"Population run of {format_date(run.as_of)} ({run.version})",
+        freshness=freshness(run),
         people=count_text(people),
         register=count_text(register),
         register_share=share_text(register, people),

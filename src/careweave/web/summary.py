@@ -25,8 +25,9 @@ from careweave.population.cluster_sentence import person_sentence_from_profile
 from careweave.population.continuity.sentence import usual_gp
 from careweave.record import models as rm
 from careweave.segmentation.continuity import person_gp_contacts
+from careweave.segmentation.freshness import Freshness, freshness
 from careweave.segmentation.models import Cluster, PersonSegment, WorklistEntry, WorklistOverride
-from careweave.segmentation.services import worklist_titles
+from careweave.segmentation.services import current_run, worklist_titles
 from careweave.terminology.exclusions import load_exclusions
 from careweave.terminology.loading.units import load_units
 from careweave.terminology.units import UNRECOGNISED_NOTE, USABLE
@@ -99,6 +100,8 @@ class Summary(PersonDetails):
     worklists: list[dict[str, Any]] = field(default_factory=list)
     removed_from: list[dict[str, str]] = field(default_factory=list)
     addable_worklists: list[dict[str, str]] = field(default_factory=list)
+    # When the worklists were computed (a warning past a day); None before the first run
+    lists_freshness: Freshness | None = None
     # "Saw their usual GP at 7 of their last 10 appointments" (empty: too few GP contacts)
     gp_continuity: str = ""
     address: str = ""
@@ -446,6 +449,8 @@ def _worklists(summary: Summary, person: rm.Person) -> None:
             "added_by_clinician": entry.added_by_clinician,
         }
     summary.worklists = list(on_lists.values())
+    run = current_run()
+    summary.lists_freshness = freshness(run) if run is not None else None
     summary.removed_from = [
         {
             "title": titles.get(o.list_id, o.list_id),

@@ -17,6 +17,7 @@ from careweave.governance.access import people_in_care
 from careweave.governance.models import CareTeamMember
 from careweave.huddles.models import Huddle, Task
 from careweave.record import models as rm
+from careweave.segmentation.freshness import Freshness, freshness
 from careweave.segmentation.models import SegmentationRun
 from careweave.segmentation.services import current_run, worklist_titles
 from careweave.ui.format import format_date
@@ -28,32 +29,6 @@ HUDDLES_AHEAD = dt.timedelta(days=7)
 RESULTS_SINCE = dt.timedelta(days=14)
 #: Rows in each section before the "see all" link.
 TOP = 10
-#: Lists computed longer ago than this are flagged: "recently discharged" and the like go stale.
-STALE_AFTER = dt.timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """When the lists were computed, in words, and whether that is too long ago to trust."""
-
-    computed: str
-    stale: bool
-    age: str
-
-
-def freshness(run: SegmentationRun, now: dt.datetime | None = None) -> Freshness:
-    now = now or timezone.now()
-    age = now - run.created_at
-    days = age.days
-    if days >= 1:
-        words = f"{days} day{'s' if days != 1 else ''} ago"
-    else:
-        hours = age.seconds // 3600
-        words = "less than an hour ago" if hours == 0 else f"{hours} hour{'s' if hours != 1 else ''} ago"
-    computed = f"{format_date(timezone.localtime(run.created_at))} at {timezone.localtime(run.created_at):%H:%M}"
-    return Freshness(computed=computed, stale=age > STALE_AFTER, age=words)
-
-
 @dataclass
 class TodayPage:
     today: str

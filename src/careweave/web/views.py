@@ -35,6 +35,7 @@ from careweave.governance.audit import record_access, record_views
 from careweave.governance.models import BreakGlass
 from careweave.governance.permissions import has
 from careweave.record import models as rm
+from careweave.segmentation.freshness import freshness
 from careweave.segmentation.models import WorklistOverride
 from careweave.segmentation.services import current_run, default_review_on, override_worklist, worklist_titles
 from careweave.ui.format import NOT_RECORDED, format_date, format_nhs_number
@@ -296,6 +297,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "run": run,
         "run_caption": worklists.run_caption(run),
+        "freshness": freshness(run),
         "filters": filters,
         "lists": counts.lists(),
         "clusters": clusters,

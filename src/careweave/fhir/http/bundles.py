@@ -15,6 +15,7 @@ from careweave.fhir.importer import Entry, Importer
 from careweave.fhir.outcome import Issue, Refused, operation_outcome
 from careweave.governance.audit import record_access
 from careweave.governance.permissions import Permission, require
+from careweave.jobs.tasks import refresh_after_import
 from careweave.record import models as rm
 
 _STATUS = {
@@ -50,6 +51,7 @@ def root(request: HttpRequest) -> HttpResponse:
         )
         entries = importer.import_bundle(bundle)
         response_entries = [_response_entry(request, e) for e in entries]
+        refresh_after_import((e.outcome for e in entries), source="a FHIR API transaction")
         _audit(request, f"transaction of {len(entries)} entries")
         return fhir_response(
             {"resourceType": "Bundle", "type": "transaction-response", "entry": response_entries}
@@ -66,6 +68,7 @@ def _batch_entry(request: HttpRequest, i: int, raw: Any) -> dict[str, Any]:
     try:
         with transaction.atomic():
             entries = importer.import_bundle(single)
+            refresh_after_import([entries[0].outcome], source="a FHIR API batch")
         return _response_entry(request, entries[0])
     except Refused as refused:
         issues = [

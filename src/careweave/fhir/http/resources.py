@@ -23,6 +23,7 @@ from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
 from careweave.governance import access
 from careweave.governance.audit import record_access
 from careweave.governance.permissions import Permission, has, is_clinical, require
+from careweave.jobs.tasks import refresh_after_import
 from careweave.record import models as rm
 
 REFERENCE_DATA_REFUSAL = "shared reference data is written by integration clients and administrators"
@@ -77,6 +78,7 @@ def write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpRespon
         expected_type=kind,
     )
     stored = rm.StoredResource.objects.get(resource_type=kind, logical_id=entry.logical_id)
+    refresh_after_import([entry.outcome], source="a FHIR API write")
     record_access(
         actor=request.user,
         action="create" if entry.outcome == "created" else "update",
