@@ -51,8 +51,12 @@ def import_command(
         str | None, typer.Option(help="Source system URI, when resources carry no meta.source")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="NDJSON resources written per committed batch (ADR 0013)")
+    ] = 2000,
 ) -> None:
-    """Import FHIR R4 data. Exits 0 only if everything was imported."""
+    """Import FHIR R4 data: Bundles, resources, and NDJSON files (or a Bulk Data $export manifest)
+    loaded as one set. Exits 0 only if everything was imported."""
     setup_django()
     from careweave.fhir.files import expand, import_paths
     from careweave.fhir.importer import Importer
@@ -62,11 +66,11 @@ def import_command(
     started = time.perf_counter()
     files = expand(paths)
     if as_json or not sys.stderr.isatty():
-        import_paths(importer, paths)
+        import_paths(importer, paths, batch_size=batch_size)
     else:
         with progress_bar() as progress:
             task = progress.add_task("Importing", total=len(files))
-            import_paths(importer, paths, progress=lambda _p: progress.advance(task))
+            import_paths(importer, paths, progress=lambda _p: progress.advance(task), batch_size=batch_size)
     seconds = time.perf_counter() - started
     summary = importer.summary
     record_system_event(
@@ -204,6 +208,7 @@ def _engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
     except ValueError:
         console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
         raise typer.Exit(2) from None
+
 
 @app.command()
 def segment(
@@ -414,7 +419,9 @@ def terminology_load_snomed(
     """Load a SNOMED CT RF2 Snapshot (or Full) release as the hierarchy code lists are expanded against."""
     from careweave.terminology.snomed import load_snomed
 
-    _terminology_load("SNOMED CT", lambda report: load_snomed(path, progress=report), as_json, _describe_snomed)
+    _terminology_load(
+        "SNOMED CT", lambda report: load_snomed(path, progress=report), as_json, _describe_snomed
+    )
 
 
 @terminology_app.command("load-codelist")

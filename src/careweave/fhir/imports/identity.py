@@ -124,12 +124,16 @@ def find_existing(entries: list[Entry], *, api: bool) -> None:
                 entry.matched_by_identifier = entry.existing is not None
 
 
-def assign_logical_ids(entries: list[Entry]) -> None:
-    """The id a new resource gets here: the sender's when it is free, a fresh one otherwise."""
+def assign_logical_ids(entries: list[Entry], claimed: set[tuple[str, str]] | None = None) -> None:
+    """The id a new resource gets here: the sender's when it is free, else one derived from its source
+    identity, so a load that is run again after a failure gives the same resource the same id (ADR 0013).
+    `claimed` carries the ids already given across the units of one load."""
     candidates: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
-        if entry.existing is None and FHIR_ID.match(entry.source_id):
-            candidates[entry.resource_type].add(entry.source_id)
+        if entry.existing is None:
+            if FHIR_ID.match(entry.source_id):
+                candidates[entry.resource_type].add(entry.source_id)
+            candidates[entry.resource_type].add(derived_id(entry))
     taken = {
         (kind, lid)
         for kind, ids in candidates.items()
@@ -137,17 +141,27 @@ def assign_logical_ids(entries: list[Entry]) -> None:
             "logical_id", flat=True
         )
     }
-    claimed: set[tuple[str, str]] = set()
+    claimed = set() if claimed is None else claimed
     for entry in entries:
         if entry.existing is not None:
             entry.logical_id = entry.existing.logical_id
             continue
         key = (entry.resource_type, entry.source_id)
+        derived = (entry.resource_type, derived_id(entry))
         if FHIR_ID.match(entry.source_id) and key not in taken and key not in claimed:
             entry.logical_id = entry.source_id
+        elif derived not in taken and derived not in claimed:
+            entry.logical_id = derived[1]
         else:
             entry.logical_id = uuid.uuid4().hex
         claimed.add((entry.resource_type, entry.logical_id))
+
+
+def derived_id(entry: Entry) -> str:
+    """A logical id that depends only on the entry's source identity."""
+    return uuid.uuid5(
+        uuid.NAMESPACE_URL, f"{entry.source_system}|{entry.resource_type}|{entry.source_id}"
+    ).hex
 
 
 def match_by_identifier(kind: str, resource: dict[str, Any]) -> rm.StoredResource | None:
