@@ -14,9 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from careweave.synth import generate
+from tests.fhir.conftest import transaction_bundle
 
 CAREWEAVE = str(Path(sys.executable).parent / "careweave")
 TABLES = (
@@ -110,6 +112,7 @@ def test_a_load_killed_midway_is_completed_by_running_it_again(tmp_path: Path) -
 def test_two_imports_of_the_same_files_at_once_both_succeed_without_duplicates(tmp_path: Path) -> None:
     data = tmp_path / "synth"
     generate(40, 4, data)
+    (data / "bundle.json").write_bytes(orjson.dumps(transaction_bundle()))  # a unit of its own
     db = tmp_path / "shared.sqlite3"
     # migrated first, as a deployment is; two first-ever migrations at once is another matter
     subprocess.run(
@@ -120,10 +123,10 @@ def test_two_imports_of_the_same_files_at_once_both_succeed_without_duplicates(t
     )
     first, second = start(db, data, 200), start(db, data, 200)
     one, two = finish(first), finish(second)
-    total = lines(data)
+    total = lines(data) + len(transaction_bundle()["entry"])
     created = [s["totals"]["created"] for s in (one, two)]  # type: ignore[index]
     assert sum(created) == total  # each resource created by exactly one of them
     assert counts(db)["record_storedresource"] == total
     with sqlite3.connect(db) as conn:
         people = conn.execute("SELECT count(*) FROM record_person").fetchone()[0]
-    assert people == 40
+    assert people == 41

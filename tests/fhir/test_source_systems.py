@@ -4,15 +4,21 @@ sent them, its organisations and practitioners matched by ODS code and GMC numbe
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from careweave.fhir.files import import_paths
 from careweave.fhir.importer import Importer
+from careweave.governance.models import ApiToken, Role, StaffProfile
 from careweave.record import models as rm
 from careweave.synth import generate
+from tests.conftest import shared_data_dir
 
 pytestmark = pytest.mark.django_db
 OTHER = "urn:test:community-system"
@@ -62,3 +68,41 @@ def test_a_second_system_reference_data_imports_beside_the_first(tmp_path: Path)
     again = Importer()
     import_paths(again, [second])
     assert again.summary.ok and again.summary.total("created") == 0
+
+
+def integrator_headers() -> dict[str, str]:
+    user = get_user_model().objects.create_user("integrator", password="a-long-test-password")
+    StaffProfile.objects.create(user=user, role=Role.INTEGRATOR)
+    return {"Authorization": f"Bearer {ApiToken.issue(user)}"}
+
+
+def test_a_body_over_the_limit_is_a_413_operation_outcome(settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [], "padding": "x" * 20_000}
+    response = Client().post(
+        "/fhir", orjson.dumps(bundle), "application/fhir+json", headers=integrator_headers()
+    )
+    assert response.status_code == 413
+    outcome = orjson.loads(response.content)
+    assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "too-long"
+    assert response["Content-Type"].startswith("application/fhir+json")
+
+
+@pytest.mark.shared_data
+def test_the_largest_synthea_bundles_import_through_the_api() -> None:
+    synthea = shared_data_dir("synthea-r4")
+    reference = Importer()
+    import_paths(
+        reference,
+        sorted(synthea.glob("hospitalInformation*")) + sorted(synthea.glob("practitionerInformation*")),
+    )
+    assert reference.summary.ok
+    largest = max(synthea.glob("*.json.gz"), key=lambda p: len(gzip.decompress(p.read_bytes())))
+    raw = gzip.decompress(largest.read_bytes())
+    assert len(raw) > 2_621_440  # over Django's default limit of 2.5 MB
+    response = Client().post("/fhir", raw, "application/fhir+json", headers=integrator_headers())
+    assert response.status_code == 200, response.content[:500]
+    answer = orjson.loads(response.content)
+    assert answer["type"] == "transaction-response"
+    assert len(answer["entry"]) == len(orjson.loads(raw)["entry"])
+    assert rm.Person.objects.count() == 1

@@ -14,7 +14,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from careweave.fhir import resource_types
 from careweave.fhir.importer import Importer, refresh_planner_statistics
-from careweave.fhir.imports.bulk import BulkLoad, SetFile
+from careweave.fhir.imports.bulk import RETRIES, BulkLoad, SetFile
 from careweave.fhir.outcome import Issue, Refused
 
 logger = logging.getLogger(__name__)
@@ -193,16 +193,30 @@ def import_paths(
                 progress(path)
     for path in (p for p in files if p not in bulk):
         importer.summary.files += 1
+        _import_unit_file(importer, path)
+        if progress:
+            progress(path)
+    refresh_planner_statistics()  # so the first queries after a bulk load are planned on real sizes
+
+
+def _import_unit_file(importer: Importer, path: Path) -> None:
+    """One file as one unit. A file another import wrote some of meanwhile (409) is read again, so
+    two imports of the same files at once both succeed, each resource written once."""
+    for attempt in range(RETRIES):
         before = importer.checkpoint()
         try:
             import_file(importer, path)
+            return
         except Refused as refused:
             importer.rollback_to(before)  # nothing of a refused file was written, so count nothing
+            if refused.http_status == 409 and attempt < RETRIES - 1:
+                continue
             importer.summary.units_refused += 1
             importer.summary.errors.extend(
                 Issue(i.severity, i.code, i.message, i.file or str(path), i.entry, i.expression)
                 for i in refused.issues
             )
+            return
         except Exception as error:  # an unexpected failure refuses this file, not the whole run
             importer.rollback_to(before)
             importer.summary.units_refused += 1
@@ -210,9 +224,7 @@ def import_paths(
                 Issue("fatal", "exception", f"could not import: {type(error).__name__}", str(path))
             )
             logger.exception("import of one file failed (file index %d)", importer.summary.files)
-        if progress:
-            progress(path)
-    refresh_planner_statistics()  # so the first queries after a bulk load are planned on real sizes
+            return
 
 
 def _import_set(
