@@ -20,6 +20,7 @@ from careweave.fhir.http.transport import (
     open_for,
     outcome,
     purpose,
+    unknown_url,
 )
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "root",
     "search_queryset",
     "type_endpoint",
+    "unknown_url",
     "version_endpoint",
 ]

@@ -17,4 +17,6 @@ urlpatterns = [
         api.version_endpoint,
         name="fhir-version",
     ),
+    # last: every other /fhir URL is an OperationOutcome 404, not an HTML page
+    re_path(r"^(?P<rest>.*)$", api.unknown_url, name="fhir-unknown"),
 ]
