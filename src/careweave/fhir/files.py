@@ -51,8 +51,12 @@ def expand(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
-        else:
-            found.append(path)
+            continue
+        try:
+            listed = read_manifest(path)  # a Bulk Data manifest stands for the files it lists
+        except Refused:
+            listed = None
+        found.extend([p for p, _ in listed] if listed is not None else [path])
     return sorted(dict.fromkeys(found), key=_sort_key)
 
 

@@ -25,7 +25,7 @@ from django.db import transaction
 from careweave.fhir import resource_types
 from careweave.fhir.imports import identity
 from careweave.fhir.imports.pipeline import Importer, refresh_planner_statistics
-from careweave.fhir.imports.references import walk_references
+from careweave.fhir.imports.references import resolve_conditional, walk_references
 from careweave.fhir.imports.unit import LITERAL_REF, Entry, ImportContext
 from careweave.fhir.outcome import Issue, Refused
 from careweave.record import models as rm
@@ -184,36 +184,26 @@ class BulkLoad:
             self._issue(issue)
 
     def _plan_references(self, entry: Entry, index: int, ctx: ImportContext, issues: list[Issue]) -> None:
+        """Note each literal reference the set does not hold yet; refuse what can never resolve."""
         for node, path in walk_references(entry.resource or {}, ""):
             value: str = node["reference"]
-            at = f"{path}.reference"
-            if value.startswith("#"):
-                continue
+            problem = ""
             if value.startswith(("urn:uuid:", "urn:oid:")):
-                message = f"dangling reference {value}: an NDJSON line has no fullUrl to refer to"
-                issues.append(ctx.issue(entry, "not-found", message, at))
-                continue
-            if "?" in value:
-                kind, _, query = value.partition("?")
+                problem = f"dangling reference {value}: an NDJSON line has no fullUrl to refer to"
+            elif "?" in value:
                 try:
-                    matches = identity.search_by_params(kind, query)
+                    problem = resolve_conditional(value)[1]
                 except Refused as refused:
-                    issues.extend(ctx.issue(entry, i.code, i.message, at) for i in refused.issues)
-                    continue
-                if len(matches) != 1:
-                    message = (
-                        f"conditional reference {value} matched {len(matches)} resources (needs exactly one)"
+                    problem = "; ".join(i.message for i in refused.issues)
+            elif (match := LITERAL_REF.match(value)) and not match.group("base"):
+                key = (entry.source_system, match.group("type"), match.group("id"))
+                if key not in self.plan.ids:
+                    self.plan.mentions[key] += 1
+                    self.plan.pending.setdefault(
+                        key, (index, entry.index or 0, entry.expr(f"{path}.reference"))
                     )
-                    issues.append(ctx.issue(entry, "not-found", message, at))
-                continue
-            match = LITERAL_REF.match(value)
-            if not match or match.group("base"):
-                continue  # a logical or external reference, kept as sent
-            key = (entry.source_system, match.group("type"), match.group("id"))
-            if key in self.plan.ids:
-                continue
-            self.plan.mentions[key] += 1
-            self.plan.pending.setdefault(key, (index, entry.index or 0, entry.expr(at)))
+            if problem:
+                issues.append(ctx.issue(entry, "not-found", problem, f"{path}.reference"))
 
     def _check_references(self) -> None:
         """What the set refers to and does not hold must be in the record (the sender's id, an alias

@@ -141,15 +141,11 @@ class References:
                 issues.append(ctx.issue(entry, "not-found", message, at))
                 continue
             if "?" in value:
-                kind, _, query = value.partition("?")
-                matches = search_by_params(kind, query)
-                if len(matches) == 1:
-                    node["reference"] = f"{kind}/{matches[0].logical_id}"
+                target, why = resolve_conditional(value)
+                if target is not None:
+                    node["reference"] = target
                 else:
-                    message = (
-                        f"conditional reference {value} matched {len(matches)} resources (needs exactly one)"
-                    )
-                    issues.append(ctx.issue(entry, "not-found", message, at))
+                    issues.append(ctx.issue(entry, "not-found", why, at))
                 continue
             match = LITERAL_REF.match(value)
             if not match:
@@ -173,6 +169,16 @@ class References:
                 )
         if entry.resource_type != "Patient":
             entry.person_logical_id = person_of(resource, entry.resource_type)
+
+
+def resolve_conditional(value: str) -> tuple[str | None, str]:
+    """A conditional reference (`Type?identifier=...`): `Type/<our id>` when exactly one resource
+    matches, else None and why. Raises Refused for a search parameter it cannot use."""
+    kind, _, query = value.partition("?")
+    matches = search_by_params(kind, query)
+    if len(matches) == 1:
+        return f"{kind}/{matches[0].logical_id}", ""
+    return None, f"conditional reference {value} matched {len(matches)} resources (needs exactly one)"
 
 
 def person_of(resource: dict[str, Any], resource_type: str) -> str | None:
