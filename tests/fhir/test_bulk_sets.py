@@ -247,3 +247,14 @@ def test_a_duplicate_across_files_is_refused(tmp_path: Path) -> None:
     import_paths(importer, [tmp_path])
     assert not importer.summary.ok and "appears twice" in importer.summary.errors[0].message
     assert rm.StoredResource.objects.count() == 0
+
+
+def test_an_unreadable_file_refuses_the_set_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "Patient.ndjson").write_bytes(orjson.dumps(cycle_set()[4]))
+    broken = tmp_path / "Condition.ndjson.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00not really gzip")
+    importer = Importer(source_system=SOURCE)
+    import_paths(importer, [tmp_path])
+    assert [i.file for i in importer.summary.errors] == [str(broken)]
+    assert "cannot read the file" in importer.summary.errors[0].message
+    assert rm.StoredResource.objects.count() == 0

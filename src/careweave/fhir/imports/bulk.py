@@ -15,6 +15,7 @@ as a whole (ADR 0013).
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -127,6 +128,12 @@ class BulkLoad:
                 yield line_no, line
 
     def _plan_file(self, index: int) -> None:
+        try:
+            self._plan_lines(index)
+        except (OSError, EOFError, zlib.error) as error:  # a truncated or corrupt .gz, an unreadable file
+            self._issue(Issue("fatal", "exception", f"cannot read the file: {error}", self.files[index].name))
+
+    def _plan_lines(self, index: int) -> None:
         chunk: list[Entry] = []
         for line_no, line in self._read(index):
             try:
