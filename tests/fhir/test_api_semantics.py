@@ -156,3 +156,20 @@ def test_summary_count_elements_sort_and_last_updated(world: dict[str, dict[str,
     assert recent["total"] == 2 and ancient["total"] == 0
     status, _ = get("/fhir/Condition?_lastUpdated=9999-12", integrator)
     assert status == 400
+
+
+def test_summary_keeps_what_fhir_says(world: dict[str, dict[str, str]]) -> None:
+    integrator = world["integrator"]
+    _, summary = get("/fhir/Condition?_summary=true&_sort=_id", integrator)
+    _, text = get("/fhir/Condition?_summary=text&_sort=_id", integrator)
+    _, full = get("/fhir/Condition?_summary=false&_sort=_id", integrator)
+    for kept, whole in zip(summary["entry"], full["entry"], strict=True):
+        resource = kept["resource"]
+        assert "code" in resource and resource["subject"] == whole["resource"]["subject"]
+        assert set(resource) <= set(whole["resource"])
+        assert any(t["code"] == "SUBSETTED" for t in resource["meta"]["tag"])
+    for entry in text["entry"]:  # text and the mandatory elements only (Condition.subject is 1..1)
+        assert "code" not in entry["resource"] and "subject" in entry["resource"]
+    assert all("SUBSETTED" not in orjson.dumps(e["resource"]).decode() for e in full["entry"])
+    status, refused = get("/fhir/Condition?_summary=yes", integrator)
+    assert status == 400 and refused["issue"][0]["expression"] == ["_summary"]

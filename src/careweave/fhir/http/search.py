@@ -4,6 +4,7 @@ each person in a page of results audited."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ import orjson
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from fhir.resources.R4B import get_fhir_model_class
 
 from careweave.fhir import resource_types
 from careweave.fhir.http.transport import (
@@ -206,11 +208,46 @@ SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValu
 def _elements(body: str, wanted: set[str]) -> str:
     """Only the elements asked for (and the mandatory ones), marked SUBSETTED as FHIR R4 requires."""
     resource = orjson.loads(body)
-    kept = {k: v for k, v in resource.items() if k in wanted or k in ("resourceType", "id")}
+    kept = {k: v for k, v in resource.items() if k.removeprefix("_") in wanted or k in ("resourceType", "id")}
     meta = dict(resource.get("meta") or {})
     meta["tag"] = [*(meta.get("tag") or []), SUBSETTED]
     kept["meta"] = meta
     return orjson.dumps(kept).decode()
+
+
+@lru_cache(maxsize=64)
+def _summary_elements(kind: str, summary: str) -> frozenset[str] | None:
+    """The top-level elements `_summary` keeps for a type (FHIR R4: `true` the elements marked as
+    summary, `text` text and the mandatory ones, `data` all but text); None keeps everything."""
+    if summary == "false":
+        return None
+    try:
+        fields = get_fhir_model_class(kind).model_fields.values()
+    except (KeyError, ValueError):
+        return None
+    names = {f.alias or "" for f in fields if isinstance(f.json_schema_extra, dict)}
+    if summary == "data":
+        return frozenset(names - {"text"})
+    if summary == "text":
+        required = {f.alias or "" for f in fields if f.is_required()}
+        return frozenset({"text", "meta", *required})
+    return frozenset(
+        f.alias or ""
+        for f in fields
+        if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("summary_element_property")
+    )
+
+
+def _subset(request: HttpRequest, kind: str) -> frozenset[str] | None:
+    """The elements `_elements` or `_summary` keep, or None for whole resources."""
+    summary = request.GET.get("_summary")
+    if summary is not None and summary not in ("true", "text", "data", "count", "false"):
+        message = f"_summary '{summary}' is not one of true, text, data, count, false"
+        raise Refused([Issue("error", "processing", message, expression="_summary")])
+    wanted = frozenset(e.strip() for e in request.GET.get("_elements", "").split(",") if e.strip())
+    if wanted:
+        return wanted
+    return _summary_elements(kind, summary) if summary not in (None, "count") else None
 
 
 def searchset(
@@ -224,9 +261,9 @@ def searchset(
     """A page of results. With `unscoped` (the search before `scope`), a search that left out
     resources about people outside the caller's care says so in an OperationOutcome warning."""
     count, offset = paging(request)
+    subset = _subset(request, kind)
     total = qs.count()
-    summary = request.GET.get("_summary")
-    if summary == "count":
+    if request.GET.get("_summary") == "count":
         count = 0
     rows = list(
         _order(qs, request).values_list("body", "person_id", "logical_id", "resource_type")[
@@ -250,9 +287,11 @@ def searchset(
     if offset > 0 and count > 0:
         links.append(link("previous", max(offset - count, 0)))
     _audit_people(request, "search", kind, rows)
-    wanted = {e.strip() for e in request.GET.get("_elements", "").split(",") if e.strip()}
     entries = [
-        (request.build_absolute_uri(f"/fhir/{r[3]}/{r[2]}"), _elements(r[0], wanted) if wanted else r[0])
+        (
+            request.build_absolute_uri(f"/fhir/{r[3]}/{r[2]}"),
+            _elements(r[0], set(subset)) if subset is not None else r[0],
+        )
         for r in rows
     ]
     warning = None
