@@ -22,8 +22,9 @@ from careweave.record import models as rm
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 DEFAULT_COUNT, MAX_COUNT = 50, 500
 MAX_OFFSET = 10_000_000  # deep paging past this is a bulk export, not a search
+# _totalMethod: fhirpy's count() sends it (an Aidbox parameter); the total is always counted here
 CONTROL_PARAMS = frozenset(
-    {"_count", "_offset", "_format", "_summary", "_elements", "_total", "_pretty", "_sort"}
+    {"_count", "_offset", "_format", "_summary", "_elements", "_total", "_pretty", "_sort", "_totalMethod"}
 )
 
 
