@@ -173,3 +173,46 @@ def test_summary_keeps_what_fhir_says(world: dict[str, dict[str, str]]) -> None:
     assert all("SUBSETTED" not in orjson.dumps(e["resource"]).decode() for e in full["entry"])
     status, refused = get("/fhir/Condition?_summary=yes", integrator)
     assert status == 400 and refused["issue"][0]["expression"] == ["_summary"]
+
+
+def test_post_in_a_transaction_creates_and_conditional_create_or_put_repeat_safely(
+    world: dict[str, dict[str, str]],
+) -> None:
+    def transaction(status: str, request: dict[str, str], value: str = "f-1") -> dict[str, Any]:
+        flag = {
+            "resourceType": "Flag",
+            "status": status,
+            "code": {"text": "Needs an interpreter"},
+            "subject": {"reference": f"Patient/{PATIENT_ID}"},
+            "identifier": [{"system": "urn:test:flags", "value": value}],
+        }
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"fullUrl": "urn:uuid:flag-1", "resource": flag, "request": request}],
+        }
+        response = Client().post(
+            "/fhir", orjson.dumps(bundle), "application/fhir+json", headers=world["integrator"]
+        )
+        assert response.status_code == 200, response.content[:300]
+        return dict(orjson.loads(response.content)["entry"][0]["response"])
+
+    def flags() -> int:
+        return rm.StoredResource.objects.filter(resource_type="Flag").count()
+
+    post = {"method": "POST", "url": "Flag"}
+    first, second = transaction("active", post), transaction("inactive", post)
+    # POST creates: a second resource, not version 2 of the first
+    assert first["status"].startswith("201") and second["status"].startswith("201")
+    assert first["location"] != second["location"]
+    assert flags() == 2 and not rm.StoredResource.objects.filter(resource_type="Flag", version=2).exists()
+    # a PUT to an id is idempotent: the same body twice is one resource, a change is version 2
+    put = {"method": "PUT", "url": "Flag/interpreter"}
+    assert transaction("active", put, "f-9")["status"].startswith("201")
+    assert transaction("active", put, "f-9")["status"].startswith("200")
+    transaction("inactive", put, "f-9")
+    assert rm.StoredResource.objects.get(resource_type="Flag", logical_id="interpreter").version == 2
+    # a conditional create finds the one that is there and creates nothing
+    conditional = {**post, "ifNoneExist": "identifier=urn:test:flags|f-9"}
+    assert transaction("active", conditional, "f-9")["location"].startswith("Flag/interpreter/")
+    assert flags() == 3

@@ -78,6 +78,17 @@ def drop_repeats(live: list[Entry], ctx: ImportContext, issues: list[Issue]) -> 
         seen[key] = entry
 
 
+def posts_create(entries: list[Entry]) -> None:
+    """An API POST creates a new resource (FHIR R4 3.1.0.5): it is never the one an earlier POST with
+    the same fullUrl or id made, so its source id is new. A client that means "the same one again"
+    sends a conditional create (ifNoneExist) or a PUT. The record's identity rule still applies: a
+    Patient whose NHS number is held (or an organisation or practitioner whose identifier is) is the
+    one held (ADR 0002)."""
+    for entry in entries:
+        if entry.method == "POST" and entry.existing is None and entry.outcome != "unchanged":
+            entry.source_id = uuid.uuid4().hex
+
+
 def find_put_targets(entries: list[Entry]) -> None:
     """An API `PUT Type/id` updates the resource with that id here, whoever sent it first; it is
     never redirected to another resource by a source id or a business identifier (issue 8, finding 1)."""

@@ -220,6 +220,7 @@ class Importer:
         live = [e for e in live if e.outcome != "skipped"]
         if self.api:
             identity.find_put_targets(live)
+            identity.posts_create(live)
         identity.find_existing(live, api=self.api is not None)
         if plan is None:
             identity.assign_logical_ids(live)
