@@ -20,7 +20,6 @@ from careweave.fhir.http.transport import (
     open_for,
     outcome,
     purpose,
-    unknown_url,
 )
 
 __all__ = [
@@ -43,6 +42,5 @@ __all__ = [
     "root",
     "search_queryset",
     "type_endpoint",
-    "unknown_url",
     "version_endpoint",
 ]

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from careweave.fhir import api, operations
+from careweave.fhir.http.transport import unknown_url
 
 ID = r"[A-Za-z0-9\-.]{1,64}"
 
@@ -18,5 +19,5 @@ urlpatterns = [
         name="fhir-version",
     ),
     # last: every other /fhir URL is an OperationOutcome 404, not an HTML page
-    re_path(r"^(?P<rest>.*)$", api.unknown_url, name="fhir-unknown"),
+    re_path(r"^(?P<rest>.*)$", unknown_url, name="fhir-unknown"),
 ]
