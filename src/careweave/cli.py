@@ -209,7 +209,6 @@ def _engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
         console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
         raise typer.Exit(2) from None
 
-
 @app.command()
 def segment(
     engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
@@ -419,9 +418,7 @@ def terminology_load_snomed(
     """Load a SNOMED CT RF2 Snapshot (or Full) release as the hierarchy code lists are expanded against."""
     from careweave.terminology.snomed import load_snomed
 
-    _terminology_load(
-        "SNOMED CT", lambda report: load_snomed(path, progress=report), as_json, _describe_snomed
-    )
+    _terminology_load("SNOMED CT", lambda report: load_snomed(path, progress=report), as_json, _describe_snomed)
 
 
 @terminology_app.command("load-codelist")
