@@ -15,6 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from careweave.fhir import resource_types
 from careweave.fhir.importer import Importer, refresh_planner_statistics
 from careweave.fhir.imports.bulk import RETRIES, BulkLoad, SetFile
+from careweave.fhir.imports.writer import WrittenMeanwhile
 from careweave.fhir.outcome import Issue, Refused
 
 logger = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ def import_paths(
 
 
 def _import_unit_file(importer: Importer, path: Path) -> None:
-    """One file as one unit. A file another import wrote some of meanwhile (409) is read again, so
+    """One file as one unit. A file another import wrote some of meanwhile is read again, so
     two imports of the same files at once both succeed, each resource written once."""
     for attempt in range(RETRIES):
         before = importer.checkpoint()
@@ -213,7 +214,7 @@ def _import_unit_file(importer: Importer, path: Path) -> None:
             return
         except Refused as refused:
             importer.rollback_to(before)  # nothing of a refused file was written, so count nothing
-            if refused.http_status == 409 and attempt < RETRIES - 1:
+            if isinstance(refused, WrittenMeanwhile) and attempt < RETRIES - 1:
                 continue
             importer.summary.units_refused += 1
             importer.summary.errors.extend(
@@ -241,18 +242,22 @@ def _import_set(
     load = BulkLoad(importer, [_set_file(p, manifest_types.get(p)) for p in paths], batch_size=batch_size)
     try:
         load.run()
+        return
     except Refused as refused:
-        importer.rollback_to(before)
-        importer.summary.units_refused += len(paths)
-        importer.summary.errors.extend(refused.issues)
+        issues = refused.issues
     except (OSError, EOFError, gzip.BadGzipFile) as error:
-        importer.rollback_to(before)
-        importer.summary.units_refused += len(paths)
-        message = f"cannot read the files: {type(error).__name__}"
-        importer.summary.errors.append(Issue("fatal", "exception", message, str(paths[0].parent)))
+        issues = [
+            Issue("fatal", "exception", f"cannot read the files: {type(error).__name__}", str(paths[0]))
+        ]
     except Exception as error:  # never a traceback: the set is reported as not (fully) imported
-        importer.rollback_to(before)
-        importer.summary.units_refused += len(paths)
-        message = f"could not import: {type(error).__name__}"
-        importer.summary.errors.append(Issue("fatal", "exception", message, str(paths[0].parent)))
+        issues = [Issue("fatal", "exception", f"could not import: {type(error).__name__}", str(paths[0]))]
         logger.exception("import of a set of %d NDJSON files failed", len(paths))
+    importer.summary.units_refused += len(paths)
+    importer.summary.errors.extend(issues)
+    if not load.committed:
+        importer.rollback_to(before)  # refused before anything was written
+    else:  # the committed batches stay and are counted (ADR 0013)
+        message = (
+            "the load stopped after some batches were committed; run the same import again to complete it"
+        )
+        importer.summary.errors.append(Issue("error", "incomplete", message, str(paths[0].parent)))

@@ -28,12 +28,13 @@ from careweave.fhir.imports import identity
 from careweave.fhir.imports.pipeline import Importer, refresh_planner_statistics
 from careweave.fhir.imports.references import resolve_conditional, walk_references
 from careweave.fhir.imports.unit import LITERAL_REF, Entry, ImportContext
+from careweave.fhir.imports.writer import WrittenMeanwhile
 from careweave.fhir.outcome import Issue, Refused
 from careweave.record import models as rm
 
 Key = tuple[str, str, str]  # (source system, resource type, id there)
 MAX_ISSUES = 1000
-# a batch that another load wrote first (HTTP 409 from the writer) is planned and written again
+# a batch that another load wrote some of first is planned and written again
 RETRIES = 5
 
 
@@ -99,6 +100,7 @@ class BulkLoad:
         self.batch_size = max(1, batch_size)
         self.plan = SetPlan()
         self.issues: list[Issue] = []
+        self.committed = 0  # batches committed: after one, a failure leaves a load to complete by re-running
         strict = True if importer.strict_references is None else importer.strict_references
         self.contexts = [
             ImportContext(
@@ -293,14 +295,15 @@ class BulkLoad:
 
     def _write(self, batch: list[tuple[int, bytes]], index: int) -> None:
         """One batch in one transaction; planned again (from its lines) if another load wrote some
-        of it first."""
+        of it first (WrittenMeanwhile), never for a conflict in the data."""
         for attempt in range(RETRIES):
             before = self.importer.checkpoint()
             try:
                 with transaction.atomic():
                     self.importer._write_unit(self._entries(batch, index), self.contexts[index], self.plan)
+                self.committed += 1
                 return
             except Refused as refused:
                 self.importer.rollback_to(before)
-                if refused.http_status != 409 or attempt == RETRIES - 1:
+                if not isinstance(refused, WrittenMeanwhile) or attempt == RETRIES - 1:
                     raise
