@@ -56,8 +56,12 @@ def import_command(
         str | None, typer.Option(help="Source system URI, when resources carry no meta.source")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="NDJSON resources written per committed batch (ADR 0016)")
+    ] = 2000,
 ) -> None:
-    """Import FHIR R4 data. Exits 0 only if everything was imported."""
+    """Import FHIR R4 data: Bundles, resources, and NDJSON files (or a Bulk Data $export manifest)
+    loaded as one set. Exits 0 only if everything was imported."""
     setup_django()
     from careweave.fhir.files import expand, import_paths
     from careweave.fhir.importer import Importer
@@ -67,11 +71,11 @@ def import_command(
     started = time.perf_counter()
     files = expand(paths)
     if as_json or not sys.stderr.isatty():
-        import_paths(importer, paths)
+        import_paths(importer, paths, batch_size=batch_size)
     else:
         with progress_bar() as progress:
             task = progress.add_task("Importing", total=len(files))
-            import_paths(importer, paths, progress=lambda _p: progress.advance(task))
+            import_paths(importer, paths, progress=lambda _p: progress.advance(task), batch_size=batch_size)
     seconds = time.perf_counter() - started
     summary = importer.summary
     record_system_event(

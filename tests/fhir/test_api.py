@@ -132,8 +132,9 @@ def test_person_outside_care_is_404_like_an_unknown_id_and_audited(world: dict[s
     everything = requests.get(f"{world['base']}/Patient/{PATIENT_ID}/$everything", headers=headers, timeout=10)
     assert everything.status_code == 404
     assert AuditEntry.objects.filter(actor__username="other_gp", outcome="denied").exists()
-    # searches only ever return people in the caller's care
-    assert world["client"]("other_gp").resources("Condition").search(patient=PATIENT_ID).fetch() == []
+    # a search about that person is answered as the read is (issue 11), never an empty Bundle
+    with pytest.raises(ResourceNotFound):
+        world["client"]("other_gp").resources("Condition").search(patient=PATIENT_ID).fetch()
     # break-glass with a stated reason opens it, and says so in the audit log
     glass = requests.get(
         f"{world['base']}/Patient/{PATIENT_ID}",

@@ -45,6 +45,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
 
+# The largest request body read (a FHIR transaction of one person's full history is a few MB: the
+# shared Synthea bundles reach 2.67 MB); over it the answer is 413 (careweave.web.input_guard).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("CAREWEAVE_MAX_REQUEST_BYTES", str(32 * 1024 * 1024)))
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from careweave.fhir import api, operations
+from careweave.fhir.http.transport import unknown_url
 
 ID = r"[A-Za-z0-9\-.]{1,64}"
 
@@ -17,4 +18,6 @@ urlpatterns = [
         api.version_endpoint,
         name="fhir-version",
     ),
+    # last: every other /fhir URL is an OperationOutcome 404, not an HTML page
+    re_path(r"^(?P<rest>.*)$", unknown_url, name="fhir-unknown"),
 ]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.html import escape
 
@@ -85,7 +86,10 @@ class InputGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        problem = self.problem(request)
+        try:
+            problem = self.problem(request)
+        except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE: 413, not Django's HTML 400
+            return self.refuse(request, "body", "the request body is larger than this server accepts", 413)
         if problem is not None:
             return self.refuse(request, *problem)
         return self.get_response(request)
@@ -119,19 +123,21 @@ class InputGuardMiddleware:
         return None if why is None else ("body", f"the JSON body {why}")
 
     @staticmethod
-    def refuse(request: HttpRequest, element: str, message: str) -> HttpResponse:
+    def refuse(request: HttpRequest, element: str, message: str, status: int = 400) -> HttpResponse:
         if request.path.startswith(FHIR_PREFIXES):
+            code = "too-long" if status == 413 else "invalid"
             body = {
                 "resourceType": "OperationOutcome",
                 "issue": [
-                    {"severity": "error", "code": "invalid", "diagnostics": message, "expression": [element]}
+                    {"severity": "error", "code": code, "diagnostics": message, "expression": [element]}
                 ],
             }
             return HttpResponse(
-                orjson.dumps(body), status=400, content_type="application/fhir+json; charset=utf-8"
+                orjson.dumps(body), status=status, content_type="application/fhir+json; charset=utf-8"
             )
+        title = "Request too large" if status == 413 else "Bad request"
         page = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Bad request</title></head>"
-            f"<body><h1>Bad request</h1><p>{escape(message)}.</p></body></html>"
+            f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body><h1>{title}</h1><p>{escape(message)}.</p></body></html>"
         )
-        return HttpResponse(page, status=400, content_type="text/html; charset=utf-8")
+        return HttpResponse(page, status=status, content_type="text/html; charset=utf-8")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import resolve
 
 from careweave.fhir.http.resources import api_source, api_writer
 from careweave.fhir.http.transport import api_view, fhir_response, outcome, purpose, refused_response
@@ -63,6 +65,10 @@ def root(request: HttpRequest) -> HttpResponse:
 
 
 def _batch_entry(request: HttpRequest, i: int, raw: Any) -> dict[str, Any]:
+    method = ((raw.get("request") or {}).get("method") or "") if isinstance(raw, dict) else ""
+    url = (raw.get("request") or {}).get("url") if isinstance(raw, dict) else None
+    if isinstance(method, str) and method.upper() == "GET" and isinstance(url, str):
+        return _batch_read(request, url)
     single = {"resourceType": "Bundle", "type": "batch", "entry": [raw]}
     importer = Importer(source_system=api_source(request), strict_references=True, api=api_writer(request))
     try:
@@ -89,6 +95,26 @@ def _batch_entry(request: HttpRequest, i: int, raw: Any) -> dict[str, Any]:
                 "outcome": operation_outcome(issues),
             }
         }
+
+
+def _batch_read(request: HttpRequest, url: str) -> dict[str, Any]:
+    """A GET entry of a batch, answered as the same GET to /fhir would be (the URL resolved by the
+    URLconf, so reads, searches and operations are authorised and audited as usual), its resource
+    in the entry."""
+    relative = url.split("/fhir/", 1)[1] if "/fhir/" in url else url.lstrip("/")
+    path, _, query = relative.partition("?")
+    sub = copy.copy(request)
+    sub.method = "GET"
+    sub.path = sub.path_info = f"/fhir/{path}"
+    sub.GET = QueryDict(query)
+    sub.META = {**request.META, "REQUEST_METHOD": "GET", "QUERY_STRING": query}
+    match = resolve(sub.path)
+    response = match.func(sub, *match.args, **match.kwargs)
+    body = orjson.loads(response.content) if response.content else None
+    status = f"{response.status_code} {HTTPStatus(response.status_code).phrase}"
+    if response.status_code < 300:
+        return {"resource": body, "response": {"status": status}}
+    return {"response": {"status": status, "outcome": body}}
 
 
 def _audit(request: HttpRequest, reason: str) -> None:

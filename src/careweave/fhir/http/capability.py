@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 
 from careweave.fhir import resource_types
 from careweave.fhir.conventions import RESTFUL_SECURITY_SYSTEM
-from careweave.fhir.http.transport import fhir_response
+from careweave.fhir.http.transport import fhir_response, unacceptable
 
 
 def _resource(entry: resource_types.ResourceType) -> dict[str, Any]:
@@ -72,4 +72,7 @@ def capability_statement(base: str) -> dict[str, Any]:
 
 
 def metadata(request: HttpRequest) -> HttpResponse:
+    refused = unacceptable(request)
+    if refused is not None:
+        return refused
     return fhir_response(capability_statement(request.build_absolute_uri("/fhir")))

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from careweave.fhir import resource_types
 from careweave.fhir.conventions import API_SOURCE_PREFIX
 from careweave.fhir.http import audit_events as audit
-from careweave.fhir.http.search import scope, search_queryset, searchset
+from careweave.fhir.http.search import patient_scope, scope, search_queryset, searchset
 from careweave.fhir.http.transport import (
     api_view,
     fhir_response,
@@ -113,7 +113,12 @@ def type_endpoint(request: HttpRequest, kind: str) -> HttpResponse:
         return outcome(405, "not-supported", f"{request.method} is not supported on /fhir/{kind}")
     # the stubs allow a list for a key whose values were emptied with setlist(); a parsed query has none
     params = [(key, value) for key, value in request.GET.items() if isinstance(value, str)]
-    return searchset(request, kind, scope(request, kind, search_queryset(kind, params)), params)
+    unscoped = search_queryset(kind, params)
+    scoped = scope(request, kind, unscoped)  # first: a role that searches no records is refused as before
+    refused = patient_scope(request, kind, params)
+    if refused is not None:
+        return refused
+    return searchset(request, kind, scoped, params, unscoped=unscoped)
 
 
 @api_view

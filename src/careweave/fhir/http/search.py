@@ -4,18 +4,30 @@ each person in a page of results audited."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from fhir.resources.R4B import get_fhir_model_class
 
 from careweave.fhir import resource_types
-from careweave.fhir.http.transport import CONTROL_PARAMS, fhir_response, paging, purpose, searchset_bytes
+from careweave.fhir.http.transport import (
+    CONTROL_PARAMS,
+    fhir_response,
+    not_known,
+    open_for,
+    outcome,
+    paging,
+    purpose,
+    searchset_bytes,
+)
 from careweave.fhir.imports.identity import identified
 from careweave.fhir.outcome import Issue, Refused
-from careweave.governance.access import in_care
+from careweave.governance.access import AccessRefused, in_care
 from careweave.governance.audit import record_views
 from careweave.governance.models import BreakGlass
 from careweave.governance.permissions import Permission, require, sees_everyone
@@ -96,6 +108,9 @@ def search_queryset(kind: str, params: list[tuple[str, str]]) -> QuerySet[rm.Sto
         base_name, _, modifier = name.partition(":")
         if name in CONTROL_PARAMS or base_name in CONTROL_PARAMS:
             continue
+        if base_name == "_lastUpdated":
+            qs = qs.filter(date_filter("last_updated", value, True, name))
+            continue
         param = allowed.get(base_name)
         if param is None:
             supported = ", ".join(sorted(allowed))
@@ -141,13 +156,117 @@ def scope(request: HttpRequest, kind: str, qs: QuerySet[rm.StoredResource]) -> Q
     return qs.filter(in_care(user, "person_id"))
 
 
+def patient_scope(request: HttpRequest, kind: str, params: list[tuple[str, str]]) -> HttpResponse | None:
+    """A search about one person (`patient=`, `subject=`) by someone who does not see everyone is
+    answered as a read of that person would be: refused (403, or 404 as for an unknown id where the
+    read hides that the person exists), never an empty Bundle that looks like "none"."""
+    user = request.user
+    registered = resource_types.get(kind)
+    if registered is None or not registered.compartment or sees_everyone(user):
+        return None
+    for name, value in params:
+        param = registered.search.get(name.partition(":")[0])
+        if param is None or param.type != "reference" or param.columns:
+            continue
+        logical_id = ref_value(value)
+        person = rm.Person.objects.filter(
+            resource__resource_type="Patient", resource__logical_id=logical_id
+        ).first()
+        if person is None:
+            require(user, Permission.READ_RECORDS)
+            return not_known("Patient", logical_id)
+        try:
+            open_for(request, person, action="search", resource_type=kind, audit=False)
+        except AccessRefused as refused:
+            if refused.hide:
+                return not_known("Patient", logical_id)
+            return outcome(403, "forbidden", refused.reason)
+    return None
+
+
+def _order(qs: QuerySet[rm.StoredResource], request: HttpRequest) -> QuerySet[rm.StoredResource]:
+    """`_sort` by `_lastUpdated` or `_id` (either descending with `-`); the id breaks ties."""
+    raw = request.GET.get("_sort")
+    if not raw:
+        return qs.order_by("pk")
+    keys = []
+    for part in raw.split(","):
+        name = part.strip()
+        column = {"_lastUpdated": "last_updated", "_id": "logical_id"}.get(name.removeprefix("-"))
+        if column is None:
+            message = (
+                f"_sort by '{name}' is not supported (supported: _lastUpdated, _id, and - for descending)"
+            )
+            raise Refused([Issue("error", "not-supported", message, expression="_sort")])
+        keys.append(f"-{column}" if name.startswith("-") else column)
+    return qs.order_by(*keys, "pk")
+
+
+SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+
+
+def _elements(body: str, wanted: set[str]) -> str:
+    """Only the elements asked for (and the mandatory ones), marked SUBSETTED as FHIR R4 requires."""
+    resource = orjson.loads(body)
+    kept = {k: v for k, v in resource.items() if k.removeprefix("_") in wanted or k in ("resourceType", "id")}
+    meta = dict(resource.get("meta") or {})
+    meta["tag"] = [*(meta.get("tag") or []), SUBSETTED]
+    kept["meta"] = meta
+    return orjson.dumps(kept).decode()
+
+
+@lru_cache(maxsize=64)
+def _summary_elements(kind: str, summary: str) -> frozenset[str] | None:
+    """The top-level elements `_summary` keeps for a type (FHIR R4: `true` the elements marked as
+    summary, `text` text and the mandatory ones, `data` all but text); None keeps everything."""
+    if summary == "false":
+        return None
+    try:
+        fields = get_fhir_model_class(kind).model_fields.values()
+    except (KeyError, ValueError):
+        return None
+    names = {f.alias or "" for f in fields if isinstance(f.json_schema_extra, dict)}
+    if summary == "data":
+        return frozenset(names - {"text"})
+    if summary == "text":
+        required = {f.alias or "" for f in fields if f.is_required()}
+        return frozenset({"text", "meta", *required})
+    return frozenset(
+        f.alias or ""
+        for f in fields
+        if isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("summary_element_property")
+    )
+
+
+def _subset(request: HttpRequest, kind: str) -> frozenset[str] | None:
+    """The elements `_elements` or `_summary` keep, or None for whole resources."""
+    summary = request.GET.get("_summary")
+    if summary is not None and summary not in ("true", "text", "data", "count", "false"):
+        message = f"_summary '{summary}' is not one of true, text, data, count, false"
+        raise Refused([Issue("error", "processing", message, expression="_summary")])
+    wanted = frozenset(e.strip() for e in request.GET.get("_elements", "").split(",") if e.strip())
+    if wanted:
+        return wanted
+    return _summary_elements(kind, summary) if summary not in (None, "count") else None
+
+
 def searchset(
-    request: HttpRequest, kind: str, qs: QuerySet[rm.StoredResource], params: list[tuple[str, str]]
+    request: HttpRequest,
+    kind: str,
+    qs: QuerySet[rm.StoredResource],
+    params: list[tuple[str, str]],
+    *,
+    unscoped: QuerySet[rm.StoredResource] | None = None,
 ) -> HttpResponse:
+    """A page of results. With `unscoped` (the search before `scope`), a search that left out
+    resources about people outside the caller's care says so in an OperationOutcome warning."""
     count, offset = paging(request)
+    subset = _subset(request, kind)
     total = qs.count()
+    if request.GET.get("_summary") == "count":
+        count = 0
     rows = list(
-        qs.order_by("pk").values_list("body", "person_id", "logical_id", "resource_type")[
+        _order(qs, request).values_list("body", "person_id", "logical_id", "resource_type")[
             offset : offset + count
         ]
         if count > 0
@@ -163,13 +282,29 @@ def searchset(
         }
 
     links = [link("self", offset)]
-    if offset + count < total:
+    if count > 0 and offset + count < total:
         links.append(link("next", offset + count))
-    if offset > 0:
+    if offset > 0 and count > 0:
         links.append(link("previous", max(offset - count, 0)))
     _audit_people(request, "search", kind, rows)
-    entries = [(request.build_absolute_uri(f"/fhir/{r[3]}/{r[2]}"), r[0]) for r in rows]
-    return fhir_response(searchset_bytes(total, links, entries))
+    entries = [
+        (
+            request.build_absolute_uri(f"/fhir/{r[3]}/{r[2]}"),
+            _elements(r[0], set(subset)) if subset is not None else r[0],
+        )
+        for r in rows
+    ]
+    warning = None
+    if unscoped is not None and unscoped is not qs and unscoped.count() > total:
+        message = (
+            "some results were left out: they are about people outside your organisation's or care "
+            "team's care"
+        )
+        warning = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "warning", "code": "suppressed", "diagnostics": message}],
+        }
+    return fhir_response(searchset_bytes(total, links, entries, outcome_resource=warning))
 
 
 def _audit_people(request: HttpRequest, action: str, kind: str, rows: list[tuple[Any, ...]]) -> None:

@@ -22,7 +22,10 @@ from careweave.record import models as rm
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 DEFAULT_COUNT, MAX_COUNT = 50, 500
 MAX_OFFSET = 10_000_000  # deep paging past this is a bulk export, not a search
-CONTROL_PARAMS = frozenset({"_count", "_offset", "_format", "_summary", "_elements", "_total", "_pretty"})
+# _totalMethod: fhirpy's count() sends it (an Aidbox parameter); the total is always counted here
+CONTROL_PARAMS = frozenset(
+    {"_count", "_offset", "_format", "_summary", "_elements", "_total", "_pretty", "_sort", "_totalMethod"}
+)
 
 
 def fhir_response(
@@ -75,6 +78,32 @@ def refusal_response(request: HttpRequest, refused: AccessRefused) -> HttpRespon
     return outcome(403, "forbidden", refused.reason)
 
 
+def unacceptable(request: HttpRequest) -> HttpResponse | None:
+    """A 406 OperationOutcome when `_format` or Accept asks only for what is not served (XML, Turtle,
+    HTML): this server answers in FHIR JSON."""
+    fmt = request.GET.get("_format")
+    if fmt is not None:
+        wanted = [fmt]
+    else:
+        accept = request.headers.get("Accept", "")
+        wanted = [part.split(";")[0] for part in accept.split(",")] if accept.strip() else []
+    wanted = [w.strip().lower() for w in wanted if w.strip()]
+    if not wanted or any(w in ("*/*", "application/*", "*") or "json" in w for w in wanted):
+        return None
+    return outcome(
+        406,
+        "not-supported",
+        f"{'_format' if fmt is not None else 'Accept'} asks for a format not served here: "
+        "this server answers in FHIR JSON (application/fhir+json, _format=json)",
+        "_format" if fmt is not None else None,
+    )
+
+
+def unknown_url(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Every /fhir URL that names nothing served: an OperationOutcome, never an HTML page."""
+    return outcome(404, "not-found", "no FHIR interaction is served at this URL (see /fhir/metadata)")
+
+
 def api_view(handler: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Bearer-token authentication and OperationOutcome for every failure."""
 
@@ -92,6 +121,9 @@ def api_view(handler: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             response["WWW-Authenticate"] = 'Bearer realm="careweave", error="invalid_token"'
             return response
         request.user = user
+        refused_format = unacceptable(request)
+        if refused_format is not None:
+            return refused_format
         try:
             return handler(request, *args, **kwargs)
         except AccessRefused as refused:
@@ -154,8 +186,15 @@ def paging(request: HttpRequest) -> tuple[int, int]:
     return min(values["_count"], MAX_COUNT), values["_offset"]
 
 
-def searchset_bytes(total: int | None, links: list[dict[str, str]], entries: list[tuple[str, str]]) -> bytes:
-    """Assemble the Bundle from stored JSON text without parsing it again (fast $everything)."""
+def searchset_bytes(
+    total: int | None,
+    links: list[dict[str, str]],
+    entries: list[tuple[str, str]],
+    *,
+    outcome_resource: dict[str, Any] | None = None,
+) -> bytes:
+    """Assemble the Bundle from stored JSON text without parsing it again (fast $everything); an
+    `outcome_resource` (an OperationOutcome, e.g. a warning) is its last entry, in search mode outcome."""
     head: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links}
     if total is not None:
         head["total"] = total
@@ -170,5 +209,12 @@ def searchset_bytes(total: int | None, links: list[dict[str, str]], entries: lis
             for url, body in entries
         )
     )
+    if outcome_resource is not None:
+        parts.append(
+            (b"," if entries else b"")
+            + b'{"resource":'
+            + orjson.dumps(outcome_resource)
+            + b',"search":{"mode":"outcome"}}'
+        )
     parts.append(b"]}")
     return b"".join(parts)

@@ -95,6 +95,17 @@ def later_task_version(one: Entry, other: Entry) -> Entry:
     return later
 
 
+def posts_create(entries: list[Entry]) -> None:
+    """An API POST creates a new resource (FHIR R4 3.1.0.5): it is never the one an earlier POST with
+    the same fullUrl or id made, so its source id is new. A client that means "the same one again"
+    sends a conditional create (ifNoneExist) or a PUT. The record's identity rule still applies: a
+    Patient whose NHS number is held (or an organisation or practitioner whose identifier is) is the
+    one held (ADR 0002)."""
+    for entry in entries:
+        if entry.method == "POST" and entry.existing is None and entry.outcome != "unchanged":
+            entry.source_id = uuid.uuid4().hex
+
+
 def find_put_targets(entries: list[Entry]) -> None:
     """An API `PUT Type/id` updates the resource with that id here, whoever sent it first; it is
     never redirected to another resource by a source id or a business identifier (issue 8, finding 1)."""
@@ -141,12 +152,16 @@ def find_existing(entries: list[Entry], *, api: bool) -> None:
                 entry.matched_by_identifier = entry.existing is not None
 
 
-def assign_logical_ids(entries: list[Entry]) -> None:
-    """The id a new resource gets here: the sender's when it is free, a fresh one otherwise."""
+def assign_logical_ids(entries: list[Entry], claimed: set[tuple[str, str]] | None = None) -> None:
+    """The id a new resource gets here: the sender's when it is free, else one derived from its source
+    identity, so a load that is run again after a failure gives the same resource the same id (ADR 0016).
+    `claimed` carries the ids already given across the units of one load."""
     candidates: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
-        if entry.existing is None and FHIR_ID.match(entry.source_id):
-            candidates[entry.resource_type].add(entry.source_id)
+        if entry.existing is None:
+            if FHIR_ID.match(entry.source_id):
+                candidates[entry.resource_type].add(entry.source_id)
+            candidates[entry.resource_type].add(derived_id(entry))
     taken = {
         (kind, lid)
         for kind, ids in candidates.items()
@@ -154,17 +169,27 @@ def assign_logical_ids(entries: list[Entry]) -> None:
             "logical_id", flat=True
         )
     }
-    claimed: set[tuple[str, str]] = set()
+    claimed = set() if claimed is None else claimed
     for entry in entries:
         if entry.existing is not None:
             entry.logical_id = entry.existing.logical_id
             continue
         key = (entry.resource_type, entry.source_id)
+        derived = (entry.resource_type, derived_id(entry))
         if FHIR_ID.match(entry.source_id) and key not in taken and key not in claimed:
             entry.logical_id = entry.source_id
+        elif derived not in taken and derived not in claimed:
+            entry.logical_id = derived[1]
         else:
             entry.logical_id = uuid.uuid4().hex
         claimed.add((entry.resource_type, entry.logical_id))
+
+
+def derived_id(entry: Entry) -> str:
+    """A logical id that depends only on the entry's source identity."""
+    return uuid.uuid5(
+        uuid.NAMESPACE_URL, f"{entry.source_system}|{entry.resource_type}|{entry.source_id}"
+    ).hex
 
 
 def match_by_identifier(kind: str, resource: dict[str, Any]) -> rm.StoredResource | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from django.db import transaction
@@ -42,6 +42,14 @@ BUNDLE_TYPES = frozenset(
         "batch-response",
     }
 )
+
+
+class UnitPlan(Protocol):
+    """What a unit of a larger load knows about the rest of it (careweave.fhir.imports.bulk)."""
+
+    def assign(self, entries: list[Entry]) -> None: ...
+
+    def targets(self, entries: list[Entry]) -> dict[str, str]: ...
 
 
 class Importer:
@@ -197,6 +205,11 @@ class Importer:
 
     def _import_unit(self, entries: list[Entry], ctx: ImportContext) -> None:
         self._validate(entries, ctx)
+        self._write_unit(entries, ctx)
+
+    def _write_unit(self, entries: list[Entry], ctx: ImportContext, plan: UnitPlan | None = None) -> None:
+        """Identify, resolve and write validated entries; a `plan` (a Bulk Data set, ADR 0016) gives
+        new entries the ids it planned for them and resolves references to the rest of the set."""
         issues: list[Issue] = []
         live = [e for e in entries if e.outcome != "skipped"]
         for entry in live:
@@ -207,10 +220,16 @@ class Importer:
         live = [e for e in live if e.outcome != "skipped"]
         if self.api:
             identity.find_put_targets(live)
+            identity.posts_create(live)
         identity.find_existing(live, api=self.api is not None)
-        identity.assign_logical_ids(live)
+        if plan is None:
+            identity.assign_logical_ids(live)
+        else:
+            plan.assign(live)
         local = local_reference_map(live)
         writes = [e for e in live if e.method != "DELETE"]
+        if plan is not None:
+            local.update(plan.targets(writes))
         self.references.prefetch(writes, local, ctx.source)
         warnings: list[Issue] = []
         for entry in writes:

@@ -61,9 +61,11 @@ class References:
         self.chunk.clear()
 
     def prefetch(self, entries: list[Entry], local: dict[str, str], source: str) -> None:
-        """Resolve every literal reference of a chunk in one query per type (the bulk path)."""
-        wanted: dict[str, set[str]] = defaultdict(set)
+        """Resolve every literal reference of a chunk in one query per source and type (the bulk
+        path). A reference is in the identity space of the system that sent the entry (issue 11)."""
+        wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
         for entry in entries:
+            sender = entry.source_system or source
             for node, _path in walk_references(entry.resource or {}, ""):
                 value = node["reference"]
                 if value in local or value.startswith(("#", "urn:")) or "?" in value:
@@ -72,21 +74,27 @@ class References:
                 if (
                     match
                     and not match.group("base")
-                    and (source, match.group("type"), match.group("id")) not in self.cache
+                    and (sender, match.group("type"), match.group("id")) not in self.cache
                 ):
-                    wanted[match.group("type")].add(match.group("id"))
+                    wanted[(sender, match.group("type"))].add(match.group("id"))
         self.chunk = {}
-        for kind, ids in wanted.items():
+        for (sender, kind), ids in wanted.items():
             for pk, lid, person, sid in rm.StoredResource.objects.filter(
-                source_system=source, resource_type=kind, source_id__in=ids
+                source_system=sender, resource_type=kind, source_id__in=ids
             ).values_list("pk", "logical_id", "person_id", "source_id"):
-                self.chunk[(source, kind, sid)] = (pk, lid, person)
-            missing = ids - {sid for (_s, k, sid) in self.chunk if k == kind}
+                self.chunk[(sender, kind, sid)] = (pk, lid, person)
+            missing = ids - {sid for (s, k, sid) in self.chunk if k == kind and s == sender}
+            if missing:  # the sender's id for something another system sent first (matched by identifier)
+                for pk, lid, person, sid in rm.SourceAlias.objects.filter(
+                    source_system=sender, resource_type=kind, source_id__in=missing
+                ).values_list("resource_id", "resource__logical_id", "resource__person_id", "source_id"):
+                    self.chunk[(sender, kind, sid)] = (pk, lid, person)
+                missing -= {sid for (s, k, sid) in self.chunk if k == kind and s == sender}
             if missing:
                 for pk, lid, person in rm.StoredResource.objects.filter(
                     resource_type=kind, logical_id__in=missing
                 ).values_list("pk", "logical_id", "person_id"):
-                    self.chunk[(source, kind, lid)] = (pk, lid, person)
+                    self.chunk[(sender, kind, lid)] = (pk, lid, person)
 
     def resolve_stored(self, source: str, kind: str, rid: str) -> str | None:
         key = (source, kind, rid)
@@ -97,11 +105,11 @@ class References:
             rm.StoredResource.objects.filter(source_system=source, resource_type=kind, source_id=rid)
             .values_list("pk", "logical_id", "person_id")
             .first()
-            or rm.StoredResource.objects.filter(resource_type=kind, logical_id=rid)
-            .values_list("pk", "logical_id", "person_id")
-            .first()
             or rm.SourceAlias.objects.filter(source_system=source, resource_type=kind, source_id=rid)
             .values_list("resource_id", "resource__logical_id", "resource__person_id")
+            .first()
+            or rm.StoredResource.objects.filter(resource_type=kind, logical_id=rid)
+            .values_list("pk", "logical_id", "person_id")
             .first()
         )
         if row is None:
@@ -133,15 +141,11 @@ class References:
                 issues.append(ctx.issue(entry, "not-found", message, at))
                 continue
             if "?" in value:
-                kind, _, query = value.partition("?")
-                matches = search_by_params(kind, query)
-                if len(matches) == 1:
-                    node["reference"] = f"{kind}/{matches[0].logical_id}"
+                target, why = resolve_conditional(value)
+                if target is not None:
+                    node["reference"] = target
                 else:
-                    message = (
-                        f"conditional reference {value} matched {len(matches)} resources (needs exactly one)"
-                    )
-                    issues.append(ctx.issue(entry, "not-found", message, at))
+                    issues.append(ctx.issue(entry, "not-found", why, at))
                 continue
             match = LITERAL_REF.match(value)
             if not match:
@@ -151,7 +155,7 @@ class References:
             if short in local:
                 node["reference"] = local[short]
                 continue
-            found = self.resolve_stored(ctx.source, kind, rid)
+            found = self.resolve_stored(entry.source_system or ctx.source, kind, rid)
             if found is not None:
                 node["reference"] = f"{kind}/{found}"
             elif match.group("base"):
@@ -165,6 +169,16 @@ class References:
                 )
         if entry.resource_type != "Patient":
             entry.person_logical_id = person_of(resource, entry.resource_type)
+
+
+def resolve_conditional(value: str) -> tuple[str | None, str]:
+    """A conditional reference (`Type?identifier=...`): `Type/<our id>` when exactly one resource
+    matches, else None and why. Raises Refused for a search parameter it cannot use."""
+    kind, _, query = value.partition("?")
+    matches = search_by_params(kind, query)
+    if len(matches) == 1:
+        return f"{kind}/{matches[0].logical_id}", ""
+    return None, f"conditional reference {value} matched {len(matches)} resources (needs exactly one)"
 
 
 def person_of(resource: dict[str, Any], resource_type: str) -> str | None:

@@ -19,6 +19,11 @@ from careweave.record.relationships import refresh_care_relationships
 Rows = list[tuple[Entry, rm.StoredResource]]
 
 
+class WrittenMeanwhile(Refused):
+    """Another import or request created some of a unit's resources after they were looked up: the
+    unit can be planned again (it will find them), unlike a conflict in the data itself."""
+
+
 class Writer:
     def __init__(self, *, keys: Keys, api: ApiWriter | None, summary: ImportSummary) -> None:
         self.keys = keys
@@ -140,14 +145,14 @@ class Writer:
         return new_rows, changed
 
     @staticmethod
-    def _written_meanwhile(new_rows: Rows, ctx: ImportContext) -> Refused:
+    def _written_meanwhile(new_rows: Rows, ctx: ImportContext) -> WrittenMeanwhile:
         """A resource another request created (same id or source identity) after we looked."""
         present = set(
             rm.StoredResource.objects.filter(pk__in=[r.pk for _, r in new_rows]).values_list("pk", flat=True)
         )
         entry = next((e for e, r in new_rows if r.pk not in present), new_rows[0][0])
         message = f"{entry.resource_type} was created by another request at the same time; send it again"
-        return Refused([ctx.issue(entry, "conflict", message, "id")], 409)
+        return WrittenMeanwhile([ctx.issue(entry, "conflict", message, "id")], 409)
 
     @staticmethod
     def _add_alias(entry: Entry, existing: rm.StoredResource, digest: str) -> None:
