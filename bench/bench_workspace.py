@@ -1,4 +1,5 @@
-"""Server time of the clinician's workspace under concurrent use: the holistic summary and the worklist.
+"""Server time of the clinician's workspace under concurrent use: the holistic summary, the today page
+and the worklist.
 
     uv run python bench/bench_workspace.py [--database-url postgres://postgres@127.0.0.1:5432/careweave_bench]
         [--clients 20] [--requests 50] [--json]
@@ -201,6 +202,7 @@ def measure(
     timings: dict[str, dict[str, list[float]]] = {
         "summary": {"server": [], "client": []},
         "worklist": {"server": [], "client": []},
+        "today": {"server": [], "client": []},
     }
     lock = threading.Lock()
     failures: list[str] = []
@@ -214,8 +216,10 @@ def measure(
         session.get(f"{base}/people/{rng.choice(people)}/", timeout=60)
         start_line.wait()
         for i in range(args.requests):
-            if i % 2 == 0:
+            if i % 3 == 0:
                 kind, url = "summary", f"{base}/people/{rng.choice(people)}/"
+            elif i % 3 == 1:
+                kind, url = "today", f"{base}/today/"
             else:
                 choice = rng.choice([""] + list_ids)
                 kind, url = "worklist", f"{base}/worklists/" + (f"?list={choice}" if choice else "")

@@ -237,3 +237,14 @@ def test_after_no_longer_needed_the_row_says_so_and_the_timeline_shows_the_check
     assert "Chase the service if it has not closed the referral." in html
     timeline = client.get(f"/referrals/{world.lost.pk}/").content.decode()
     assert "Checked with the person: no longer needed" in timeline and "Chased Orthopaedics" in timeline
+
+
+def test_the_today_page_shows_the_referrals_needing_action(world: World, client: Client) -> None:
+    html = client.get("/today/").content.decode()
+    section = html[html.index('id="referrals-action"'):]
+    section = section[: section.index("</section>")]
+    assert _names(section) == [world.lost.person.display_name, world.waiting.person.display_name]
+    assert "Lost on a waiting list" in section and 'href="/referrals/"' in section
+    assert world.elsewhere.person.display_name not in html
+    shown = set(AuditEntry.objects.filter(action="today-read").values_list("person_id", flat=True))
+    assert {world.lost.person.pk, world.waiting.person.pk} <= shown

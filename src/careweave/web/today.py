@@ -13,14 +13,16 @@ from typing import Any
 
 from django.utils import timezone
 
-from careweave.governance.access import people_in_care
+from careweave.governance.access import in_care, people_in_care
 from careweave.governance.models import CareTeamMember
 from careweave.huddles.models import Huddle, Task
 from careweave.record import models as rm
+from careweave.referrals.scan import cached_findings_for
 from careweave.segmentation.freshness import Freshness, freshness
 from careweave.segmentation.models import SegmentationRun
 from careweave.segmentation.services import current_run, worklist_titles
 from careweave.ui.format import format_date
+from careweave.web import referral_worklist
 from careweave.web.worklists import entries_in_care
 
 #: How far ahead the page looks for tasks and huddles, and back for new results.
@@ -39,11 +41,13 @@ class TodayPage:
     my_people: int = 0
     worklist: list[dict[str, Any]] = field(default_factory=list)
     freshness: Freshness | None = None
+    referrals: list[dict[str, Any]] = field(default_factory=list)
+    referrals_more: int = 0
 
     @property
     def person_ids(self) -> list[int]:
         """Everyone named on the page, for the audit."""
-        named = [row["person_pk"] for row in (*self.tasks, *self.results, *self.worklist)]
+        named = [row["person_pk"] for row in (*self.tasks, *self.results, *self.worklist, *self.referrals)]
         return list(dict.fromkeys(named))
 
 
@@ -153,4 +157,21 @@ def today_page(user: Any, now: dt.datetime | None = None, *, worklists: bool = T
     if run is not None:
         page.worklist = _worklist(user, run)
         page.freshness = freshness(run, now)
+    if worklists:
+        page.referrals, page.referrals_more = _referrals(user, run)
     return page
+
+
+def _referrals(user: Any, run: SegmentationRun | None) -> tuple[list[dict[str, Any]], int]:
+    """The top of the referrals worklist (the same scan and ranking by harm, from its cache)."""
+    rows = referral_worklist.worklist_rows(cached_findings_for(in_care(user, "person_id"), key=user.pk), run)
+    top = [
+        {
+            "person_pk": row.person_pk,
+            "person": row.name,
+            "finding": row.findings[0].title if row.findings else "",
+            "next_step": row.findings[0].next_step if row.findings else "",
+        }
+        for row in rows[:TOP]
+    ]
+    return top, max(0, len(rows) - TOP)

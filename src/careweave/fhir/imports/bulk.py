@@ -176,7 +176,11 @@ class BulkLoad:
         fresh = []
         for entry in live:
             key = (entry.source_system, entry.resource_type, entry.source_id)
-            if key in plan.ids:
+            if key in plan.ids and entry.resource_type == "Task":
+                # A Task's history: its versions, one line each, in any order and any file. They are
+                # one resource: the writer keeps the latest by the Task's own dates (ADR 0012).
+                self._plan_references(entry, index, ctx, issues)
+            elif key in plan.ids:
                 message = f"{entry.resource_type}/{entry.source_id} appears twice in this set of files"
                 issues.append(ctx.issue(entry, "duplicate", message, "id"))
             else:
