@@ -190,7 +190,7 @@ def wait_until_serving(base: str, server: subprocess.Popen[bytes]) -> None:
         try:
             requests.get(f"{base}/login/", timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting (migrations, a busy machine)
             time.sleep(0.2)
     raise SystemExit("careweave serve did not start within 60 s")
 
