@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from careweave.medicines.commands import build_medicines_app
 from careweave.progress import console, progress_bar
 from careweave.referrals.commands import build_referrals_app
 
@@ -445,6 +446,7 @@ def terminology_load_dmd(
 
 
 app.add_typer(build_referrals_app(setup_django), name="referrals")
+app.add_typer(build_medicines_app(setup_django), name="medicines")
 
 
 def main() -> None:

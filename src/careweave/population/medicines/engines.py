@@ -38,20 +38,26 @@ def _duckdb(tables: dict[str, pa.Table], steps: Sequence[Step], queries: Sequenc
         threads = int(os.environ.get("CAREWEAVE_DUCKDB_THREADS", "0"))
         if threads:
             connection.execute(f"SET threads = {threads}")
-        connection.execute(f"SET memory_limit = {_quoted(os.environ.get('CAREWEAVE_DUCKDB_MEMORY_LIMIT', '2GB'))}")
+        connection.execute(
+            f"SET memory_limit = {_quoted(os.environ.get('CAREWEAVE_DUCKDB_MEMORY_LIMIT', '2GB'))}"
+        )
         connection.execute(f"SET temp_directory = {_quoted(spill)}")
         connection.execute("SET preserve_insertion_order = false")
         for name, table in tables.items():
             connection.register(name, table)
         for step in steps:
-            connection.execute(f'CREATE TEMP {"TABLE" if step.materialize else "VIEW"} "{step.name}" AS {step.sql}')
+            connection.execute(
+                f'CREATE TEMP {"TABLE" if step.materialize else "VIEW"} "{step.name}" AS {step.sql}'
+            )
         return [connection.sql(query).to_arrow_table() for query in queries]
     finally:
         connection.close()
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def _spark(tables: dict[str, pa.Table], steps: Sequence[Step], queries: Sequence[str], session: Any) -> list[pa.Table]:
+def _spark(
+    tables: dict[str, pa.Table], steps: Sequence[Step], queries: Sequence[str], session: Any
+) -> list[pa.Table]:
     from careweave.population.engines.spark_engine import spark_session
 
     spark = session or spark_session()
@@ -73,7 +79,9 @@ def _spark(tables: dict[str, pa.Table], steps: Sequence[Step], queries: Sequence
             frame.createOrReplaceTempView(step.name)
             views.append(step.name)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+            warnings.filterwarnings(
+                "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+            )
             return [spark.sql(query).toArrow() for query in queries]
     finally:
         for frame in cached:

@@ -24,8 +24,12 @@ class Medicine:
     since: dt.date | None
 
     def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, "system": self.system, "name": self.name,
-                "since": self.since.isoformat() if self.since else None}
+        return {
+            "code": self.code,
+            "system": self.system,
+            "name": self.name,
+            "since": self.since.isoformat() if self.since else None,
+        }
 
 
 @dataclass(frozen=True)

@@ -78,48 +78,79 @@ class ReviewInputs:
     tables: dict[str, pa.Table]
 
     @classmethod
-    def from_extract(cls, extract: Extract, *, course: pa.Array | pa.ChunkedArray | None = None) -> ReviewInputs:
+    def from_extract(
+        cls, extract: Extract, *, course: pa.Array | pa.ChunkedArray | None = None
+    ) -> ReviewInputs:
         """The review's tables from a population extract; ``course`` (one per medication row) when known."""
         person = _table(extract.person)
         births = person.column("birth_date")
         ymd = pc.add(
-            pc.add(pc.multiply(pc.cast(pc.year(births), pa.int32()), 10_000), pc.multiply(pc.cast(pc.month(births), pa.int32()), 100)),
+            pc.add(
+                pc.multiply(pc.cast(pc.year(births), pa.int32()), 10_000),
+                pc.multiply(pc.cast(pc.month(births), pa.int32()), 100),
+            ),
             pc.cast(pc.day(births), pa.int32()),
         )
         medication = _table(extract.medication)
         condition = _table(extract.condition)
         observation = _table(extract.observation)
         kept = condition.filter(
-            pc.invert(pc.fill_null(pc.is_in(_string(condition.column("verification_status")), pa.array(NOT_EVENTS)), False))
+            pc.invert(
+                pc.fill_null(
+                    pc.is_in(_string(condition.column("verification_status")), pa.array(NOT_EVENTS)), False
+                )
+            )
         )
         condition_day = pc.coalesce(kept.column("onset_date"), kept.column("recorded_date"))
         events = pa.concat_tables(
             [
                 pa.table(
-                    [kept.column("person_id"), _string(kept.column("system")), _string(kept.column("code")),
-                     _days(condition_day), pa.nulls(kept.num_rows, pa.float64())],
+                    [
+                        kept.column("person_id"),
+                        _string(kept.column("system")),
+                        _string(kept.column("code")),
+                        _days(condition_day),
+                        pa.nulls(kept.num_rows, pa.float64()),
+                    ],
                     schema=EVENT,
                 ),
                 pa.table(
-                    [observation.column("person_id"), _string(observation.column("system")),
-                     _string(observation.column("code")), _days(observation.column("effective")),
-                     observation.column("value")],
+                    [
+                        observation.column("person_id"),
+                        _string(observation.column("system")),
+                        _string(observation.column("code")),
+                        _days(observation.column("effective")),
+                        observation.column("value"),
+                    ],
                     schema=EVENT,
                 ),
             ]
         )
-        courses = pa.nulls(medication.num_rows, pa.string()) if course is None else pc.cast(course, pa.string())
+        courses = (
+            pa.nulls(medication.num_rows, pa.string()) if course is None else pc.cast(course, pa.string())
+        )
         return cls(
             {
                 "person": pa.table(
-                    [person.column("person_id"), ymd, _string(person.column("sex")), person.column("deceased"),
-                     _days(person.column("deceased_date"))],
+                    [
+                        person.column("person_id"),
+                        ymd,
+                        _string(person.column("sex")),
+                        person.column("deceased"),
+                        _days(person.column("deceased_date")),
+                    ],
                     schema=PERSON,
                 ),
                 "medication": pa.table(
-                    [medication.column("person_id"), _string(medication.column("system")),
-                     _string(medication.column("code")), _string(medication.column("display")),
-                     _days(medication.column("authored_on")), _string(medication.column("status")), courses],
+                    [
+                        medication.column("person_id"),
+                        _string(medication.column("system")),
+                        _string(medication.column("code")),
+                        _string(medication.column("display")),
+                        _days(medication.column("authored_on")),
+                        _string(medication.column("status")),
+                        courses,
+                    ],
                     schema=MEDICATION,
                 ),
                 "event": events,

@@ -23,7 +23,12 @@ import pyarrow as pa
 
 from careweave.population.features import months_before
 from careweave.population.sql.common import Step, string_list
-from careweave.terminology.loading.medicines_rules import Expression, Fact, MedicinesRules, load_medicines_rules
+from careweave.terminology.loading.medicines_rules import (
+    Expression,
+    Fact,
+    MedicinesRules,
+    load_medicines_rules,
+)
 
 from .inputs import day_number
 
@@ -81,7 +86,9 @@ class MedicinesReview:
     person_id: int | None = None
 
     @classmethod
-    def of(cls, as_of: dt.date, *, person_id: int | None = None, rules: MedicinesRules | None = None) -> MedicinesReview:
+    def of(
+        cls, as_of: dt.date, *, person_id: int | None = None, rules: MedicinesRules | None = None
+    ) -> MedicinesReview:
         return cls(as_of, rules or load_medicines_rules(), person_id)
 
     # -- windows -------------------------------------------------------------------------------------
@@ -249,7 +256,9 @@ class MedicinesReview:
     def fact_steps(self) -> list[Step]:
         as_of = self.day(0)
         facts = self.rules.facts
-        numbers = ", ".join(f"MAX(CASE WHEN fact_id = '{f.id}' THEN 1 ELSE 0 END) AS {_column(f.id)}" for f in facts)
+        numbers = ", ".join(
+            f"MAX(CASE WHEN fact_id = '{f.id}' THEN 1 ELSE 0 END) AS {_column(f.id)}" for f in facts
+        )
         zeros = ", ".join(f"COALESCE(p.{_column(f.id)}, 0) AS {_column(f.id)}" for f in facts)
         age = f"CAST(FLOOR(({int(self.as_of.strftime('%Y%m%d'))} - pe.birth_ymd) / 10000.0) AS INT)"
         return [
@@ -333,7 +342,7 @@ class MedicinesReview:
                     f"""SELECT a.person_id, '{dup.id}' AS rule_id, CONCAT('same ingredient: ', a.ingredient) AS detail,
                       a.system, a.code, a.display
                     FROM current_ingredient a JOIN current_ingredient b ON a.person_id = b.person_id
-                      AND a.ingredient = b.ingredient AND (a.system <> b.system OR a.code <> b.code)
+                      AND a.ingredient = b.ingredient AND LOWER(a.display) <> LOWER(b.display)
                     UNION
                     SELECT a.person_id, '{dup.id}' AS rule_id, CONCAT('two drugs of one class: ', g.name) AS detail,
                       a.system, a.code, a.display
@@ -361,7 +370,7 @@ class MedicinesReview:
                 LEFT JOIN current_medicine c ON c.person_id = h.person_id AND c.system = e.system AND c.code = e.code
                 WHERE h.rule_id NOT IN ({self._special_rules()})""",
             # polypharmacy-style rules implicating every current medicine
-            f"""SELECT h.person_id, h.rule_id, CAST(NULL AS STRING) AS detail, CAST(NULL AS BIGINT) AS acb_total,
+            """SELECT h.person_id, h.rule_id, CAST(NULL AS STRING) AS detail, CAST(NULL AS BIGINT) AS acb_total,
                   c.system, c.code, c.display, c.since_day
                 FROM rule_hit h JOIN lk_implicated i ON i.rule_id = h.rule_id AND i.fact_id = 'current'
                 JOIN current_medicine c ON c.person_id = h.person_id""",
@@ -397,5 +406,9 @@ def shape(table: pa.Table, schema: pa.Schema = OUTPUT) -> pa.Table:
     """The engine's rows in the stable schema and order."""
     columns = [table.column(f.name).cast(f.type) for f in schema]
     shaped = pa.Table.from_arrays(columns, schema=schema.remove_metadata())
-    keys = [(name, "ascending") for name in ("person_id", "rule_id", "detail", "system", "code") if name in schema.names]
+    keys = [
+        (name, "ascending")
+        for name in ("person_id", "rule_id", "detail", "system", "code")
+        if name in schema.names
+    ]
     return shaped.sort_by(keys)

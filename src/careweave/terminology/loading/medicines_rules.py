@@ -104,7 +104,9 @@ class MedicinesRules:
         return next(f for f in self.facts if f.id == fact_id)
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>>=|<=|<|>|=)|(?P<paren>[()])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>>=|<=|<|>|=)|(?P<paren>[()])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 class _Parser:
@@ -116,7 +118,7 @@ class _Parser:
         while position < len(text):
             match = _TOKEN.match(text, position)
             if match is None or match.end() == position:
-                raise doc.error(path, f"cannot read the expression at {text[position:position + 20]!r}")
+                raise doc.error(path, f"cannot read the expression at {text[position : position + 20]!r}")
             self.tokens.append(match.group(match.lastgroup or "word"))
             position = match.end()
         self.index = 0
@@ -168,11 +170,16 @@ class _Parser:
             op = self.take()
             value = self.take()
             if op not in (">=", "<=", "<", ">", "=") or not re.fullmatch(r"\d+(?:\.\d+)?", value):
-                raise self.doc.error(self.path, f"{token} must be compared with a number, e.g. '{token} >= 65'")
+                raise self.doc.error(
+                    self.path, f"{token} must be compared with a number, e.g. '{token} >= 65'"
+                )
             return ("cmp", token, op, float(value))
         if token in self.facts or token in BUILTIN_FLAGS:
             return ("fact", token)
-        raise self.doc.error(self.path, f"unknown name {token!r} (not a fact of this file, nor one of {NUMBERS + BUILTIN_FLAGS})")
+        raise self.doc.error(
+            self.path,
+            f"unknown name {token!r} (not a fact of this file, nor one of {NUMBERS + BUILTIN_FLAGS})",
+        )
 
 
 def expression_facts(expression: Expression) -> set[str]:
@@ -199,7 +206,10 @@ class _CodeSets:
         library = load_condition_library(medicine_classes_path=medicine_classes_path)
         self.sets: dict[str, frozenset[Code]] = {f"condition:{c.id}": c.codes for c in library.conditions}
         self.sets.update(
-            {f"check:{c.id}": c.codes for c in load_monitoring_schedules(medicine_classes_path=medicine_classes_path).checks}
+            {
+                f"check:{c.id}": c.codes
+                for c in load_monitoring_schedules(medicine_classes_path=medicine_classes_path).checks
+            }
         )
         from ..exclusions import load_exclusions
 
@@ -208,7 +218,9 @@ class _CodeSets:
 
     def get(self, reference: object, path: str) -> frozenset[Code]:
         if not isinstance(reference, str) or reference not in self.sets:
-            raise self.doc.error(path, f"unknown code list {reference!r} (condition:, check:, resolved:, list: or falls)")
+            raise self.doc.error(
+                path, f"unknown code list {reference!r} (condition:, check:, resolved:, list: or falls)"
+            )
         return self.sets[reference]
 
 
@@ -221,7 +233,9 @@ def _window(doc: Document, entry: dict[str, Any], path: str) -> tuple[int | None
             or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
             or value[0] <= value[1]
         ):
-            raise doc.error(f"{path}.between_months", "expected [from, to] months back, from > to >= 0, e.g. [3, 0]")
+            raise doc.error(
+                f"{path}.between_months", "expected [from, to] months back, from > to >= 0, e.g. [3, 0]"
+            )
         return int(value[0]), int(value[1])
     if "on_or_before_months" in entry:
         return None, doc.integer(entry, "on_or_before_months", path)
@@ -232,12 +246,19 @@ def _groups(doc: Document, class_path: Path) -> tuple[MedicineGroup, ...]:
     classes = {m.id: m for m in load_medicine_classes(class_path)}
     groups: list[MedicineGroup] = []
     for path, entry in doc.entries("medicine_groups"):
-        doc.keys(entry, path, ("id", "name", "sources"), ("classes", "ingredients", "codes", "exclude_display", "duplication"))
+        doc.keys(
+            entry,
+            path,
+            ("id", "name", "sources"),
+            ("classes", "ingredients", "codes", "exclude_display", "duplication"),
+        )
         codes: set[Code] = set(releases.dmd_codes(doc.codes(entry, path, allow_empty=True)).codes)
         ingredients: list[str] = []
         for class_id in doc.string_list(entry, "classes", path) if "classes" in entry else []:
             if class_id not in classes:
-                raise doc.error(f"{path}.classes", f"unknown medicine class {class_id!r} (medicine_classes.yaml)")
+                raise doc.error(
+                    f"{path}.classes", f"unknown medicine class {class_id!r} (medicine_classes.yaml)"
+                )
             codes |= classes[class_id].codes
             ingredients += classes[class_id].ingredients
         if "ingredients" in entry:
@@ -270,8 +291,17 @@ def _facts(doc: Document, group_ids: set[str], code_sets: _CodeSets) -> tuple[Fa
         if len(kinds) != 1:
             raise doc.error(path, "a fact is exactly one of medicine, event, latest_value, coprescribed")
         kind = kinds[0]
-        optional = ("between_months", "on_or_before_months", "history", "also", "min", "below", "within_days",
-                    "unless_later", "unless_on_or_before_months")
+        optional = (
+            "between_months",
+            "on_or_before_months",
+            "history",
+            "also",
+            "min",
+            "below",
+            "within_days",
+            "unless_later",
+            "unless_on_or_before_months",
+        )
         doc.keys(entry, path, ("id", kind, "sources"), optional)
         start, end = _window(doc, entry, path)
         fact_id = doc.identifier(entry, "id", path)
@@ -280,14 +310,31 @@ def _facts(doc: Document, group_ids: set[str], code_sets: _CodeSets) -> tuple[Fa
             group = doc.string(entry, "medicine", path)
             if group not in group_ids:
                 raise doc.error(f"{path}.medicine", f"unknown medicine group {group!r}")
-            facts.append(Fact(fact_id, "medicine", group, start, end,
-                              history=doc.boolean(entry, "history", path) if "history" in entry else False))
+            facts.append(
+                Fact(
+                    fact_id,
+                    "medicine",
+                    group,
+                    start,
+                    end,
+                    history=doc.boolean(entry, "history", path) if "history" in entry else False,
+                )
+            )
         elif kind == "coprescribed":
             pair = doc.string_list(entry, "coprescribed", path, allow_empty=False)
             if len(pair) != 2 or not set(pair) <= group_ids:
                 raise doc.error(f"{path}.coprescribed", "expected two known medicine groups")
-            facts.append(Fact(fact_id, "coprescribed", pair[0], start, end, other=pair[1],
-                              within_days=doc.integer(entry, "within_days", path, minimum=1)))
+            facts.append(
+                Fact(
+                    fact_id,
+                    "coprescribed",
+                    pair[0],
+                    start,
+                    end,
+                    other=pair[1],
+                    within_days=doc.integer(entry, "within_days", path, minimum=1),
+                )
+            )
         else:
             codes = set(code_sets.get(entry[kind], f"{path}.{kind}"))
             for index, other in enumerate(entry.get("also") or []):
@@ -301,10 +348,22 @@ def _facts(doc: Document, group_ids: set[str], code_sets: _CodeSets) -> tuple[Fa
                     if not isinstance(entry.get(key), int | float) or isinstance(entry.get(key), bool):
                         raise doc.error(f"{path}.{key}", "expected a number")
                 low, below = float(entry["min"]), float(entry["below"])
-            facts.append(Fact(fact_id, kind, str(entry[kind]), start, end, codes=frozenset(codes), low=low, below=below,
-                              unless_codes=unless,
-                              unless_end_months=doc.integer(entry, "unless_on_or_before_months", path)
-                              if "unless_on_or_before_months" in entry else 0))
+            facts.append(
+                Fact(
+                    fact_id,
+                    kind,
+                    str(entry[kind]),
+                    start,
+                    end,
+                    codes=frozenset(codes),
+                    low=low,
+                    below=below,
+                    unless_codes=unless,
+                    unless_end_months=doc.integer(entry, "unless_on_or_before_months", path)
+                    if "unless_on_or_before_months" in entry
+                    else 0,
+                )
+            )
     return tuple(facts)
 
 
@@ -312,7 +371,12 @@ def _rules(doc: Document, facts: tuple[Fact, ...]) -> tuple[MedicinesRule, ...]:
     fact_ids = {f.id for f in facts}
     rules: list[MedicinesRule] = []
     for path, entry in doc.entries("rules"):
-        doc.keys(entry, path, ("id", "family", "severity", "clinician", "person", "sources"), ("when", "kind", "implicated"))
+        doc.keys(
+            entry,
+            path,
+            ("id", "family", "severity", "clinician", "person", "sources"),
+            ("when", "kind", "implicated"),
+        )
         severity = doc.string(entry, "severity", path)
         if severity not in ("high", "medium", "low"):
             raise doc.error(f"{path}.severity", "expected high, medium or low")
@@ -350,29 +414,38 @@ def _acb(doc: Document) -> tuple[int, dict[str, int]]:
     doc.keys(block, "acb", ("threshold", "scores", "sources"))
     doc.sources(block, "acb")
     scores: dict[str, int] = {}
-    for score, names in doc.mapping(block["scores"], "acb.scores").items():
+    raw_scores: dict[Any, Any] = doc.mapping(block["scores"], "acb.scores")
+    for score, names in raw_scores.items():
         if score not in (1, 2, 3) or not isinstance(names, list):
             raise doc.error(f"acb.scores.{score}", "expected scores 1, 2 or 3, each a list of ingredients")
         for name in names:
             if not isinstance(name, str) or name != name.lower() or name in scores:
-                raise doc.error(f"acb.scores.{score}", f"{name!r}: expected a lowercase ingredient listed once")
+                raise doc.error(
+                    f"acb.scores.{score}", f"{name!r}: expected a lowercase ingredient listed once"
+                )
             scores[name] = int(score)
     return doc.integer(block, "threshold", "acb", minimum=1), scores
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: Path, class_path: Path) -> MedicinesRules:
-    doc = Document(path, "careweave.terminology.medicines_rules/1")
-    doc.check_root_keys(("statuses", "medicine_groups", "code_lists", "facts", "acb", "rules", "not_computed"))
+def _load(file: Path, class_path: Path) -> MedicinesRules:
+    doc = Document(file, "careweave.terminology.medicines_rules/1")
+    doc.check_root_keys(
+        ("statuses", "medicine_groups", "code_lists", "facts", "acb", "rules", "not_computed")
+    )
     statuses = doc.mapping(doc.root["statuses"], "statuses")
-    doc.keys(statuses, "statuses", ("current_months", "not_issued", "not_current", "repeat_courses", "sources"))
+    doc.keys(
+        statuses, "statuses", ("current_months", "not_issued", "not_current", "repeat_courses", "sources")
+    )
     doc.sources(statuses, "statuses")
     groups = _groups(doc, class_path)
     code_sets = _CodeSets(doc, class_path)
     for path, entry in doc.entries("code_lists"):
         doc.keys(entry, path, ("id", "name", "codes", "sources"), ("ecl",))
         doc.sources(entry, path)
-        code_sets.sets[f"list:{doc.identifier(entry, 'id', path)}"] = release_codes(doc, entry, path, doc.codes(entry, path))
+        code_sets.sets[f"list:{doc.identifier(entry, 'id', path)}"] = release_codes(
+            doc, entry, path, doc.codes(entry, path)
+        )
     facts = _facts(doc, {g.id for g in groups}, code_sets)
     threshold, scores = _acb(doc)
     not_computed: list[NotComputed] = []
@@ -380,8 +453,11 @@ def _load(path: Path, class_path: Path) -> MedicinesRules:
         doc.keys(entry, path, ("id", "reason", "examples", "sources"))
         doc.sources(entry, path)
         not_computed.append(
-            NotComputed(doc.identifier(entry, "id", path), doc.string(entry, "reason", path),
-                        tuple(doc.string_list(entry, "examples", path, allow_empty=False)))
+            NotComputed(
+                doc.identifier(entry, "id", path),
+                doc.string(entry, "reason", path),
+                tuple(doc.string_list(entry, "examples", path, allow_empty=False)),
+            )
         )
     return MedicinesRules(
         current_months=doc.integer(statuses, "current_months", "statuses", minimum=1),
@@ -402,4 +478,6 @@ def load_medicines_rules(
     path: Path | str | None = None, *, medicine_classes_path: Path | str | None = None
 ) -> MedicinesRules:
     """The medicines review rules (``medicines_rules.yaml``), every reference resolved."""
-    return _load(file_path(path, MEDICINES_RULES_FILE), file_path(medicine_classes_path, MEDICINE_CLASSES_FILE))
+    return _load(
+        file_path(path, MEDICINES_RULES_FILE), file_path(medicine_classes_path, MEDICINE_CLASSES_FILE)
+    )
