@@ -23,6 +23,10 @@ from .inputs import EVENT, MEDICATION, ReviewInputs, day_number
 from .spec import MedicinesReview
 
 DMD = "https://dmd.nhs.uk"
+_FOCUS = frozenset(
+    {"oral_nsaid", "ulcer_healing", "aspirin", "antiplatelet_excluding_aspirin", "oral_anticoagulant",
+     "non_selective_beta_blocker", "ace_inhibitor", "loop_diuretic", "methotrexate", "lithium", "amiodarone"}
+)
 
 
 def _take(choices: list[str | None], index: np.ndarray) -> pa.Array:
@@ -58,17 +62,18 @@ def synthetic_inputs(
     rng = np.random.default_rng(seed + 1)
     person_id = np.arange(1, people + 1, dtype=np.int64)
 
-    ingredients = sorted(
-        {i for g in rules.groups for i in g.ingredients if " " not in i} | set(rules.acb_scores)
-    )
-    displays: list[str | None] = [
-        f"{i.capitalize()} {s} tablets" for i in ingredients for s in ("10mg", "40mg")
-    ]
+    # half the draws from the groups PINCER reads (a short list, so combinations occur), half from all
+    focus = sorted({i for g in rules.groups if g.id in _FOCUS for i in g.ingredients if " " not in i})
+    every = {i for g in rules.groups for i in g.ingredients if " " not in i} | set(rules.acb_scores)
+    ingredients = focus + sorted(every - set(focus))
+    displays: list[str | None] = [f"{i.capitalize()} {s} tablets" for i in ingredients for s in ("10mg", "40mg")]
     displays += ["Ibuprofen 5% gel", "Timolol 0.5% eye drops", None]
     codes = [str(30_000_000_000 + i) for i in range(len(displays))]
-    per_person = rng.poisson(4, size=people)
+    per_person = rng.poisson(6, size=people)
     n = int(per_person.sum())
-    pick = rng.integers(0, len(displays), size=n)
+    pick = np.where(
+        rng.random(n) < 0.5, rng.integers(0, 2 * len(focus), size=n), rng.integers(0, len(displays), size=n)
+    )
     medication = pa.table(
         {
             "person_id": np.repeat(person_id, per_person),
@@ -81,6 +86,26 @@ def synthetic_inputs(
                 rng.choice(6, size=n, p=[0.6, 0.2, 0.06, 0.08, 0.03, 0.03]),
             ),
             "course": _take(["acute", "continuous", None], rng.choice(3, size=n, p=[0.3, 0.5, 0.2])),
+        },
+        schema=MEDICATION,
+    )
+
+    # a third of people on a repeat of one of those medicines, issued every month for up to 18 months
+    on_repeat = person_id[rng.random(people) < 0.35]
+    length = rng.integers(1, 19, size=len(on_repeat))
+    n = int(length.sum())
+    offsets = np.arange(n) - np.repeat(np.cumsum(length) - length, length)
+    chosen = np.repeat(rng.integers(0, 2 * len(focus), size=len(on_repeat)), length)
+    last = np.repeat(question.day(0) - rng.integers(0, 40, size=len(on_repeat)), length)
+    repeats = pa.table(
+        {
+            "person_id": np.repeat(on_repeat, length),
+            "system": _take([DMD], np.zeros(n)),
+            "code": _take(list(codes), chosen),
+            "display": _take(displays, chosen),
+            "day": (last - offsets * 28).astype(np.int32),
+            "status": _take(["active", "completed"], rng.integers(0, 2, size=n)),
+            "course": _take(["continuous"], np.zeros(n)),
         },
         schema=MEDICATION,
     )
@@ -104,7 +129,7 @@ def synthetic_inputs(
         schema=EVENT,
     )
     tables = dict(base.tables)
-    tables["medication"] = pa.concat_tables([tables["medication"], medication]).combine_chunks()
+    tables["medication"] = pa.concat_tables([tables["medication"], medication, repeats]).combine_chunks()
     tables["event"] = pa.concat_tables([tables["event"], events]).combine_chunks()
     return ReviewInputs(tables)
 
