@@ -48,12 +48,24 @@ class Case:
     def person(self, pid: int, age: int = 70, sex: str = "female", *, birth: dt.date | None = None) -> Case:
         day = birth or born(age)
         self.people.append(
-            {"person_id": pid, "birth_ymd": int(day.strftime("%Y%m%d")), "sex": sex, "deceased": False, "deceased_day": None}
+            {
+                "person_id": pid,
+                "birth_ymd": int(day.strftime("%Y%m%d")),
+                "sex": sex,
+                "deceased": False,
+                "deceased_day": None,
+            }
         )
         return self
 
     def med(
-        self, pid: int, display: str, on: dt.date, *, status: str | None = "active", course: str | None = None,
+        self,
+        pid: int,
+        display: str,
+        on: dt.date,
+        *,
+        status: str | None = "active",
+        course: str | None = None,
         code: str | None = None,
     ) -> Case:
         self.medication.append(
@@ -70,7 +82,9 @@ class Case:
         return self
 
     def event(self, pid: int, code: tuple[str, str], on: dt.date, value: float | None = None) -> Case:
-        self.events.append({"person_id": pid, "system": code[0], "code": code[1], "day": day_number(on), "value": value})
+        self.events.append(
+            {"person_id": pid, "system": code[0], "code": code[1], "day": day_number(on), "value": value}
+        )
         return self
 
     def inputs(self) -> ReviewInputs:

@@ -8,7 +8,7 @@ statuses count (stopped, cancelled, entered in error and draft do not)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -45,16 +45,23 @@ class Person:
             return False
         return code in group.codes or any(i in display for i in group.ingredients)
 
-    def issued(self, group: str, start: dt.date | None, end: dt.date, *, history: bool = False) -> list[dt.date]:
+    def issued(
+        self, group: str, start: dt.date | None, end: dt.date, *, history: bool = False
+    ) -> list[dt.date]:
         """Issue dates of ``group`` in [start, end]; current issues only unless ``history``."""
         refused = set(RULES.not_issued) if history else set(RULES.not_current)
         return [
             day
             for day, display, status, code in self.issues  # type: ignore[misc]
-            if (start is None or day >= start) and day <= end and status not in refused and self._is(group, display, code)
+            if (start is None or day >= start)
+            and day <= end
+            and status not in refused
+            and self._is(group, display, code)
         ]
 
-    def coded(self, fact: str, start: dt.date | None, end: dt.date, *, unless: bool = False) -> list[tuple[dt.date, float | None]]:
+    def coded(
+        self, fact: str, start: dt.date | None, end: dt.date, *, unless: bool = False
+    ) -> list[tuple[dt.date, float | None]]:
         codes = RULES.fact(fact).unless_codes if unless else RULES.fact(fact).codes
         return [(d, v) for d, c, v in self.codes if c in codes and (start is None or d >= start) and d <= end]
 
@@ -67,10 +74,14 @@ def _people() -> dict[int, Person]:
             continue
         day = EPOCH + dt.timedelta(days=m["day"])
         if day <= AS_OF:
-            people[m["person_id"]].issues.append((day, (m["display"] or "").lower(), m["status"], (m["system"], m["code"])))  # type: ignore[arg-type]
+            people[m["person_id"]].issues.append(
+                (day, (m["display"] or "").lower(), m["status"], (m["system"], m["code"]))
+            )  # type: ignore[arg-type]
     for e in inputs.tables["event"].to_pylist():
         if e["day"] is not None and e["day"] <= (AS_OF - EPOCH).days:
-            people[e["person_id"]].codes.append((EPOCH + dt.timedelta(days=e["day"]), (e["system"], e["code"]), e["value"]))
+            people[e["person_id"]].codes.append(
+                (EPOCH + dt.timedelta(days=e["day"]), (e["system"], e["code"]), e["value"])
+            )
     return people
 
 
@@ -93,13 +104,17 @@ def expected(p: Person) -> set[str]:
 
     asthma = p.coded("asthma_unresolved", None, m3)
     resolved = p.coded("asthma_unresolved", None, now, unless=True)
-    asthma_unresolved = bool(asthma) and (not resolved or max(d for d, _ in resolved) < max(d for d, _ in asthma))
+    asthma_unresolved = bool(asthma) and (
+        not resolved or max(d for d, _ in resolved) < max(d for d, _ in asthma)
+    )
     egfr = p.coded("egfr_1_to_45", None, m3)
     egfr_low = False
     if egfr:
         latest = max(d for d, _ in egfr)
         values = [v for d, v in egfr if d == latest and v is not None]
-        egfr_low = bool(values) and 1 <= min(values) < 45 and len(values) == len([v for d, v in egfr if d == latest])
+        egfr_low = (
+            bool(values) and 1 <= min(values) < 45 and len(values) == len([v for d, v in egfr if d == latest])
+        )
     found = set()
     if age >= 65 and not ppi and oral_nsaid:
         found.add("a")
@@ -119,10 +134,14 @@ def expected(p: Person) -> set[str]:
         found.add("i")
     if egfr_low and oral_nsaid:
         found.add("k")
-    long_term = (p.issued("loop_diuretic", None, m15, history=True) and p.issued("loop_diuretic", m6, now)) or (
-        p.issued("ace_inhibitor", None, m15, history=True) and p.issued("ace_inhibitor", m6, now)
-    )
-    if age >= 75 and long_term and (not p.coded("renal_function_test", m15, now) or not p.coded("electrolytes_test", m15, now)):
+    long_term = (
+        p.issued("loop_diuretic", None, m15, history=True) and p.issued("loop_diuretic", m6, now)
+    ) or (p.issued("ace_inhibitor", None, m15, history=True) and p.issued("ace_inhibitor", m6, now))
+    if (
+        age >= 75
+        and long_term
+        and (not p.coded("renal_function_test", m15, now) or not p.coded("electrolytes_test", m15, now))
+    ):
         found.add("ac")
     if p.issued("methotrexate", m6, m3) and p.issued("methotrexate", m3, now):
         if not p.coded("full_blood_count", m3, now):
@@ -131,7 +150,11 @@ def expected(p: Person) -> set[str]:
             found.add("me_no_lft")
     if p.issued("lithium", m6, m3) and p.issued("lithium", m3, now) and not p.coded("lithium_level", m3, now):
         found.add("li")
-    if p.issued("amiodarone", m12, m6) and p.issued("amiodarone", m6, now) and not p.coded("thyroid_function_test", m6, now):
+    if (
+        p.issued("amiodarone", m12, m6)
+        and p.issued("amiodarone", m6, now)
+        and not p.coded("thyroid_function_test", m6, now)
+    ):
         found.add("am")
     return found
 
@@ -142,14 +165,18 @@ def counts() -> tuple[Counter[str], Counter[str]]:
     independent: Counter[str] = Counter(i for p in people.values() for i in expected(p))
     engine = Counter(
         f.rule.removeprefix("PINCER-")
-        for f in review(synthetic_inputs(4000, seed=11, as_of=AS_OF, rules=RULES), MedicinesReview.of(AS_OF, rules=RULES))
+        for f in review(
+            synthetic_inputs(4000, seed=11, as_of=AS_OF, rules=RULES), MedicinesReview.of(AS_OF, rules=RULES)
+        )
         if f.family == "PINCER"
     )
     return independent, engine
 
 
 @pytest.mark.parametrize("indicator", INDICATORS)
-def test_indicator_count_matches_the_published_definition(indicator: str, counts: tuple[Counter[str], Counter[str]]) -> None:
+def test_indicator_count_matches_the_published_definition(
+    indicator: str, counts: tuple[Counter[str], Counter[str]]
+) -> None:
     independent, engine = counts
     assert engine[indicator] == independent[indicator]
 

@@ -29,6 +29,7 @@ from careweave.terminology import (
     validate_reviewed_file,
 )
 from careweave.terminology._schema import HEADER_KEYS, UNCITED_BLOCKS
+from careweave.terminology.loading.medicines_rules import load_medicines_rules
 
 PACKAGE = Path(careweave.__file__).resolve().parent
 REVIEWED = sorted(PACKAGE.rglob("*.yaml")) + sorted(PACKAGE.rglob("*.yml"))
@@ -43,6 +44,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "monitoring.yaml": load_monitoring_requirements,
     "key_measurements.yaml": load_key_measurements,
     "population.yaml": load_parameters,
+    "medicines_rules.yaml": load_medicines_rules,
 }
 
 

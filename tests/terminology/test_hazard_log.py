@@ -34,6 +34,12 @@ OTHER_FLAGS = frozenset(
         "unit_conversion",
         "allergy_status",
         "alert_flag",
+        # issue 13: the medicines review (careweave medicines review)
+        "medicines_pincer",
+        "medicines_acb",
+        "medicines_duplication",
+        "medicines_polypharmacy",
+        "medicines_stopp",
     }
 )
 

@@ -108,6 +108,8 @@ def medicines_findings(
     person_pk = find_person(person) if person is not None else None
     inputs = review_inputs(person_pk)
     found = review(inputs, MedicinesReview.of(when, person_id=person_pk), engine)
+    people = inputs.tables["person"]
+    people_count = people.num_rows if isinstance(people, pa.Table) else people.count_rows()
     numbers = dict(
         rm.Person.objects.filter(pk__in={f.person_id for f in found}).values_list("pk", "nhs_number")
     )
@@ -117,7 +119,7 @@ def medicines_findings(
     record_system_event(
         "medicines-review",
         "careweave medicines review",
-        detail=f"as of {when.isoformat()}: {inputs.tables['person'].num_rows} people, "
+        detail=f"as of {when.isoformat()}: {people_count} people, "
         + (", ".join(f"{n} {family}" for family, n in sorted(counts.items())) or "no findings"),
         person_id=person_pk,
     )

@@ -12,10 +12,13 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from careweave.population.sql.common import Step
 
@@ -31,7 +34,15 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _duckdb(tables: dict[str, pa.Table], steps: Sequence[Step], queries: Sequence[str]) -> list[pa.Table]:
+def _local_files(table: pa.Table | ds.Dataset) -> list[str] | None:
+    if isinstance(table, ds.FileSystemDataset) and type(table.filesystem).__name__ == "LocalFileSystem":
+        return list(table.files)
+    return None
+
+
+def _duckdb(
+    tables: dict[str, pa.Table | ds.Dataset], steps: Sequence[Step], queries: Sequence[str]
+) -> list[pa.Table]:
     connection = duckdb.connect(":memory:")
     spill = tempfile.mkdtemp(prefix="careweave-medicines-")
     try:
@@ -44,7 +55,12 @@ def _duckdb(tables: dict[str, pa.Table], steps: Sequence[Step], queries: Sequenc
         connection.execute(f"SET temp_directory = {_quoted(spill)}")
         connection.execute("SET preserve_insertion_order = false")
         for name, table in tables.items():
-            connection.register(name, table)
+            files = _local_files(table)
+            if files is None:
+                connection.register(name, table)
+            else:  # scanned in place, never loaded whole
+                listed = ", ".join(_quoted(f) for f in files)
+                connection.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM read_parquet([{listed}])')
         for step in steps:
             connection.execute(
                 f'CREATE TEMP {"TABLE" if step.materialize else "VIEW"} "{step.name}" AS {step.sql}'
@@ -61,15 +77,17 @@ def _spark(
     from careweave.population.engines.spark_engine import spark_session
 
     spark = session or spark_session()
+    workdir = Path(tempfile.mkdtemp(prefix="careweave-medicines-spark-"))
     views: list[str] = []
     cached: list[Any] = []
     try:
         for name, table in tables.items():
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", category=FutureWarning)
-                warnings.filterwarnings("ignore", category=UserWarning)
-                frame = spark.createDataFrame(table)
-            frame.createOrReplaceTempView(name)
+            files = _local_files(table)
+            if files is None:
+                path = workdir / f"{name}.parquet"
+                pq.write_table(table if isinstance(table, pa.Table) else table.to_table(), path)
+                files = [str(path)]
+            spark.read.parquet(*files).createOrReplaceTempView(name)
             views.append(name)
         for step in steps:
             frame = spark.sql(step.sql)
@@ -88,6 +106,7 @@ def _spark(
             frame.unpersist()
         for view in views:
             spark.catalog.dropTempView(view)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run(

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from careweave.population.extract_schema import Extract, ExtractTable
 
@@ -75,7 +78,27 @@ def _string(column: pa.ChunkedArray) -> pa.ChunkedArray:
 class ReviewInputs:
     """The three tables the review reads: ``person``, ``medication`` and ``event``."""
 
-    tables: dict[str, pa.Table]
+    tables: dict[str, pa.Table | ds.Dataset]
+
+    def write(self, directory: Path) -> ReviewInputs:
+        """Each table as ``<directory>/<name>.parquet``; the same inputs, scanned from there."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, table in self.tables.items():
+            arrow = table if isinstance(table, pa.Table) else table.to_table()
+            pq.write_table(arrow, directory / f"{name}.parquet", row_group_size=1 << 20)
+        return ReviewInputs.open(directory)
+
+    @classmethod
+    def open(cls, directory: Path) -> ReviewInputs:
+        """The tables of :meth:`write`, as lazily scanned Parquet datasets (checked against the schemas)."""
+        tables: dict[str, pa.Table | ds.Dataset] = {}
+        for name, schema in SCHEMAS.items():
+            dataset = ds.dataset(directory / f"{name}.parquet", format="parquet")
+            missing = [f.name for f in schema if f.name not in dataset.schema.names]
+            if missing:
+                raise ValueError(f"{directory / (name + '.parquet')}: no column(s) {', '.join(missing)}")
+            tables[name] = dataset
+        return cls(tables)
 
     @classmethod
     def from_extract(

@@ -24,8 +24,19 @@ from .spec import MedicinesReview
 
 DMD = "https://dmd.nhs.uk"
 _FOCUS = frozenset(
-    {"oral_nsaid", "ulcer_healing", "aspirin", "antiplatelet_excluding_aspirin", "oral_anticoagulant",
-     "non_selective_beta_blocker", "ace_inhibitor", "loop_diuretic", "methotrexate", "lithium", "amiodarone"}
+    {
+        "oral_nsaid",
+        "ulcer_healing",
+        "aspirin",
+        "antiplatelet_excluding_aspirin",
+        "oral_anticoagulant",
+        "non_selective_beta_blocker",
+        "ace_inhibitor",
+        "loop_diuretic",
+        "methotrexate",
+        "lithium",
+        "amiodarone",
+    }
 )
 
 
@@ -66,7 +77,9 @@ def synthetic_inputs(
     focus = sorted({i for g in rules.groups if g.id in _FOCUS for i in g.ingredients if " " not in i})
     every = {i for g in rules.groups for i in g.ingredients if " " not in i} | set(rules.acb_scores)
     ingredients = focus + sorted(every - set(focus))
-    displays: list[str | None] = [f"{i.capitalize()} {s} tablets" for i in ingredients for s in ("10mg", "40mg")]
+    displays: list[str | None] = [
+        f"{i.capitalize()} {s} tablets" for i in ingredients for s in ("10mg", "40mg")
+    ]
     displays += ["Ibuprofen 5% gel", "Timolol 0.5% eye drops", None]
     codes = [str(30_000_000_000 + i) for i in range(len(displays))]
     per_person = rng.poisson(6, size=people)
@@ -128,10 +141,10 @@ def synthetic_inputs(
         },
         schema=EVENT,
     )
-    tables = dict(base.tables)
+    tables = {name: table for name, table in base.tables.items() if isinstance(table, pa.Table)}
     tables["medication"] = pa.concat_tables([tables["medication"], medication, repeats]).combine_chunks()
     tables["event"] = pa.concat_tables([tables["event"], events]).combine_chunks()
-    return ReviewInputs(tables)
+    return ReviewInputs(dict(tables))
 
 
 __all__ = ["day_number", "synthetic_inputs"]
