@@ -1,3 +1,3 @@
-"""The medicines review on the record's side (issue 13, ADR 0013): the review's inputs read from the
+"""The medicines review on the record's side (issue 13, ADR 0015): the review's inputs read from the
 shared care record, the Django-free rules (``careweave.population.medicines``) run on them, and the
 findings printed by ``careweave medicines review`` with NHS numbers. No models of its own."""

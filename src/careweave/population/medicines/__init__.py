@@ -1,4 +1,4 @@
-"""The medicines review (issue 13, ADR 0013), Django-free: current medicines as a pharmacist means
+"""The medicines review (issue 13, ADR 0015), Django-free: current medicines as a pharmacist means
 them, and the rules of ``terminology/data/medicines_rules.yaml`` (PINCER, STOPP/START v3 subset,
 anticholinergic burden, duplication, polypharmacy and falls-risk medicines) as findings.
 
