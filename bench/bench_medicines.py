@@ -58,6 +58,8 @@ def run_one(people: int, threads: int | None) -> dict[str, float]:
 
     if threads:
         os.environ["CAREWEAVE_DUCKDB_THREADS"] = str(threads)
+    # DuckDB's own limit, under the 4 GB goal for the whole process (it spills to disk beyond it)
+    os.environ.setdefault("CAREWEAVE_DUCKDB_MEMORY_LIMIT", "3GB")
     from careweave.population.medicines import MedicinesReview, ReviewInputs, run
 
     question = MedicinesReview.of(AS_OF)
@@ -100,8 +102,13 @@ def main() -> None:
             f"(generated or reused in {time.perf_counter() - started:.1f} s)"
         )
         command = [sys.executable, __file__, "--child", str(people), "--threads", str(args.threads)]
-        child = subprocess.run(command, check=True, capture_output=True, text=True)
+        child = subprocess.run(command, check=False, capture_output=True, text=True)
+        if child.returncode:
+            print(f"{people:,} people: the run failed: {child.stderr.strip().splitlines()[-1:]}")
+            continue
         results[people] = json.loads(child.stdout.strip().splitlines()[-1])
+    if args.people[0] not in results:
+        return
     baseline_people = args.people[0]
     baseline = results[baseline_people]
     print(
