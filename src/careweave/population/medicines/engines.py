@@ -92,7 +92,8 @@ def _spark(
         for step in steps:
             frame = spark.sql(step.sql)
             if step.materialize:
-                frame = frame.cache()
+                # computed now and its lineage cut, so later steps plan over a small relation
+                frame = frame.localCheckpoint(eager=True)
                 cached.append(frame)
             frame.createOrReplaceTempView(step.name)
             views.append(step.name)
