@@ -25,7 +25,7 @@ def spark() -> Iterator[Any]:
 
 
 def test_synthetic_population_gives_the_same_rows_and_findings(spark: Any) -> None:
-    inputs = synthetic_inputs(1500, seed=23, as_of=AS_OF, rules=RULES)
+    inputs = synthetic_inputs(400, seed=23, as_of=AS_OF, rules=RULES)
     question = MedicinesReview.of(AS_OF, rules=RULES)
     duck_rows, duck_current = run(inputs, question, "duckdb")
     spark_rows, spark_current = run(inputs, question, "spark", session=spark)
@@ -39,7 +39,7 @@ def test_synthetic_population_gives_the_same_rows_and_findings(spark: Any) -> No
 
 
 def test_one_person_agrees(spark: Any) -> None:
-    inputs = synthetic_inputs(300, seed=5, as_of=AS_OF, rules=RULES)
+    inputs = synthetic_inputs(100, seed=5, as_of=AS_OF, rules=RULES)
     question = MedicinesReview.of(AS_OF, rules=RULES, person_id=7)
     duck_rows, _ = run(inputs, question, "duckdb")
     spark_rows, _ = run(inputs, question, "spark", session=spark)
