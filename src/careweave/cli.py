@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from careweave.jobs.commands import build_worker_command, worker_beside
+from careweave.medicines.commands import build_medicines_app
 from careweave.population.continuity.commands import build_measures_app
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
@@ -481,6 +482,7 @@ app.add_typer(build_referrals_app(setup_django), name="referrals")
 app.add_typer(build_reviews_app(setup_django), name="reviews")
 app.add_typer(build_measures_app(setup_django), name="measures")
 app.command("worker")(build_worker_command(setup_django))
+app.add_typer(build_medicines_app(setup_django), name="medicines")
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from careweave.terminology import (
 from careweave.terminology._schema import HEADER_KEYS, UNCITED_BLOCKS
 from careweave.terminology.care_burden import load_care_burden
 from careweave.terminology.continuity import load_continuity
+from careweave.terminology.loading.medicines_rules import load_medicines_rules
 from careweave.terminology.loading.reviews import load_review_planning
 
 PACKAGE = Path(careweave.__file__).resolve().parent
@@ -49,6 +50,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "review_planning.yaml": load_review_planning,
     "continuity.yaml": load_continuity,
     "care_burden.yaml": load_care_burden,
+    "medicines_rules.yaml": load_medicines_rules,
 }
 
 

@@ -42,6 +42,12 @@ OTHER_FLAGS = frozenset(
         "review_merge",
         # issue 17, item 3: the same test repeated at another organisation within the reviewed interval
         "duplicate_test",
+        # issue 13: the medicines review (careweave medicines review)
+        "medicines_pincer",
+        "medicines_acb",
+        "medicines_duplication",
+        "medicines_polypharmacy",
+        "medicines_stopp",
     }
 )
 
