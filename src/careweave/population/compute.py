@@ -61,8 +61,10 @@ def compute_outputs(
     *,
     knowledge: FeatureKnowledge | None = None,
 ) -> dict[str, pa.Table]:
-    """Any outputs in one pass: ``features``, ``register`` and ``condition_evidence`` (the register's
-    evidence schema for everyone with at least one library condition, set aside or not)."""
+    """Any outputs in one pass: ``features``, ``register``, ``condition_evidence`` (the register's
+    evidence schema for everyone with at least one library condition, set aside or not),
+    ``monitoring_due`` and ``slot_inputs`` (the features' MLTC, frailty and condition columns). The
+    engine creates only the steps the asked-for outputs read, so a narrow output costs a narrow pass."""
     return _evaluate(extract, as_of, engine, knowledge, tuple(outputs))
 
 

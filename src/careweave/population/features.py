@@ -70,6 +70,20 @@ AGE_BANDS: Final = (
     ("85+", 85),
 )
 
+#: The columns of the ``slot_inputs`` output besides the condition columns: a narrow feature table
+#: (MLTC and frailty) for a reader that needs no use of services, medicines or monitoring summary.
+SLOT_INPUT_COLUMNS: Final = (
+    "person_id",
+    "condition_count",
+    "mltc",
+    "complex_mltc",
+    "physical_and_mental",
+    "efi_deficits",
+    "efi_score",
+    "efi_category",
+    "frailty_moderate_or_severe",
+)
+
 _IDENTIFIER: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -279,6 +293,12 @@ class FeatureSpecification:
         fields += [pa.field(name, pa.bool_(), nullable=False) for name in self.social_columns]
         fields += [pa.field(name, pa.bool_(), nullable=False) for name in self.condition_columns]
         return pa.schema(fields)
+
+    def slot_input_schema(self) -> pa.Schema:
+        """The ``slot_inputs`` output: :data:`SLOT_INPUT_COLUMNS` and the condition columns, each as
+        :meth:`feature_schema` declares it and holding the same values for the same person."""
+        names = {*SLOT_INPUT_COLUMNS, *self.condition_columns}
+        return pa.schema([f for f in self.feature_schema() if f.name in names])
 
 
 REGISTER_SCHEMA: Final = pa.schema(

@@ -16,6 +16,8 @@ import pyarrow as pa
 
 from careweave.population.extract_schema import Extract
 from careweave.population.features import FeatureSpecification
+from careweave.population.sql import Step, output_query
+from careweave.population.sql.common import steps_needed
 
 PatternAssigner = Callable[[pa.Table], pa.Table]
 """Given the distinct patterns (indicator columns), return them with assignment columns added."""
@@ -32,12 +34,15 @@ class PopulationEngine(Protocol):
         """Run the specification; return the requested outputs (``features``, ``register``)."""
         ...
 
-    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
-        """Register the inputs and set up the steps, ready for :meth:`fetch`."""
+    def prepare(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str] | None = None
+    ) -> None:
+        """Register the inputs and set up the steps ``outputs`` need (every step when None), ready
+        for :meth:`fetch`."""
         ...
 
     def fetch(self, output: str) -> pa.Table:
-        """One output (``features`` or ``register``) of the prepared specification."""
+        """One output (one of :data:`OUTPUTS`, prepared) of the prepared specification."""
         ...
 
     def pattern_counts(self, features: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:
@@ -66,13 +71,33 @@ class PopulationEngine(Protocol):
     ) -> None: ...
 
 
-OUTPUTS = ("features", "register", "condition_evidence", "monitoring_due")
+OUTPUTS = ("features", "register", "condition_evidence", "monitoring_due", "slot_inputs")
+
+
+def needed_steps(steps: Sequence[Step], outputs: Sequence[str] | None) -> tuple[Step, ...]:
+    """The steps the outputs' queries read, directly or through other steps (all when ``outputs`` is
+    None), in compiled order: an engine creates only these."""
+    if outputs is None:
+        return tuple(steps)
+    check_outputs(outputs)
+    return steps_needed(steps, [output_query(name) for name in outputs])
+
+
+def check_prepared(output: str, prepared: frozenset[str] | None) -> None:
+    """``output`` may be fetched: it is known, and the engine was prepared for it."""
+    check_outputs([output])
+    if prepared is None:
+        raise RuntimeError("prepare() a specification before fetching its outputs")
+    if output not in prepared:
+        raise RuntimeError(f"output {output!r} was not prepared (prepared: {sorted(prepared)})")
 
 
 class EngineLifecycle:
     """What every engine does the same way: context management, and evaluate as prepare then fetch."""
 
-    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
+    def prepare(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str] | None = None
+    ) -> None:
         raise NotImplementedError
 
     def fetch(self, output: str) -> pa.Table:
@@ -86,7 +111,7 @@ class EngineLifecycle:
     ) -> dict[str, pa.Table]:
         """Run the specification; return the requested outputs (``features``, ``register``)."""
         check_outputs(outputs)
-        self.prepare(extract, spec)
+        self.prepare(extract, spec, outputs)
         return {name: self.fetch(name) for name in outputs}
 
     def __enter__(self) -> Self:

@@ -17,16 +17,19 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from careweave.population.engines.base import (
+    OUTPUTS,
     EngineLifecycle,
     PatternAssigner,
     check_assignment,
     check_indicators,
-    check_outputs,
+    check_prepared,
+    needed_steps,
 )
 from careweave.population.extract_schema import Extract
 from careweave.population.features import PATTERN_COUNT_COLUMN, FeatureSpecification
 from careweave.population.sql import (
     DUCKDB_DIALECT,
+    Step,
     compile_steps,
     output_query,
     shape_output,
@@ -67,6 +70,7 @@ class DuckDBEngine(EngineLifecycle):
         self._views: set[str] = set()
         self._created: list[tuple[str, str]] = []
         self._spec: FeatureSpecification | None = None
+        self._prepared: frozenset[str] | None = None
 
     # context management -------------------------------------------------------------------------
 
@@ -87,32 +91,39 @@ class DuckDBEngine(EngineLifecycle):
             self._connection.register(name, table)
         self._registered.append(name)
 
-    def _load(self, extract: Extract, spec: FeatureSpecification) -> list[tuple[str, str, bool]]:
+    def _load(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str] | None
+    ) -> tuple[Step, ...]:
         compiled = compile_steps(spec, DUCKDB_DIALECT)
+        steps = needed_steps(compiled.steps, outputs)
         for name, table in extract.tables().items():
             self._register(name, table)
         for name, table in compiled.lookups.items():
             self._connection.register(name, table)
             self._registered.append(name)
-        return [(s.name, s.sql, s.materialize) for s in compiled.steps]
+        return steps
 
     # evaluation ---------------------------------------------------------------------------------
 
-    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
-        """Register the inputs and run the steps (materialized steps are computed here)."""
-        for name, sql, materialize in self._load(extract, spec):
-            kind = "TABLE" if materialize else "VIEW"
-            self._connection.execute(f"CREATE OR REPLACE TEMP {kind} {_quote(name)} AS {sql}")
-            self._created.append((name, kind))
+    def prepare(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str] | None = None
+    ) -> None:
+        """Register the inputs and run the steps ``outputs`` need, all of them when None
+        (materialized steps are computed here)."""
+        for step in self._load(extract, spec, outputs):
+            kind = "TABLE" if step.materialize else "VIEW"
+            self._connection.execute(f"CREATE OR REPLACE TEMP {kind} {_quote(step.name)} AS {step.sql}")
+            self._created.append((step.name, kind))
         self._spec = spec
+        self._prepared = frozenset(OUTPUTS if outputs is None else outputs)
 
     def fetch(self, output: str) -> pa.Table:
-        """One output (``features`` or ``register``) of the prepared specification."""
-        check_outputs([output])
-        if self._spec is None:
-            raise RuntimeError("prepare() a specification before fetching its outputs")
+        """One output (one of :data:`~careweave.population.engines.base.OUTPUTS`) of the prepared
+        specification; it must be among the outputs :meth:`prepare` was given."""
+        check_prepared(output, self._prepared)
+        assert self._spec is not None
         table = self._connection.sql(output_query(output)).to_arrow_table()
-        return shape_output(output, table, self._spec.feature_schema())
+        return shape_output(output, table, self._spec)
 
     def release(self) -> None:
         """Drop the prepared steps and inputs (their memory), keeping the connection."""
@@ -127,6 +138,7 @@ class DuckDBEngine(EngineLifecycle):
         self._registered.clear()
         self._views.clear()
         self._spec = None
+        self._prepared = None
 
     def pattern_counts(self, features: pa.Table, indicator_columns: Sequence[str]) -> pa.Table:
         check_indicators(features, indicator_columns)

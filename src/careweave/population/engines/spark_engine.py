@@ -27,11 +27,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from careweave.population.engines.base import (
+    OUTPUTS,
     EngineLifecycle,
     PatternAssigner,
     check_assignment,
     check_indicators,
-    check_outputs,
+    check_prepared,
+    needed_steps,
 )
 from careweave.population.extract_schema import Extract
 from careweave.population.features import PATTERN_COUNT_COLUMN, FeatureSpecification
@@ -98,6 +100,7 @@ class SparkEngine(EngineLifecycle):
         self._views: list[str] = []
         self._cached: list[DataFrame] = []
         self._spec: FeatureSpecification | None = None
+        self._prepared: frozenset[str] | None = None
 
     def release(self) -> None:
         """Unpersist the cached steps and drop the views, keeping the session."""
@@ -109,6 +112,7 @@ class SparkEngine(EngineLifecycle):
             catalog.dropTempView(view)
         self._views.clear()
         self._spec = None
+        self._prepared = None
 
     def close(self) -> None:
         self.release()
@@ -137,27 +141,32 @@ class SparkEngine(EngineLifecycle):
 
     # evaluation ---------------------------------------------------------------------------------
 
-    def prepare(self, extract: Extract, spec: FeatureSpecification) -> None:
-        """Register the inputs and define the steps (Spark computes lazily, on fetch)."""
+    def prepare(
+        self, extract: Extract, spec: FeatureSpecification, outputs: Sequence[str] | None = None
+    ) -> None:
+        """Register the inputs and define the steps ``outputs`` need, all of them when None (Spark
+        computes lazily, on fetch)."""
         compiled = compile_steps(spec, SPARK_DIALECT)
+        steps = needed_steps(compiled.steps, outputs)
         self._register_extract(extract)
         for name, table in compiled.lookups.items():
             self._arrow_view(name, table)
-        for step in compiled.steps:
+        for step in steps:
             frame = self._session.sql(step.sql)
             if step.materialize:
                 frame = frame.cache()
                 self._cached.append(frame)
             self._view(step.name, frame)
         self._spec = spec
+        self._prepared = frozenset(OUTPUTS if outputs is None else outputs)
 
     def fetch(self, output: str) -> pa.Table:
-        """One output (``features`` or ``register``) of the prepared specification."""
-        check_outputs([output])
-        if self._spec is None:
-            raise RuntimeError("prepare() a specification before fetching its outputs")
+        """One output (one of :data:`~careweave.population.engines.base.OUTPUTS`) of the prepared
+        specification; it must be among the outputs :meth:`prepare` was given."""
+        check_prepared(output, self._prepared)
+        assert self._spec is not None
         table = _to_arrow(self._session.sql(output_query(output)))
-        return shape_output(output, table, self._spec.feature_schema())
+        return shape_output(output, table, self._spec)
 
     def _features_frame(self, features: pa.Table | DataFrame, columns: Sequence[str]) -> DataFrame:
         if isinstance(features, pa.Table):

@@ -1,8 +1,9 @@
 """One review per person from the monitoring items, as Arrow tables: the merge, the blood set, the
 slot, the clinician type and the usual clinician.
 
-The monitoring items come from the engines (``monitoring_due`` with ``features``, DuckDB or Spark, the
-same specification the worklists use); the merge is column arithmetic over Arrow and numpy, no loop
+The monitoring items come from the engines (``monitoring_due`` with ``slot_inputs``, the features'
+MLTC, frailty and condition columns, DuckDB or Spark, the same specification the worklists use; the
+engine creates only the steps those two outputs read); the merge is column arithmetic over Arrow and numpy, no loop
 per person (``bench/bench_reviews.py`` measures it). For each person:
 
 1. every item gets its due date (as_of for a check never recorded);
@@ -24,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +43,7 @@ from careweave.terminology.loading.schedules import months_before
 from .dates import Days, add_months, day, overdue_from_months, working_days_before
 
 __all__ = [
+    "PLAN_OUTPUTS",
     "ReviewPlan",
     "due_dates",
     "plan_from_tables",
@@ -50,6 +53,8 @@ __all__ = [
 ]
 
 _NEVER = np.datetime64("9999-12-31", "D")
+#: What the planner asks the engine for: the items, and the feature columns the slot rules read.
+PLAN_OUTPUTS: Final = ("monitoring_due", "slot_inputs")
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,9 @@ def plan_from_tables(
     interpreter: Collection[int] = (),
     adjustments: Collection[int] = (),
 ) -> ReviewPlan:
-    """The plan from the engines' ``monitoring_due`` and ``features`` outputs (see the module doc)."""
+    """The plan from the engines' ``monitoring_due`` output and ``features`` (the ``slot_inputs``
+    output, or the whole ``features`` output: any table with ``person_id`` and the columns the
+    double-slot rules name; see the module doc)."""
     subject_key = pc.binary_join_element_wise(due["kind"], due["subject_id"], ":")
     rule_rank, _ = _ranks(due["rule_id"])
     due_day = due_dates(due, as_of)
@@ -297,7 +304,8 @@ def plan_from_tables(
         elif rule.feature is not None:
             if rule.feature not in features.column_names:
                 raise ValueError(
-                    f"review_planning.yaml: double_slot_when {rule.id}: no feature column {rule.feature!r}"
+                    f"review_planning.yaml: double_slot_when {rule.id}: no feature column {rule.feature!r} "
+                    f"among the slot inputs ({', '.join(features.column_names)})"
                 )
             values = features[rule.feature].to_numpy(zero_copy_only=False)[f_order]
             holds = found & values[at].astype(bool)
@@ -345,14 +353,14 @@ def plan_reviews(
     planning: ReviewPlanning | None = None,
     interpreter: Collection[int] = (),
 ) -> ReviewPlan:
-    """Every person's review on ``as_of``: the engine computes the monitoring items and features, the
-    merge runs over their Arrow output. ``interpreter``: the people who need an interpreter (a
+    """Every person's review on ``as_of``: the engine computes the monitoring items and the slot
+    inputs, the merge runs over their Arrow output. ``interpreter``: the people who need an interpreter (a
     demographic the extract does not carry)."""
     planning = planning or load_review_planning()
-    outputs = compute_outputs(extract, as_of, ("features", "monitoring_due"), engine, knowledge=knowledge)
+    outputs = compute_outputs(extract, as_of, PLAN_OUTPUTS, engine, knowledge=knowledge)
     return plan_from_tables(
         outputs["monitoring_due"],
-        outputs["features"],
+        outputs["slot_inputs"],
         as_of=as_of,
         planning=planning,
         usual=usual_clinicians(extract, as_of, planning.usual_clinician_months),

@@ -7,7 +7,8 @@ the only dialect difference, identifier quoting, goes through :class:`Dialect`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -40,6 +41,42 @@ class Step:
     name: str
     sql: str
     materialize: bool = False
+
+
+_IDENTIFIER_TOKEN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def identifiers(sql: str) -> frozenset[str]:
+    """Every whole identifier-like word in ``sql`` (quoted or not, in any clause, even in a literal).
+
+    Matching whole words means a step named ``monitoring`` is not found inside ``monitoring_due``.
+    A word that only happens to spell a step's name (a column alias, a literal) counts too: that can
+    only keep a step that was not needed, never drop one that was.
+    """
+    return frozenset(_IDENTIFIER_TOKEN.findall(sql))
+
+
+def step_dependencies(steps: Sequence[Step]) -> dict[str, frozenset[str]]:
+    """Each step's direct dependencies: the other steps whose names its SQL mentions as identifiers."""
+    names = {step.name for step in steps}
+    return {step.name: (identifiers(step.sql) & names) - {step.name} for step in steps}
+
+
+def steps_needed(steps: Sequence[Step], queries: Iterable[str]) -> tuple[Step, ...]:
+    """The steps ``queries`` read, directly or through other steps, in their original order.
+
+    Pruning the rest changes no answer: a step that no kept step and no query names cannot be read.
+    """
+    dependencies = step_dependencies(steps)
+    names = set(dependencies)
+    wanted: set[str] = set()
+    pending = [name for query in queries for name in identifiers(query) & names]
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(dependencies[name] - wanted)
+    return tuple(step for step in steps if step.name in wanted)
 
 
 def date_literal(day: dt.date | None) -> str:

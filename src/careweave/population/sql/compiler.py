@@ -7,6 +7,7 @@ Arrow rows) and the named SQL steps; each step reads only the extract, the looku
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 import pyarrow as pa
 
@@ -56,26 +57,48 @@ def _people_step(ctx: Context) -> Step:
     )
 
 
+def _case_mix_columns(ctx: Context) -> list[str]:
+    """The MLTC, frailty and condition columns (``p`` people, ``ps`` person_status, ``cs``
+    condition_summary, ``efi``), written once for the ``features`` and ``slot_inputs`` steps."""
+    quote = ctx.dialect.quote
+    efi = scores.efi_columns(ctx)
+    count = "COALESCE(cs.condition_count, 0)"
+    # On the register: 2+ conditions and no person rule set the person aside (exclusions.yaml).
+    registrable = "ps.excluded IS NULL"
+    both = "(COALESCE(cs.has_physical, 0) = 1 AND COALESCE(cs.has_mental, 0) = 1)"
+    return [
+        f"{count} AS condition_count",
+        f"({count} >= 2 AND {registrable}) AS mltc",
+        f"({registrable} AND ({count} >= 4 OR {both})) AS complex_mltc",
+        f"{both} AS physical_and_mental",
+        f"{efi.deficits} AS efi_deficits",
+        f"{efi.score} AS efi_score",
+        f"{efi.category} AS efi_category",
+        f"{efi.frail} AS frailty_moderate_or_severe",
+        *(f"COALESCE(cs.{quote(col)}, 0) = 1 AS {quote(col)}" for col in ctx.spec.condition_columns),
+    ]
+
+
+_CASE_MIX_JOINS: Final = """FROM people p
+        JOIN person_status ps ON ps.person_id = p.person_id
+        LEFT JOIN condition_summary cs ON cs.person_id = p.person_id
+        LEFT JOIN efi ON efi.person_id = p.person_id"""
+
+
 def _features_step(ctx: Context) -> Step:
     """One row per person: every topic's summary left-joined to the people, in the stable schema."""
     quote = ctx.dialect.quote
-    efi = scores.efi_columns(ctx)
     age_band = (
         "CASE "
         + " ".join(f"WHEN p.age >= {low} THEN '{label}'" for label, low in reversed(AGE_BANDS))
         + " END"
     )
-    count = "COALESCE(cs.condition_count, 0)"
-    # On the register: 2+ conditions and no person rule set the person aside (exclusions.yaml).
-    registrable = "ps.excluded IS NULL"
     person_rules = "".join(f"ps.{rule_id}, " for rule_id in PERSON_RULE_IDS[1:])
     medicines_3m = "COALESCE(rx.medicine_count, 0)"
-    cond_columns = ",\n".join(
-        f"COALESCE(cs.{quote(col)}, 0) = 1 AS {quote(col)}" for col in ctx.spec.condition_columns
+    social_columns = "".join(
+        f",\n          COALESCE(ss.{quote(col)}, 0) = 1 AS {quote(col)}" for col in ctx.spec.social_columns
     )
-    social_columns = ",\n".join(
-        f"COALESCE(ss.{quote(col)}, 0) = 1 AS {quote(col)}" for col in ctx.spec.social_columns
-    )
+    case_mix = ",\n          ".join(_case_mix_columns(ctx))
     return Step(
         "features",
         f"""SELECT p.person_id, p.practice_id, p.age, {age_band} AS age_band, p.sex, p.imd_decile,
@@ -83,16 +106,8 @@ def _features_step(ctx: Context) -> Step:
                WHEN p.imd_decile <= 6 THEN 3 WHEN p.imd_decile <= 8 THEN 4 ELSE 5 END AS imd_quintile,
           p.national_opt_out,
           {person_rules}ps.excluded, ps.worklist_excluded,
-          {count} AS condition_count,
-          ({count} >= 2 AND {registrable}) AS mltc,
-          ({registrable} AND ({count} >= 4 OR (COALESCE(cs.has_physical, 0) = 1 AND COALESCE(cs.has_mental, 0) = 1)))
-            AS complex_mltc,
-          (COALESCE(cs.has_physical, 0) = 1 AND COALESCE(cs.has_mental, 0) = 1) AS physical_and_mental,
+          {case_mix},
           CAST(COALESCE(cms.cms_units, 0) AS DOUBLE) / CAST(10000 AS DOUBLE) AS cms_score,
-          {efi.deficits} AS efi_deficits,
-          {efi.score} AS efi_score,
-          {efi.category} AS efi_category,
-          {efi.frail} AS frailty_moderate_or_severe,
           falls.person_id IS NOT NULL AS falls,
           {medicines_3m} AS medicine_count_3m,
           ({medicines_3m} >= 5 AND {medicines_3m} <= 9) AS polypharmacy_5_9,
@@ -106,20 +121,27 @@ def _features_step(ctx: Context) -> Step:
           dis.person_id IS NOT NULL AS discharged_30d,
           COALESCE(mon.overdue, 0) AS overdue_monitoring_count,
           mon.detail AS overdue_monitoring_detail,
-          COALESCE(ss.social_need_count, 0) AS social_need_count,
-          {social_columns}{"," if cond_columns else ""}
-          {cond_columns}
-        FROM people p
-        JOIN person_status ps ON ps.person_id = p.person_id
-        LEFT JOIN condition_summary cs ON cs.person_id = p.person_id
+          COALESCE(ss.social_need_count, 0) AS social_need_count{social_columns}
+        {_CASE_MIX_JOINS}
         LEFT JOIN cms ON cms.person_id = p.person_id
-        LEFT JOIN efi ON efi.person_id = p.person_id
         LEFT JOIN falls_12m falls ON falls.person_id = p.person_id
         LEFT JOIN medicines_3m rx ON rx.person_id = p.person_id
         LEFT JOIN encounters_12m enc ON enc.person_id = p.person_id
         LEFT JOIN discharged dis ON dis.person_id = p.person_id
         LEFT JOIN monitoring mon ON mon.person_id = p.person_id
         LEFT JOIN social_summary ss ON ss.person_id = p.person_id""",
+    )
+
+
+def _slot_inputs_step(ctx: Context) -> Step:
+    """The ``slot_inputs`` output: the features' MLTC, frailty and condition columns alone, from the
+    same expressions, so a reader of those few columns needs no use of services or monitoring pass."""
+    case_mix = ",\n          ".join(_case_mix_columns(ctx))
+    return Step(
+        "slot_inputs",
+        f"""SELECT p.person_id,
+          {case_mix}
+        {_CASE_MIX_JOINS}""",
     )
 
 
@@ -141,6 +163,7 @@ def compile_steps(spec: FeatureSpecification, dialect: Dialect) -> CompiledSpeci
         social.summary_step(ctx),
         *monitoring.steps(ctx),
         _features_step(ctx),
+        _slot_inputs_step(ctx),
         *conditions.register_steps(),
     ]
     return CompiledSpecification(

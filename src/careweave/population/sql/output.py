@@ -8,7 +8,7 @@ from typing import Final
 
 import pyarrow as pa
 
-from careweave.population.features import PATTERN_COUNT_COLUMN, REGISTER_SCHEMA
+from careweave.population.features import PATTERN_COUNT_COLUMN, REGISTER_SCHEMA, FeatureSpecification
 
 #: How each output is ordered (the engines sort; ties are fully broken so the order is exact).
 OUTPUT_ORDER: Final[dict[str, str]] = {
@@ -17,6 +17,7 @@ OUTPUT_ORDER: Final[dict[str, str]] = {
 }
 OUTPUT_ORDER["condition_evidence"] = OUTPUT_ORDER["register"]
 OUTPUT_ORDER["monitoring_due"] = "person_id ASC, rule_id ASC"
+OUTPUT_ORDER["slot_inputs"] = OUTPUT_ORDER["features"]
 
 #: Every monitoring rule that applies to a person, with the interval their stage calls for and the
 #: latest observation of its check (see :mod:`careweave.population.sql.monitoring`).
@@ -51,10 +52,12 @@ def shape_features(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def shape_output(output: str, table: pa.Table, feature_schema: pa.Schema) -> pa.Table:
+def shape_output(output: str, table: pa.Table, spec: FeatureSpecification) -> pa.Table:
     """Any output's engine answer (already in :data:`OUTPUT_ORDER`) in its stable schema."""
     if output == "features":
-        return shape_features(table, feature_schema)
+        return shape_features(table, spec.feature_schema())
+    if output == "slot_inputs":
+        return shape_features(table, spec.slot_input_schema())
     if output == "monitoring_due":
         columns = [table.column(f.name).cast(f.type) for f in MONITORING_DUE_SCHEMA]
         return pa.Table.from_arrays(columns, schema=MONITORING_DUE_SCHEMA)
