@@ -71,7 +71,15 @@ def stored(db: Path) -> int:
 
 
 def lines(data: Path) -> int:
-    return sum(1 for p in data.glob("*.ndjson") for line in p.read_bytes().splitlines() if line.strip())
+    """The resources in the set: one per type and id (a referral's Task arrives as one line per version)."""
+    return len(
+        {
+            (resource["resourceType"], resource["id"])
+            for p in data.glob("*.ndjson")
+            for line in p.read_bytes().splitlines()
+            if line.strip() and (resource := orjson.loads(line))
+        }
+    )
 
 
 @pytest.mark.slow
@@ -98,7 +106,7 @@ def test_a_load_killed_midway_is_completed_by_running_it_again(tmp_path: Path) -
     summary = finish(start(killed, data, 50))
     totals = summary["totals"]
     assert isinstance(totals, dict)
-    assert totals["unchanged"] >= partial and totals["created"] == total - totals["unchanged"]
+    assert totals["unchanged"] >= partial and totals["created"] == total - partial
     assert counts(killed) == expected
     with sqlite3.connect(killed) as conn:
         twice = conn.execute(
