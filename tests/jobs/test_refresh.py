@@ -20,7 +20,9 @@ from careweave.segmentation.models import SegmentationRun
 from careweave.synth import generate
 from tests.web.conftest import segmentation_run
 
-pytestmark = pytest.mark.django_db
+# Committed, not inside a test transaction: the worker closes its database connection between tasks,
+# as a long-running worker must, and Django reopens it only outside an atomic block (PostgreSQL).
+pytestmark = pytest.mark.django_db(transaction=True)
 REFRESH = "careweave.jobs.tasks.refresh_population"
 
 
