@@ -9,7 +9,8 @@ import the CLI). Django-free; imports only rich and typer.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -48,3 +49,16 @@ def engine_and_date(engine: str, as_of: str | None) -> dt.date | None:
     except ValueError:
         console.print(f"[red]error:[/red] --as-of must be a date YYYY-MM-DD, got {as_of!r}")
         raise typer.Exit(2) from None
+
+
+def print_findings(findings: list[dict[str, Any]], *, key: str, heading: str, as_json: bool) -> None:
+    """A scan's findings: one JSON object per line with --json, else a count per kind (by ``key``)."""
+    if as_json:
+        for finding in findings:
+            typer.echo(json.dumps(finding))
+        return
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding[key]] = counts.get(finding[key], 0) + 1
+    summary = ", ".join(f"{n:,} {kind}" for kind, n in sorted(counts.items())) or "no findings"
+    console.print(f"{heading}: {summary} (use --json for each finding)")

@@ -4,13 +4,12 @@ line, handing in its Django setup (this package may not import the CLI)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from typing import Annotated, Literal, cast
 
 import typer
 
-from careweave.progress import console
+from careweave.progress import console, print_findings
 
 
 def build_medicines_app(setup_django: Callable[[], None]) -> typer.Typer:
@@ -47,14 +46,6 @@ def build_medicines_app(setup_django: Callable[[], None]) -> typer.Typer:
         except UnknownPerson:
             console.print("[red]error:[/red] --person: no person in the record has that NHS number or id")
             raise typer.Exit(2) from None
-        if as_json:
-            for finding in findings:
-                typer.echo(json.dumps(finding))
-            return
-        counts: dict[str, int] = {}
-        for finding in findings:
-            counts[finding["rule"]] = counts.get(finding["rule"], 0) + 1
-        summary = ", ".join(f"{n:,} {rule}" for rule, n in sorted(counts.items())) or "no findings"
-        console.print(f"Medicines review findings: {summary} (use --json for each finding)")
+        print_findings(findings, key="rule", heading="Medicines review findings", as_json=as_json)
 
     return medicines_app

@@ -3,13 +3,12 @@ handing in its Django setup (this app may not import the CLI)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Annotated, Literal, cast
 
 import typer
 
-from careweave.progress import AsOfOption, EngineOption, console, engine_and_date
+from careweave.progress import AsOfOption, EngineOption, engine_and_date, print_findings
 
 
 def build_referrals_app(setup_django: Callable[[], None]) -> typer.Typer:
@@ -28,14 +27,6 @@ def build_referrals_app(setup_django: Callable[[], None]) -> typer.Typer:
         from careweave.referrals.scan import referral_findings
 
         findings = referral_findings(as_of=when, engine=cast(Literal["duckdb", "spark"], engine))
-        if as_json:
-            for finding in findings:
-                typer.echo(json.dumps(finding))
-            return
-        counts: dict[str, int] = {}
-        for finding in findings:
-            counts[finding["finding"]] = counts.get(finding["finding"], 0) + 1
-        summary = ", ".join(f"{n:,} {kind}" for kind, n in sorted(counts.items())) or "no findings"
-        console.print(f"Referral findings: {summary} (use --json for each finding)")
+        print_findings(findings, key="finding", heading="Referral findings", as_json=as_json)
 
     return referrals_app
