@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from careweave.population.extract_schema import Extract
 from careweave.population.features import FeatureSpecification
-from careweave.population.sql import Step, output_query
+from careweave.population.sql import Step, output_query, shape_output
 from careweave.population.sql.common import steps_needed
 
 PatternAssigner = Callable[[pa.Table], pa.Table]
@@ -100,8 +100,24 @@ class EngineLifecycle:
     ) -> None:
         raise NotImplementedError
 
-    def fetch(self, output: str) -> pa.Table:
+    _spec: FeatureSpecification | None = None
+    _prepared: frozenset[str] | None = None
+
+    def _prepared_for(self, spec: FeatureSpecification, outputs: Sequence[str] | None) -> None:
+        """Remember what :meth:`prepare` ran, so :meth:`fetch` refuses an output it did not."""
+        self._spec = spec
+        self._prepared = frozenset(OUTPUTS if outputs is None else outputs)
+
+    def _query(self, sql: str) -> pa.Table:
+        """Run one query over the prepared steps, as Arrow (the only part engines do differently)."""
         raise NotImplementedError
+
+    def fetch(self, output: str) -> pa.Table:
+        """One output (one of :data:`OUTPUTS`) of the prepared specification; it must be among the
+        outputs :meth:`prepare` was given."""
+        check_prepared(output, self._prepared)
+        assert self._spec is not None
+        return shape_output(output, self._query(output_query(output)), self._spec)
 
     def close(self) -> None:
         raise NotImplementedError

@@ -17,12 +17,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from careweave.population.engines.base import (
-    OUTPUTS,
     EngineLifecycle,
     PatternAssigner,
     check_assignment,
     check_indicators,
-    check_prepared,
     needed_steps,
 )
 from careweave.population.extract_schema import Extract
@@ -31,8 +29,6 @@ from careweave.population.sql import (
     DUCKDB_DIALECT,
     Step,
     compile_steps,
-    output_query,
-    shape_output,
     shape_patterns,
 )
 
@@ -114,16 +110,10 @@ class DuckDBEngine(EngineLifecycle):
             kind = "TABLE" if step.materialize else "VIEW"
             self._connection.execute(f"CREATE OR REPLACE TEMP {kind} {_quote(step.name)} AS {step.sql}")
             self._created.append((step.name, kind))
-        self._spec = spec
-        self._prepared = frozenset(OUTPUTS if outputs is None else outputs)
+        self._prepared_for(spec, outputs)
 
-    def fetch(self, output: str) -> pa.Table:
-        """One output (one of :data:`~careweave.population.engines.base.OUTPUTS`) of the prepared
-        specification; it must be among the outputs :meth:`prepare` was given."""
-        check_prepared(output, self._prepared)
-        assert self._spec is not None
-        table = self._connection.sql(output_query(output)).to_arrow_table()
-        return shape_output(output, table, self._spec)
+    def _query(self, sql: str) -> pa.Table:
+        return self._connection.sql(sql).to_arrow_table()
 
     def release(self) -> None:
         """Drop the prepared steps and inputs (their memory), keeping the connection."""

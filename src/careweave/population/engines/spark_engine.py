@@ -27,12 +27,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from careweave.population.engines.base import (
-    OUTPUTS,
     EngineLifecycle,
     PatternAssigner,
     check_assignment,
     check_indicators,
-    check_prepared,
     needed_steps,
 )
 from careweave.population.extract_schema import Extract
@@ -40,8 +38,6 @@ from careweave.population.features import PATTERN_COUNT_COLUMN, FeatureSpecifica
 from careweave.population.sql import (
     SPARK_DIALECT,
     compile_steps,
-    output_query,
-    shape_output,
     shape_patterns,
 )
 
@@ -157,16 +153,10 @@ class SparkEngine(EngineLifecycle):
                 frame = frame.cache()
                 self._cached.append(frame)
             self._view(step.name, frame)
-        self._spec = spec
-        self._prepared = frozenset(OUTPUTS if outputs is None else outputs)
+        self._prepared_for(spec, outputs)
 
-    def fetch(self, output: str) -> pa.Table:
-        """One output (one of :data:`~careweave.population.engines.base.OUTPUTS`) of the prepared
-        specification; it must be among the outputs :meth:`prepare` was given."""
-        check_prepared(output, self._prepared)
-        assert self._spec is not None
-        table = _to_arrow(self._session.sql(output_query(output)))
-        return shape_output(output, table, self._spec)
+    def _query(self, sql: str) -> pa.Table:
+        return _to_arrow(self._session.sql(sql))
 
     def _features_frame(self, features: pa.Table | DataFrame, columns: Sequence[str]) -> DataFrame:
         if isinstance(features, pa.Table):
