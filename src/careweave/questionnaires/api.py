@@ -14,6 +14,7 @@ for every failure, the person's record opened through governance.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -82,7 +83,7 @@ def questionnaires(request: HttpRequest, kind: str) -> HttpResponse:
                 f"search parameter '{name}' is not supported ({', '.join(QUESTIONNAIRE_PARAMS)})",
             )
     found = catalogue.all_definitions()
-    wanted = {
+    wanted: dict[str, Callable[[Definition], str]] = {
         "_id": lambda d: d.logical_id,
         "url": lambda d: d.url,
         "name": lambda d: d.name,

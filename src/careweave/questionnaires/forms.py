@@ -4,7 +4,8 @@ page: completing one with the person on the phone, or from paper)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import QueryDict
@@ -21,7 +22,7 @@ class Question:
     field: str  # the form field's name and id
     value: str = ""
     error: str = ""
-    choices: list[dict[str, Any]] = field(default_factory=list)
+    choices: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def field_name(link_id: str) -> str:

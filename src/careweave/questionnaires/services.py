@@ -179,14 +179,14 @@ def _observations(
             value = {answered.value_key: answered.value}
         out.append(_observation(definition, item.code, value, subject, when, url))
     for link_id, total in computed.items():
-        item = definition.item(link_id)
-        if item is not None and item.code is not None and item.extract:
+        scored = definition.item(link_id)
+        if scored is not None and scored.code is not None and scored.extract:
             number: dict[str, Any] = (
                 {"valueInteger": int(total)}
-                if item.type == "integer"
+                if scored.type == "integer"
                 else {"valueQuantity": {"value": total}}
             )
-            out.append(_observation(definition, item.code, number, subject, when, url))
+            out.append(_observation(definition, scored.code, number, subject, when, url))
     return out
 
 
