@@ -142,3 +142,13 @@ def test_the_monthly_trend_has_its_table_and_text(population: dict[str, Any]) ->
     text = signed_in(population["analyst"]).get("/population/outcomes/").content.decode()
     assert "Month by month" in text and "2026-10" in text
     assert "Too few months to compute process limits." in text or "variation" in text
+
+
+def test_the_task_clears_its_mark_and_stores_a_snapshot(population: dict[str, Any]) -> None:
+    from careweave.web.outcomes_data import refresh_outcomes_task
+
+    signed_in(population["analyst"]).get("/population/outcomes/")
+    assert JobMark.objects.get(key="refresh_outcomes").pending_since is not None
+    refresh_outcomes_task.call()
+    assert JobMark.objects.get(key="refresh_outcomes").pending_since is None
+    assert OutcomeSnapshot.objects.get().run_id == population["run"].pk

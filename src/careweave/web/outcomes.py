@@ -32,11 +32,10 @@ from careweave.ui.format import format_date
 from careweave.ui.guards import requires
 from careweave.web.outcomes_aggregate import DIMENSIONS, MEASURES, Measure
 from careweave.web.outcomes_charts import GroupBar, group_bars, spc_chart
-from careweave.web.outcomes_data import refresh_outcomes_task
+from careweave.web.outcomes_data import REFRESH_OUTCOMES, refresh_outcomes_task
 from careweave.web.outcomes_rules import HIDDEN_AT_OR_BELOW, xmr
 
 HIDDEN: Final = f"{HIDDEN_AT_OR_BELOW} or fewer"
-REFRESH_OUTCOMES: Final = "refresh_outcomes"
 analysts_only = requires(
     Permission.VIEW_OUTCOMES,
     heading="Only analysts see the outcomes page",

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from careweave.governance.audit import record_system_event
+from careweave.jobs.models import JobMark
 from careweave.medicines.review import review_inputs
 from careweave.population.features import EMERGENCY_CLASS, INPATIENT_CLASSES
 from careweave.population.medicines import MedicinesReview, review
@@ -33,6 +34,7 @@ from careweave.web.outcomes_rules import broad_ethnic_group
 from careweave.web.population import AGE_BANDS, NOT_KNOWN
 from careweave.web.referral_population import _waiting
 
+REFRESH_OUTCOMES: Final = "refresh_outcomes"  # the JobMark that keeps one refresh waiting at most
 PREM_URL: Final = "https://fhir.careweave.org/Questionnaire/coordination-prem"
 MONTHS: Final = 24
 PLANNING: Final = Q(person__national_data_opt_out=False)
@@ -183,5 +185,7 @@ def refresh_outcomes(as_of: dt.date | None = None) -> OutcomeSnapshot:
 
 @task()
 def refresh_outcomes_task() -> dict[str, Any]:
+    # cleared when it starts (as the population refresh's mark): a run finished meanwhile asks again
+    JobMark.objects.filter(key=REFRESH_OUTCOMES).update(pending_since=None)
     snapshot = refresh_outcomes()
     return {"snapshot": snapshot.pk, "people": snapshot.people}
