@@ -38,3 +38,9 @@ def test_an_integration_client_loads_one_and_one_without_a_licence_is_refused(
     assert refused.status_code == 422
     assert "licence" in refused.json()["issue"][0]["diagnostics"]
     assert fhir_world["api"]["gp"].post("Questionnaire", body).status_code == 403
+
+
+def test_the_capability_statement_lists_both_types(fhir_world: dict[str, Any]) -> None:
+    statement = fhir_world["api"]["gp"].get("metadata").json()
+    types = {r["type"] for r in statement["rest"][0]["resource"]}
+    assert {"Questionnaire", "QuestionnaireResponse"} <= types

@@ -69,3 +69,10 @@ def test_someone_outside_ones_care_and_analysts_are_refused_and_audited(fhir_wor
     )
     assert not ResponseRecord.objects.exists()
     assert AuditEntry.objects.filter(resource_type="Questionnaire", outcome="denied").exists()
+
+
+def test_the_summary_links_to_the_persons_questionnaires(fhir_world: dict[str, Any]) -> None:
+    person = fhir_world["person"]
+    page = _client(fhir_world["users"]["gp"]).get(f"/people/{person.pk}/")
+    assert page.status_code == 200
+    assert f'href="/questionnaires/people/{person.pk}/"'.encode() in page.content

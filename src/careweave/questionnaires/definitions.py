@@ -214,7 +214,12 @@ def _item(raw: Any, where: str, path: str, seen: set[str]) -> Item:
             None,
         )
         options.append(
-            Option(str(coding.get("system", "")), str(coding["code"]), str(coding.get("display", coding["code"])), ordinal)
+            Option(
+                str(coding.get("system", "")),
+                str(coding["code"]),
+                str(coding.get("display", coding["code"])),
+                ordinal,
+            )
         )
     if kind == "choice" and not options:
         raise DefinitionError(where, f"{path}.answerOption", f"choice item '{link_id}' has no answer options")
