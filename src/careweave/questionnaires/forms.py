@@ -3,8 +3,8 @@ page: completing one with the person on the phone, or from paper)."""
 
 from __future__ import annotations
 
-import re
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
