@@ -20,6 +20,7 @@ from careweave.medicines.commands import build_medicines_app
 from careweave.population.continuity.commands import build_measures_app
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
+from careweave.questionnaires.commands import build_questionnaires_app
 from careweave.referrals.commands import build_referrals_app
 from careweave.reviews.commands import build_reviews_app
 
@@ -448,7 +449,9 @@ def terminology_load_snomed(
     """Load a SNOMED CT RF2 Snapshot (or Full) release as the hierarchy code lists are expanded against."""
     from careweave.terminology.snomed import load_snomed
 
-    _terminology_load("SNOMED CT", lambda report: load_snomed(path, progress=report), as_json, _describe_snomed)
+    _terminology_load(
+        "SNOMED CT", lambda report: load_snomed(path, progress=report), as_json, _describe_snomed
+    )
 
 
 @terminology_app.command("load-codelist")
@@ -483,6 +486,7 @@ app.add_typer(build_reviews_app(setup_django), name="reviews")
 app.add_typer(build_measures_app(setup_django), name="measures")
 app.command("worker")(build_worker_command(setup_django))
 app.add_typer(build_medicines_app(setup_django), name="medicines")
+app.add_typer(build_questionnaires_app(setup_django), name="questionnaires")
 
 
 def main() -> None:

@@ -48,6 +48,9 @@ OTHER_FLAGS = frozenset(
         "medicines_duplication",
         "medicines_polypharmacy",
         "medicines_stopp",
+        # issue 17, items 1 and 4: questionnaire scores; the outcomes page's SPC signals and suppression
+        "questionnaire_score",
+        "outcome_special_cause",
     }
 )
 

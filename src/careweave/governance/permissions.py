@@ -26,6 +26,7 @@ class Permission(Enum):
     HUDDLES = "take part in MDT huddles and own tasks"
     WORKLISTS = "see worklists and add or remove people with a reason"
     VIEW_POPULATION = "see suppressed aggregate figures for the population"
+    VIEW_OUTCOMES = "see the analysts' outcomes by cluster and inequality (suppressed aggregates)"
     READ_AUDIT = "read the audit log and people's access reports"
     REVIEW_BREAK_GLASS = "review emergency accesses"
     MERGE_RECORDS = "merge two people's records or move a resource between records"
@@ -58,7 +59,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MERGE_RECORDS,
         }
     ),
-    Role.ANALYST: frozenset({Permission.VIEW_POPULATION}),
+    Role.ANALYST: frozenset({Permission.VIEW_POPULATION, Permission.VIEW_OUTCOMES}),
     # Integration clients act for the systems that feed the record: they read and write all of it
     # (every access still audited), but never sign in to the workspace.
     Role.INTEGRATOR: frozenset(

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from careweave.huddles import views as huddle_views
-from careweave.web import referral_views, views
+from careweave.web import outcomes, referral_views, views
 
 app_name = "web"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("worklists/", views.worklist, name="worklists"),
     path("population/", views.population, name="population"),
     path("population/referrals/", referral_views.population, name="population-referrals"),
+    path("population/outcomes/", outcomes.outcomes_page, name="population-outcomes"),
+    path("population/outcomes.csv", outcomes.outcomes_csv, name="population-outcomes-csv"),
     path("referrals/", referral_views.worklist, name="referrals"),
     path("referrals/<int:referral_pk>/", referral_views.detail, name="referral"),
     path("referrals/<int:referral_pk>/chase/", referral_views.chase, name="referral-chase"),
