@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "careweave.jobs",
+    "careweave.monitoring",
 ]
 
 # The task queue (ADR 0015): the database backend by default (no other service); production may name
