@@ -117,7 +117,9 @@ def test_the_task_closes_when_the_clinician_acts_and_the_person_sees_the_reply()
     run_queue()
     alert = HomeReadingAlert.objects.get()
 
-    alerts.act_on_alert(user=world.nurse, alert=alert, action="seen", comment="Please keep taking it twice a day")
+    alerts.act_on_alert(
+        user=world.nurse, alert=alert, action="seen", comment="Please keep taking it twice a day"
+    )
     (task,) = _alert_tasks(world)
     assert task["status"] == "in-progress"
     feedback = reading_feedback(world.person)

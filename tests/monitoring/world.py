@@ -20,14 +20,20 @@ from tests.fhir.conftest import PATIENT_ID, transaction_bundle
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-VITAL = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}
+VITAL = {
+    "coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+    ]
+}
 HEART_FAILURE = {
     "resourceType": "Condition",
     "id": "cond-hf",
     "clinicalStatus": {
         "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
     },
-    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "84114007", "display": "Heart failure"}]},
+    "code": {
+        "coding": [{"system": "http://snomed.info/sct", "code": "84114007", "display": "Heart failure"}]
+    },
     "subject": {"reference": f"Patient/{PATIENT_ID}"},
 }
 
@@ -55,7 +61,9 @@ class World:
             f"/fhir/Task?patient={PATIENT_ID}", HTTP_AUTHORIZATION=f"Bearer {self.nurse_token}"
         )
         assert response.status_code == 200, response.content
-        return [e["resource"] for e in response.json().get("entry", []) if e["resource"]["resourceType"] == "Task"]
+        return [
+            e["resource"] for e in response.json().get("entry", []) if e["resource"]["resourceType"] == "Task"
+        ]
 
 
 def staff(username: str, organisation: rm.Organisation | None, role: str = Role.NURSE) -> Any:
@@ -75,7 +83,9 @@ def build_world(*, heart_failure: bool = False) -> World:
     elsewhere = Importer(source_system="urn:test")
     elsewhere.import_resource({"resourceType": "Organization", "id": "elsewhere", "name": "Hilltop Surgery"})
     nurse = staff("nurse", practice)
-    CareTeamMember.objects.create(person=person, user=nurse, role_in_team="Practice nurse", is_coordinator=True)
+    CareTeamMember.objects.create(
+        person=person, user=nurse, role_in_team="Practice nurse", is_coordinator=True
+    )
     outsider = staff("outsider", rm.Organisation.objects.get(resource__logical_id="elsewhere"))
     _source, token = create_device(person=person, label="cuff-1")
     return World(person, practice, nurse, ApiToken.issue(nurse, "test"), outsider, token)
@@ -93,7 +103,9 @@ def _observation(code: str, name: str, when: dt.datetime) -> dict[str, Any]:
     }
 
 
-def bp(systolic: float, diastolic: float, when: dt.datetime | None = None, unit: str = "mm[Hg]") -> dict[str, Any]:
+def bp(
+    systolic: float, diastolic: float, when: dt.datetime | None = None, unit: str = "mm[Hg]"
+) -> dict[str, Any]:
     body = _observation("85354-9", "Blood pressure panel", when or timezone.now())
     body["component"] = [
         {

@@ -48,6 +48,12 @@ OTHER_FLAGS = frozenset(
         "medicines_duplication",
         "medicines_polypharmacy",
         "medicines_stopp",
+        # issue 16: home readings and their alerts (ADR 0018)
+        "home_reading_plausibility",
+        "home_reading_threshold",
+        "home_reading_trend",
+        "home_reading_silence",
+        "home_reading_reply",
     }
 )
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from careweave.jobs.models import JobMark
 from careweave.jobs.tasks import REFRESH_POPULATION, request_refresh
 from careweave.monitoring.tasks import check_silence
-
-HOME_READING_CHECK_IN = "home_reading_check_in"
 from careweave.segmentation.freshness import is_stale
 from careweave.segmentation.services import current_run
+
+HOME_READING_CHECK_IN = "home_reading_check_in"
 
 
 def refresh_hour() -> int:

@@ -45,7 +45,11 @@ EVALUATOR: Final = "careweave home-reading alerts"
 #: A blood pressure is one problem, whichever of its two numbers is out: one open Task for both.
 ALERT_GROUP: Final = {"systolic": "blood_pressure", "diastolic": "blood_pressure"}
 CHECK_IN: Final = "check_in"
-TASK_STATUS: Final = {AlertStatus.OPEN: "ready", AlertStatus.SEEN: "in-progress", AlertStatus.CLOSED: "completed"}
+TASK_STATUS: Final = {
+    AlertStatus.OPEN: "ready",
+    AlertStatus.SEEN: "in-progress",
+    AlertStatus.CLOSED: "completed",
+}
 
 
 class AlertError(ValueError):
@@ -93,8 +97,14 @@ def thresholds_for(person: rm.Person, measurement: str, on: dt.date | None = Non
     targets in their care plan) replace the reviewed defaults of the same severity."""
     own = [
         Threshold(
-            f"personal_{t.severity}", measurement, "this person", (0, 150), t.below, t.at_or_above,
-            t.severity, (f"the person's care plan (Goal {t.goal_key})",),
+            f"personal_{t.severity}",
+            measurement,
+            "this person",
+            (0, 150),
+            t.below,
+            t.at_or_above,
+            t.severity,
+            (f"the person's care plan (Goal {t.goal_key})",),
         )  # fmt: skip
         for t in ReadingTarget.objects.filter(person=person, measurement=measurement)
     ]
@@ -125,14 +135,18 @@ def _breaches(rows: list[HomeReading], person: rm.Person) -> dict[str, Breach]:
             found[breach.group] = breach
 
     lid = rows[0].resource.logical_id if rows else ""
-    shown = " ".join(f"{rules.measurements[r.measurement].name} {r.value:g} {r.unit};" for r in rows).rstrip(";")
+    shown = " ".join(f"{rules.measurements[r.measurement].name} {r.value:g} {r.unit};" for r in rows).rstrip(
+        ";"
+    )
     conditions: set[str] | None = None
     for row in rows:
         group = ALERT_GROUP.get(row.measurement, row.measurement)
         for threshold in thresholds_for(person, row.measurement, row.effective.date()):
             if threshold.broken_by(row.value):
-                limit = f"below {threshold.below:g}" if threshold.below is not None and row.value < threshold.below else (
-                    f"{threshold.at_or_above:g} or above"
+                limit = (
+                    f"below {threshold.below:g}"
+                    if threshold.below is not None and row.value < threshold.below
+                    else (f"{threshold.at_or_above:g} or above")
                 )
                 text = f"Home reading {shown}: {rules.measurements[row.measurement].name.lower()} {limit}"
                 keep(Breach(group, threshold.severity, threshold.id, text, lid))
@@ -256,7 +270,11 @@ def _raise(person: rm.Person, breach: Breach, now: dt.datetime, due: dt.datetime
         if _rank(breach.severity) > _rank(alert.severity):
             alert.severity, alert.rule = breach.severity, breach.rule
         alert.due_at = min(alert.due_at, due)
-        alert.observation_id, alert.summary, alert.updated_at = breach.observation_id, breach.summary[:500], now
+        alert.observation_id, alert.summary, alert.updated_at = (
+            breach.observation_id,
+            breach.summary[:500],
+            now,
+        )
     lid = _write_task(alert, owner, notes)
     alert.task = rm.StoredResource.objects.get(resource_type="Task", logical_id=lid)
     alert.save()
@@ -278,7 +296,10 @@ def evaluate(resource_pk: int) -> list[HomeReadingAlert]:
     HomeReading.objects.filter(pk__in=[r.pk for r in rows]).update(evaluated_at=timezone.now())
     if raised:
         record_system_event(
-            "home-reading-alert", EVALUATOR, detail=f"{len(raised)} alert(s) raised or updated", person_id=person.pk
+            "home-reading-alert",
+            EVALUATOR,
+            detail=f"{len(raised)} alert(s) raised or updated",
+            person_id=person.pk,
         )
     return raised
 
@@ -295,18 +316,33 @@ def check_silence(now: dt.datetime | None = None) -> int:
         .values("person_id")
         .annotate(last=Max("effective"), readings=Count("resource_id", distinct=True))
         .filter(last__lt=quiet_from, readings__gte=rule.min_readings)
-        .exclude(person_id__in=HomeReadingAlert.objects.filter(measurement=CHECK_IN, status__in=OPEN_STATUSES).values("person_id"))
+        .exclude(
+            person_id__in=HomeReadingAlert.objects.filter(
+                measurement=CHECK_IN, status__in=OPEN_STATUSES
+            ).values("person_id")
+        )
     )
     raised = 0
     for row in quiet:
-        person = rm.Person.objects.select_related("resource", "registered_practice__resource").get(pk=row["person_id"])
-        last = HomeReading.objects.filter(person=person).select_related("resource").order_by("-effective").first()
+        person = rm.Person.objects.select_related("resource", "registered_practice__resource").get(
+            pk=row["person_id"]
+        )
+        last = (
+            HomeReading.objects.filter(person=person)
+            .select_related("resource")
+            .order_by("-effective")
+            .first()
+        )
         days = (now - row["last"]).days
         summary = (
             f"No home readings for {days} days (they had been sending them regularly): "
             "a gentle check-in to see how they are, not an alarm"
         )
-        raise_alert(person, Breach(CHECK_IN, "check_in", "silence", summary, last.resource.logical_id if last else ""), now)
+        raise_alert(
+            person,
+            Breach(CHECK_IN, "check_in", "silence", summary, last.resource.logical_id if last else ""),
+            now,
+        )
         raised += 1
     record_system_event("home-reading-check-in", EVALUATOR, detail=f"{raised} check-in(s) raised")
     return raised
@@ -332,7 +368,11 @@ def act_on_alert(*, user: Any, alert: HomeReadingAlert, action: str, comment: st
     )  # fmt: skip
     now = timezone.now()
     with transaction.atomic():
-        alert = HomeReadingAlert.objects.select_for_update().select_related("task", "person__resource").get(pk=alert.pk)
+        alert = (
+            HomeReadingAlert.objects.select_for_update()
+            .select_related("task", "person__resource")
+            .get(pk=alert.pk)
+        )
         if alert.status == AlertStatus.CLOSED:
             raise AlertError("This alert has already been closed", "action")
         alert.status = AlertStatus.SEEN if action == AlertReply.Action.SEEN else AlertStatus.CLOSED
@@ -340,11 +380,18 @@ def act_on_alert(*, user: Any, alert: HomeReadingAlert, action: str, comment: st
         if alert.status == AlertStatus.CLOSED:
             alert.closed_at = now
         notes = _notes(alert)
-        said = f"{'Seen' if action == 'seen' else 'Done'} by {staff_label(user)}" + (f": {comment}" if comment else "")
+        said = f"{'Seen' if action == 'seen' else 'Done'} by {staff_label(user)}" + (
+            f": {comment}" if comment else ""
+        )
         notes.append({"time": now.isoformat(), "authorString": staff_label(user)[:200], "text": said[:1000]})
         owner = orjson.loads(alert.task.body).get("owner") or _owner(alert.person)[0]
         _write_task(alert, owner, notes)
         alert.save()
         AlertReply.objects.create(alert=alert, user=user, action=action, comment=comment, at=now)
-        access.audit(action="update", resource_type="Task", resource_id=alert.task.logical_id, reason=f"home reading alert {action}")
+        access.audit(
+            action="update",
+            resource_type="Task",
+            resource_id=alert.task.logical_id,
+            reason=f"home reading alert {action}",
+        )
     return alert

@@ -56,8 +56,13 @@ def reading_feedback(person: rm.Person, limit: int = 50) -> list[Feedback]:
         )
     return [
         Feedback(
-            a.pk, a.observation_id, names.get(a.measurement, a.measurement), a.raised_at, a.status,
-            _STATUS_TEXT.get(a.status, ""), tuple(replies.get(a.pk, ())),
+            a.pk,
+            a.observation_id,
+            names.get(a.measurement, a.measurement),
+            a.raised_at,
+            a.status,
+            _STATUS_TEXT.get(a.status, ""),
+            tuple(replies.get(a.pk, ())),
         )  # fmt: skip
         for a in alerts
     ]

@@ -22,7 +22,9 @@ class ReadingSource(models.Model):
         PERSON = "person", "The person"
         CARER = "carer", "Their carer"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reading_source")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reading_source"
+    )
     person = models.ForeignKey(rm.Person, on_delete=models.CASCADE, related_name="reading_sources")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     #: The device's identifier (Observation.device.identifier.value); blank for a person.
@@ -70,9 +72,7 @@ class HomeReading(models.Model):
     evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["resource", "measurement"], name="home_reading_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["resource", "measurement"], name="home_reading_once")]
         indexes = [models.Index(fields=["person", "measurement", "effective"], name="home_reading_trend")]
 
     def __str__(self) -> str:
@@ -98,7 +98,9 @@ class HomeReadingAlert(models.Model):
     rule = models.CharField(max_length=64)
     severity = models.CharField(max_length=16)
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    observation_id = models.CharField(max_length=64, blank=True, help_text="The latest triggering Observation.")
+    observation_id = models.CharField(
+        max_length=64, blank=True, help_text="The latest triggering Observation."
+    )
     summary = models.CharField(max_length=500)
     breaches = models.PositiveIntegerField(default=1)
     owner = models.ForeignKey(

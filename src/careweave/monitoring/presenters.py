@@ -80,7 +80,11 @@ def home_reading_rows(person: rm.Person, per_measurement: int = 5) -> list[dict[
             "name": rules.measurements[mid].name,
             "unit": rules.measurements[mid].unit,
             "readings": [
-                {"value": f"{r.value:g}", "when": _when(r.effective), "by": "device" if r.by_device else "the person"}
+                {
+                    "value": f"{r.value:g}",
+                    "when": _when(r.effective),
+                    "by": "device" if r.by_device else "the person",
+                }
                 for r in rows
             ],
         }

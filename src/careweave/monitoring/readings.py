@@ -50,8 +50,13 @@ def home_readings(
         rows = rows.filter(effective__gte=since)
     return [
         Reading(
-            row.resource.logical_id, row.measurement, names.get(row.measurement, row.measurement),
-            row.value, row.unit, row.effective, row.by_device,
+            row.resource.logical_id,
+            row.measurement,
+            names.get(row.measurement, row.measurement),
+            row.value,
+            row.unit,
+            row.effective,
+            row.by_device,
         )  # fmt: skip
         for row in rows
     ]

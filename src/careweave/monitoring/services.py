@@ -105,7 +105,11 @@ def source_importer(source: ReadingSource) -> Importer:
 
 
 def _effective(body: dict[str, Any]) -> dt.datetime:
-    raw = body.get("effectiveDateTime") or (body.get("effectivePeriod") or {}).get("start") or body.get("issued")
+    raw = (
+        body.get("effectiveDateTime")
+        or (body.get("effectivePeriod") or {}).get("start")
+        or body.get("issued")
+    )
     when = parse_datetime(raw) if isinstance(raw, str) else None
     if when is None and isinstance(raw, str) and (day := parse_date(raw)) is not None:
         when = dt.datetime.combine(day, dt.time(12))
@@ -125,8 +129,13 @@ def index_reading(stored: rm.StoredResource, body: dict[str, Any] | None = None)
     HomeReading.objects.filter(resource=stored).delete()
     return HomeReading.objects.bulk_create(
         HomeReading(
-            person_id=stored.person_id, resource=stored, measurement=measurement, value=value,
-            unit=rules.measurements[measurement].unit, effective=effective, by_device=by_device,
+            person_id=stored.person_id,
+            resource=stored,
+            measurement=measurement,
+            value=value,
+            unit=rules.measurements[measurement].unit,
+            effective=effective,
+            by_device=by_device,
         )  # fmt: skip
         for measurement, value in reading_values(body, rules)
     )
@@ -154,7 +163,11 @@ def after_import(stored: rm.StoredResource) -> bool:
 
 def after_entries(entries: list[Entry]) -> int:
     """:func:`after_import` for the Observations a bundle created or updated; how many were home readings."""
-    ids = [str(e.logical_id) for e in entries if e.resource_type == "Observation" and e.outcome in ("created", "updated")]
+    ids = [
+        str(e.logical_id)
+        for e in entries
+        if e.resource_type == "Observation" and e.outcome in ("created", "updated")
+    ]
     return sum(
         after_import(stored)
         for stored in rm.StoredResource.objects.filter(resource_type="Observation", logical_id__in=ids)
@@ -198,7 +211,9 @@ def reading_resource(
     body: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
-        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": "vital-signs", "display": "Vital Signs"}]}],
+        "category": [
+            {"coding": [{"system": CATEGORY_SYSTEM, "code": "vital-signs", "display": "Vital Signs"}]}
+        ],
         "subject": {"reference": f"Patient/{person.resource.logical_id}"},
         "effectiveDateTime": when.isoformat(),
         "performer": [{"reference": performer or f"Patient/{person.resource.logical_id}"}],
@@ -206,7 +221,10 @@ def reading_resource(
     if found.panel:
         body["code"] = coded(found.panel, found.name)
         body["component"] = [
-            {"code": coded(rules.measurements[c].codes[0], rules.measurements[c].name), "valueQuantity": quantity(c)}
+            {
+                "code": coded(rules.measurements[c].codes[0], rules.measurements[c].name),
+                "valueQuantity": quantity(c),
+            }
             for c in found.components
         ]
     else:

@@ -27,7 +27,10 @@ workspace = requires(Permission.USE_WORKSPACE)
 def alert_list(request: HttpRequest) -> HttpResponse:
     rows = presenters.alert_rows(request.user)
     record_views(
-        actor=request.user, person_ids=[r["person_pk"] for r in rows], action="home-readings-read", resource_type="Task"
+        actor=request.user,
+        person_ids=[r["person_pk"] for r in rows],
+        action="home-readings-read",
+        resource_type="Task",
     )
     return render(request, "monitoring/alerts.html", {"alerts": rows})
 
@@ -35,13 +38,19 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @workspace
 def act(request: HttpRequest, alert_pk: int) -> HttpResponse:
-    alert = get_object_or_404(HomeReadingAlert.objects.select_related("person__resource", "task"), pk=alert_pk)
+    alert = get_object_or_404(
+        HomeReadingAlert.objects.select_related("person__resource", "task"), pk=alert_pk
+    )
     action = request.POST.get("action", "")
     try:
-        alerts.act_on_alert(user=request.user, alert=alert, action=action, comment=request.POST.get("comment", ""))
+        alerts.act_on_alert(
+            user=request.user, alert=alert, action=action, comment=request.POST.get("comment", "")
+        )
     except alerts.AlertError as problem:
         messages.error(request, str(problem))
         return redirect(reverse("monitoring:alerts") + f"#alert-{alert_pk}")
     logger.info("home reading alert %s alert_id=%s user_id=%s", action, alert_pk, request.user.pk)
-    messages.success(request, "Marked as seen: the person can read your reply" if action == "seen" else "Marked as done")
+    messages.success(
+        request, "Marked as seen: the person can read your reply" if action == "seen" else "Marked as done"
+    )
     return redirect("monitoring:alerts")

@@ -118,7 +118,9 @@ def _number(doc: Document, entry: dict[str, Any], key: str, path: str) -> float 
 def _measurements(doc: Document) -> dict[str, Measurement]:
     found: dict[str, Measurement] = {}
     for path, entry in doc.records(
-        "measurements", ("id", "name", "sources"), ("code", "also", "unit", "plausible", "panel", "components")
+        "measurements",
+        ("id", "name", "sources"),
+        ("code", "also", "unit", "plausible", "panel", "components"),
     ):
         mid = doc.identifier(entry, "id", path)
         if "panel" in entry:
@@ -173,20 +175,32 @@ def load_home_readings(file: Path = HOME_READINGS_FILE) -> HomeReadingRules:
             raise doc.error(path, "a threshold needs below or at_or_above")
         thresholds.append(
             Threshold(
-                doc.identifier(entry, "id", path), measurement, doc.string(entry, "for", path),
-                (ages[0], ages[1]), below, above, _severity(doc, entry, path), doc.sources(entry, path),
+                doc.identifier(entry, "id", path),
+                measurement,
+                doc.string(entry, "for", path),
+                (ages[0], ages[1]),
+                below,
+                above,
+                _severity(doc, entry, path),
+                doc.sources(entry, path),
             )  # fmt: skip
         )
     trends = []
-    for path, entry in doc.records("trends", ("id", "measurement", "for", "rise", "days", "severity", "sources")):
+    for path, entry in doc.records(
+        "trends", ("id", "measurement", "for", "rise", "days", "severity", "sources")
+    ):
         rise = _number(doc, entry, "rise", path)
         if rise is None or rise <= 0:
             raise doc.error(f"{path}.rise", "expected a positive number")
         trends.append(
             Trend(
-                doc.identifier(entry, "id", path), doc.string(entry, "measurement", path),
-                doc.string(entry, "for", path), rise, doc.integer(entry, "days", path, minimum=1),
-                _severity(doc, entry, path), doc.sources(entry, path),
+                doc.identifier(entry, "id", path),
+                doc.string(entry, "measurement", path),
+                doc.string(entry, "for", path),
+                rise,
+                doc.integer(entry, "days", path, minimum=1),
+                _severity(doc, entry, path),
+                doc.sources(entry, path),
             )  # fmt: skip
         )
     raw = doc.mapping(doc.root["silence"], "silence")
