@@ -75,7 +75,10 @@ def add_demo_home_readings(seed: int = 16) -> int:
             elif role == "pressure":
                 if days_ago % 2:
                     continue
-                values: dict[str, float] = {"systolic": rng.randint(142, 158), "diastolic": rng.randint(86, 95)}
+                values: dict[str, float] = {
+                    "systolic": rng.randint(142, 158),
+                    "diastolic": rng.randint(86, 95),
+                }
                 _send(source, "blood_pressure", values, when)
             else:
                 _send(

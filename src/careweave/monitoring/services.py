@@ -56,14 +56,18 @@ class ReadingError(ValueError):
 
 
 def reading_source_for(user: Any) -> ReadingSource | None:
-    """The person a device's or a person's account sends readings for, or None for anyone else."""
-    if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "staff_profile", None):
+    """The person a device's or a person's account sends readings for, or None for anyone else (staff
+    are never reading sources: `register_reading_source` refuses them)."""
+    if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return ReadingSource.objects.select_related("person__resource").filter(user=user).first()
+    return ReadingSource.objects.select_related("user", "person__resource").filter(user_id=user.pk).first()
 
 
 def register_reading_source(*, user: Any, person: rm.Person, kind: str, label: str = "") -> ReadingSource:
-    """Let an account (a person's, a carer's, a device's) send home readings for this one person."""
+    """Let an account (a person's, a carer's, a device's) send home readings for this one person.
+    Not a member of staff's: their writes are decided by governance as every other write is."""
+    if getattr(user, "staff_profile", None) is not None:
+        raise ReadingError("a member of staff's account cannot be a reading source", "user")
     source, _ = ReadingSource.objects.update_or_create(
         user=user, defaults={"person": person, "kind": kind, "label": label[:128]}
     )
@@ -126,7 +130,8 @@ def index_reading(stored: rm.StoredResource, body: dict[str, Any] | None = None)
     rules = load_home_readings()
     effective = _effective(body)
     by_device = bool(body.get("device"))
-    HomeReading.objects.filter(resource=stored).delete()
+    if stored.version > 1:  # a new version of the reading replaces its rows
+        HomeReading.objects.filter(resource=stored).delete()
     return HomeReading.objects.bulk_create(
         HomeReading(
             person_id=stored.person_id,
