@@ -127,3 +127,28 @@ def test_only_the_persons_own_accounts_use_the_reading_form() -> None:
     world = build_world()
     with pytest.raises(ReadingError):
         record_reading(user=world.nurse, person=world.person, measurement="weight", values={"weight": 72.5})
+
+
+def test_a_personal_target_in_the_care_plan_replaces_the_default() -> None:
+    from careweave.care.services import current_care_plan
+    from careweave.monitoring.alerts import _breaches
+    from careweave.monitoring.targets import set_reading_target
+    from careweave.record import models as rm
+
+    world = build_world()
+    set_reading_target(user=world.nurse, person=world.person, measurement="systolic", at_or_above=150)
+    plan = current_care_plan(world.person)
+    assert plan is not None
+    assert any("below 150" in g.description for g in plan.goals.all())
+    response = world.post(bp(145, 80))  # above NICE's 135 default, below the person's own 150
+    stored = rm.StoredResource.objects.get(logical_id=response.json()["id"])
+    assert (
+        _breaches(list(HomeReading.objects.filter(resource=stored).select_related("resource")), world.person)
+        == {}
+    )
+    response = world.post(bp(152, 80))
+    stored = rm.StoredResource.objects.get(logical_id=response.json()["id"])
+    breach = _breaches(
+        list(HomeReading.objects.filter(resource=stored).select_related("resource")), world.person
+    )
+    assert breach["blood_pressure"].rule == "personal_routine"
