@@ -15,7 +15,7 @@ from careweave.monitoring.readings import is_home_reading
 from careweave.monitoring.services import ReadingError, record_reading, register_reading_source
 from careweave.record import models as rm
 from tests.fhir.conftest import PATIENT_ID
-from tests.monitoring.world import bp, build_world, weight
+from tests.monitoring.world import UCUM, bp, build_world, weight
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +140,12 @@ def test_a_personal_target_in_the_care_plan_replaces_the_default() -> None:
     plan = current_care_plan(world.person)
     assert plan is not None
     assert any("below 150" in g.description for g in plan.goals.all())
+    from careweave.care.fhir_exchange import goal_resource
+
+    (goal,) = [g for g in plan.goals.all() if "below 150" in g.description]
+    (target,) = goal_resource(goal, world.person)["target"]
+    assert target["measure"]["coding"][0]["code"] == "8480-6"
+    assert target["detailRange"]["high"] == {"value": 150, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}
     response = world.post(bp(145, 80))  # above NICE's 135 default, below the person's own 150
     stored = rm.StoredResource.objects.get(logical_id=response.json()["id"])
     assert (

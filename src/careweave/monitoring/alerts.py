@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from careweave.care.fhir_exchange import USER_ID_SYSTEM
 from careweave.care.presenters import staff_label
 from careweave.care.services import coordinator
 from careweave.fhir.importer import Importer
@@ -39,7 +40,6 @@ from careweave.terminology.loaders import load_active_clinical_statuses, load_co
 ALERT_SYSTEM: Final = "https://fhir.careweave.org/CodeSystem/home-reading-alert"
 ALERT_CODE: Final = "home-reading-alert"
 CHECK_IN_CODE: Final = "home-reading-check-in"
-STAFF_SYSTEM: Final = "https://fhir.careweave.org/Id/staff-username"
 SYSTEM_SOURCE: Final = "urn:careweave:monitoring"
 EVALUATOR: Final = "careweave home-reading alerts"
 #: A blood pressure is one problem, whichever of its two numbers is out: one open Task for both.
@@ -188,7 +188,7 @@ def _owner(person: rm.Person) -> tuple[dict[str, Any], Any]:
     lead = coordinator(person)
     if lead is not None:
         owner = {
-            "identifier": {"system": STAFF_SYSTEM, "value": lead.user.get_username()},
+            "identifier": {"system": USER_ID_SYSTEM, "value": lead.user.get_username()},
             "display": f"{staff_label(lead.user)} (named co-ordinator)",
         }
         return owner, lead.user

@@ -12,7 +12,7 @@ from django.db import transaction
 from careweave.care.services import GoalData, current_care_plan, plan_data_from, save_care_plan
 from careweave.monitoring.models import ReadingTarget
 from careweave.record import models as rm
-from careweave.terminology.home_readings import SEVERITIES, load_home_readings
+from careweave.terminology.home_readings import LOINC, SEVERITIES, UCUM, load_home_readings
 
 
 class TargetError(ValueError):
@@ -72,3 +72,26 @@ def set_reading_target(
             },
         )  # fmt: skip
     return target
+
+
+def goal_targets(goal: Any) -> list[dict[str, Any]]:
+    """Goal.target elements for a care-plan Goal that holds home-reading thresholds: the measure (its
+    LOINC code) and the range the reading should stay in (UCUM)."""
+    rules = load_home_readings()
+    found = []
+    for target in ReadingTarget.objects.filter(goal_key=goal.key, person_id=goal.care_plan.person_id):
+        measurement = rules.measurements.get(target.measurement)
+        if measurement is None:
+            continue
+
+        def quantity(value: float, unit: str = measurement.unit) -> dict[str, Any]:
+            return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+        detail: dict[str, Any] = {}
+        if target.below is not None:
+            detail["low"] = quantity(target.below)
+        if target.at_or_above is not None:
+            detail["high"] = quantity(target.at_or_above)
+        coding = {"system": LOINC, "code": measurement.codes[0], "display": measurement.name}
+        found.append({"measure": {"coding": [coding], "text": measurement.name}, "detailRange": detail})
+    return found
