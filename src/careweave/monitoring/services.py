@@ -132,7 +132,7 @@ def index_reading(stored: rm.StoredResource, body: dict[str, Any] | None = None)
     by_device = bool(body.get("device"))
     if stored.version > 1:  # a new version of the reading replaces its rows
         HomeReading.objects.filter(resource=stored).delete()
-    return HomeReading.objects.bulk_create(
+    rows = [
         HomeReading(
             person_id=stored.person_id,
             resource=stored,
@@ -143,7 +143,9 @@ def index_reading(stored: rm.StoredResource, body: dict[str, Any] | None = None)
             by_device=by_device,
         )  # fmt: skip
         for measurement, value in reading_values(body, rules)
-    )
+    ]
+    # indexed twice (a caller calling after_import again) leaves the same rows
+    return HomeReading.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _enqueue(stored_pk: int) -> None:
