@@ -13,6 +13,7 @@ from rich.console import Console
 from careweave.fhir.files import expand, import_paths
 from careweave.fhir.importer import Importer
 from careweave.governance.models import ApiToken, Role, StaffProfile
+from careweave.monitoring.demo import add_demo_home_readings
 from careweave.progress import progress_bar
 from careweave.record import models as rm
 from careweave.segmentation.models import SegmentationRun
@@ -98,4 +99,5 @@ def create_accounts() -> list[dict[str, Any]]:
                 "api_token": ApiToken.issue(user, "demo"),
             }
         )
+    add_demo_home_readings()  # issue 16: home readings and the Tasks they raise (careweave.monitoring)
     return accounts

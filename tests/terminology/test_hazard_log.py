@@ -51,6 +51,12 @@ OTHER_FLAGS = frozenset(
         # issue 17, items 1 and 4: questionnaire scores; the outcomes page's SPC signals and suppression
         "questionnaire_score",
         "outcome_special_cause",
+        # issue 16: home readings and their alerts (ADR 0018)
+        "home_reading_plausibility",
+        "home_reading_threshold",
+        "home_reading_trend",
+        "home_reading_silence",
+        "home_reading_reply",
     }
 )
 

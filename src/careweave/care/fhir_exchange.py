@@ -9,7 +9,7 @@ owners and team members are references by identifier (the CareWeave user) with a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from careweave.care.models import CarePlan, CarePlanAction, CareTeamContact, Goal, GoalStatus
@@ -64,9 +64,17 @@ def goal_resource(goal: Goal, person: rm.Person) -> dict[str, Any]:
     }
     if achievement:
         resource["achievementStatus"] = {"coding": [{"system": GOAL_ACHIEVEMENT, "code": achievement}]}
+    targets = [target for hook in GOAL_TARGETS for target in hook(goal)]  # e.g. home-reading thresholds
     if goal.target_date:
-        resource["target"] = [{"dueDate": goal.target_date.isoformat()}]
+        targets.append({"dueDate": goal.target_date.isoformat()})
+    if targets:
+        resource["target"] = targets
     return resource
+
+
+#: Goal targets other apps keep for a goal (careweave.monitoring: a person's home-reading thresholds,
+#: ADR 0018), registered at start; each answers Goal.target elements for one goal.
+GOAL_TARGETS: list[Callable[[Goal], list[dict[str, Any]]]] = []
 
 
 def _activity(action: CarePlanAction) -> dict[str, Any]:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "careweave.jobs",
     "careweave.questionnaires",
+    "careweave.monitoring",
 ]
 
 # The task queue (ADR 0015): the database backend by default (no other service); production may name

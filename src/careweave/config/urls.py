@@ -8,6 +8,7 @@ urlpatterns = [
     path("care/", include("careweave.care.urls")),
     path("huddles/", include("careweave.huddles.urls")),
     path("questionnaires/", include("careweave.questionnaires.urls")),
+    path("home-readings/", include("careweave.monitoring.urls")),
     path("", include("careweave.web.urls")),
 ]
 

@@ -11,8 +11,11 @@ from django.utils import timezone
 
 from careweave.jobs.models import JobMark
 from careweave.jobs.tasks import REFRESH_POPULATION, request_refresh
+from careweave.monitoring.tasks import check_silence
 from careweave.segmentation.freshness import is_stale
 from careweave.segmentation.services import current_run
+
+HOME_READING_CHECK_IN = "home_reading_check_in"
 
 
 def refresh_hour() -> int:
@@ -57,4 +60,19 @@ def nightly(since: dt.datetime, now: dt.datetime | None = None) -> bool:
     mark.scheduled_on = due.date()
     mark.save(update_fields=["scheduled_on"])
     request_refresh(reason="nightly")
+    return True
+
+
+@transaction.atomic
+def daily_check_in(now: dt.datetime | None = None) -> bool:
+    """Enqueue the home-readings silence check (ADR 0018) at the first tick of each local day, once
+    however many workers tick. True if it did."""
+    today = timezone.localdate(now or timezone.now())
+    JobMark.objects.get_or_create(key=HOME_READING_CHECK_IN)
+    mark = JobMark.objects.select_for_update().get(key=HOME_READING_CHECK_IN)
+    if mark.scheduled_on == today:
+        return False
+    mark.scheduled_on = today
+    mark.save(update_fields=["scheduled_on"])
+    check_silence.enqueue()
     return True

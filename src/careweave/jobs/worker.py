@@ -57,6 +57,9 @@ def run_worker(
             if schedule and scheduler.tick():
                 done.enqueued += 1
                 say("nightly refresh enqueued")
+            if schedule and scheduler.daily_check_in():
+                done.enqueued += 1
+                say("home-readings check-in enqueued")
             if here and not _drain():
                 break
             if once:

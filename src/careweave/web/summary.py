@@ -21,6 +21,8 @@ from markupsafe import Markup
 
 from careweave.care import links as care_link
 from careweave.huddles.models import Task
+from careweave.monitoring.models import HomeReading
+from careweave.monitoring.presenters import home_reading_rows
 from careweave.population.cluster_sentence import person_sentence_from_profile
 from careweave.population.continuity.sentence import usual_gp
 from careweave.record import models as rm
@@ -95,6 +97,7 @@ class Summary(PersonDetails):
     open_referrals: list[dict[str, str]] = field(default_factory=list)
     referrals: list[dict[str, Any]] = field(default_factory=list)  # every referral, its state and wait
     trends: list[Trend] = field(default_factory=list)
+    home_readings: list[dict[str, Any]] = field(default_factory=list)  # apart from the clinic's (ADR 0018)
     care_plan: dict[str, str | bool] | None = None
     open_tasks: list[dict[str, Any]] = field(default_factory=list)
     worklists: list[dict[str, Any]] = field(default_factory=list)
@@ -149,6 +152,7 @@ def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) 
     _timeline_and_referrals(summary, person)
     summary.referrals = person_referrals(person)
     summary.trends = key_result_trends(person)
+    summary.home_readings = home_reading_rows(person)
     _worklists(summary, person)
     # Huddle tasks first, then the care plan's open actions (added by _care).
     summary.open_tasks[:0] = [
@@ -366,6 +370,7 @@ def key_result_trends(person: rm.Person) -> list[Trend]:
     for obs in (
         person.observations.filter(code__in={code for _s, code in code_to_key}, value__isnull=False)
         .exclude(effective=None)
+        .exclude(resource_id__in=HomeReading.objects.filter(person=person).values("resource_id"))  # clinic only
         .order_by("-effective", "-pk")
         .only("person_id", "system", "code", "effective", "value", "unit", "value_canonical", "unit_canonical",
               "unit_status")

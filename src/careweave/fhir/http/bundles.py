@@ -18,6 +18,7 @@ from careweave.fhir.outcome import Issue, Refused, operation_outcome
 from careweave.governance.audit import record_access
 from careweave.governance.permissions import Permission, require
 from careweave.jobs.tasks import refresh_after_import
+from careweave.monitoring.services import after_entries
 from careweave.record import models as rm
 
 _STATUS = {
@@ -54,6 +55,7 @@ def root(request: HttpRequest) -> HttpResponse:
         entries = importer.import_bundle(bundle)
         response_entries = [_response_entry(request, e) for e in entries]
         refresh_after_import((e.outcome for e in entries), source="a FHIR API transaction")
+        after_entries(entries)  # home readings among them: indexed and evaluated (ADR 0018)
         _audit(request, f"transaction of {len(entries)} entries")
         return fhir_response(
             {"resourceType": "Bundle", "type": "transaction-response", "entry": response_entries}
@@ -75,6 +77,7 @@ def _batch_entry(request: HttpRequest, i: int, raw: Any) -> dict[str, Any]:
         with transaction.atomic():
             entries = importer.import_bundle(single)
             refresh_after_import([entries[0].outcome], source="a FHIR API batch")
+            after_entries(entries)
         return _response_entry(request, entries[0])
     except Refused as refused:
         issues = [

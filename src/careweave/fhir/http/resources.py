@@ -24,6 +24,7 @@ from careweave.governance import access
 from careweave.governance.audit import record_access
 from careweave.governance.permissions import Permission, has, is_clinical, require
 from careweave.jobs.tasks import refresh_after_import
+from careweave.monitoring import services as home_readings
 from careweave.record import models as rm
 
 REFERENCE_DATA_REFUSAL = "shared reference data is written by integration clients and administrators"
@@ -61,11 +62,17 @@ def write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpRespon
     resource = orjson.loads(request.body or b"null")
     if not isinstance(resource, dict):
         return outcome(400, "structure", "the body must be a FHIR resource (a JSON object)")
-    if resource_types.in_compartment(kind):
-        require(request.user, Permission.WRITE_RECORDS, "this role cannot write to the record")
+    reading_source = home_readings.reading_source_for(request.user)  # a device's or person's token
+    if reading_source is not None:
+        if kind != "Observation":
+            return outcome(403, "forbidden", home_readings.ONLY_READINGS)
+        importer = home_readings.source_importer(reading_source)
     else:
-        require(request.user, Permission.WRITE_REFERENCE_DATA, REFERENCE_DATA_REFUSAL)
-    importer = Importer(source_system=api_source(request), strict_references=True, api=api_writer(request))
+        if resource_types.in_compartment(kind):
+            require(request.user, Permission.WRITE_RECORDS, "this role cannot write to the record")
+        else:
+            require(request.user, Permission.WRITE_REFERENCE_DATA, REFERENCE_DATA_REFUSAL)
+        importer = Importer(source_system=api_source(request), strict_references=True, api=api_writer(request))
     if logical_id is not None:
         resource.setdefault("id", logical_id)
         if resource.get("id") != logical_id:
@@ -78,6 +85,8 @@ def write(request: HttpRequest, kind: str, logical_id: str | None) -> HttpRespon
         expected_type=kind,
     )
     stored = rm.StoredResource.objects.get(resource_type=kind, logical_id=entry.logical_id)
+    if kind == "Observation" and entry.outcome in ("created", "updated"):
+        home_readings.after_import(stored)  # a home reading: indexed, its alerts evaluated on the queue
     refresh_after_import([entry.outcome], source="a FHIR API write")
     record_access(
         actor=request.user,

@@ -14,6 +14,7 @@ from careweave.fhir.conventions import NHS_NUMBER_SYSTEM
 from careweave.fhir.imports.unit import Entry, ImportContext
 from careweave.fhir.nhs_number import why_invalid
 from careweave.fhir.outcome import Issue
+from careweave.terminology.home_readings import reading_problems
 
 
 def _pydantic_issues(entry: Entry, error: ValidationError, ctx: ImportContext) -> list[Issue]:
@@ -97,6 +98,8 @@ def validate_entry(entry: Entry, file: str | None, expected_type: str | None = N
         return issues
     for path, message in binding_errors(resource):
         issues.append(ctx.issue(entry, "code-invalid", message, path))
+    if resource_type == "Observation":  # a home reading: UCUM unit and plausible range (ADR 0018)
+        issues.extend(ctx.issue(entry, "value", message, path) for path, message in reading_problems(resource))
     if resource_type == "Patient":
         for i, ident in enumerate(resource.get("identifier") or []):
             if ident.get("system") == NHS_NUMBER_SYSTEM:
