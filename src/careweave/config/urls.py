@@ -7,6 +7,8 @@ urlpatterns = [
     path("fhir/", include("careweave.fhir.urls")),
     path("care/", include("careweave.care.urls")),
     path("huddles/", include("careweave.huddles.urls")),
+    path("my/", include("careweave.portal.urls")),
+    path("online-access/", include("careweave.portal.staff_urls")),
     path("", include("careweave.web.urls")),
 ]
 
