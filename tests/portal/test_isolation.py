@@ -28,7 +28,11 @@ def test_every_person_page_refuses_another_persons_id(portal_world: dict[str, An
         for method in ("get", "post"):
             other = getattr(client, method)(reverse(f"portal:{name}", args=[bob.pk]), {"text": "hello"})
             # a page that takes no POST says so (405) before it looks at the id: that reveals nothing
-            assert other.status_code in ((404, 405) if method == "post" else (404,)), (name, method, other.status_code)
+            assert other.status_code in ((404, 405) if method == "post" else (404,)), (
+                name,
+                method,
+                other.status_code,
+            )
             assert b"Quillfeather" not in other.content and b"Bobs-" not in other.content, name
         assert client.get(reverse(f"portal:{name}", args=[999_999])).status_code == 404
     assert not PersonMessage.objects.filter(person=bob).exists()
@@ -47,7 +51,9 @@ def test_the_person_reads_their_own_pages_audited_as_themselves(portal_world: di
     assert "Diabetic eye screening" in referrals and "10 weeks" in referrals
     readings = client.get(f"/my/{alice.pk}/readings/").content.decode()
     assert "82.5 kg" in readings and "going up" in readings and "79 kg" not in readings  # home only
-    entry = AuditEntry.objects.filter(actor=portal_world["alice_account"].user, person=alice, action="read").last()
+    entry = AuditEntry.objects.filter(
+        actor=portal_world["alice_account"].user, person=alice, action="read"
+    ).last()
     assert entry is not None and entry.purpose == "self-service" and entry.channel == "portal"
 
 
@@ -67,7 +73,9 @@ def test_a_carer_sees_only_what_was_shared_and_nothing_hidden(portal_world: dict
     assert carer.get(f"/my/{portal_world['bob'].pk}/").status_code == 404
     overview = carer.get(f"/my/{alice.pk}/").content.decode()
     assert "Home readings" not in overview and "Who has looked" not in overview
-    entry = AuditEntry.objects.filter(actor=portal_world["carer_account"].user, person=alice, action="read").last()
+    entry = AuditEntry.objects.filter(
+        actor=portal_world["carer_account"].user, person=alice, action="read"
+    ).last()
     assert entry is not None and entry.purpose == "proxy" and "carer acting for the person" in entry.reason
 
 
@@ -109,7 +117,9 @@ def _fill(text: str, pk: int) -> str:
 def test_person_and_carer_accounts_are_refused_on_every_staff_url(portal_world: dict[str, Any]) -> None:
     pk = portal_world["alice"].pk
     paths = _staff_paths(pk)
-    assert {"/people/", f"/care/people/{pk}/plan/", f"/online-access/people/{pk}/", f"/people/{pk}/"} <= set(paths)
+    assert {"/people/", f"/care/people/{pk}/plan/", f"/online-access/people/{pk}/", f"/people/{pk}/"} <= set(
+        paths
+    )
     for account in ("alice_account", "carer_account"):
         client = portal_client(portal_world[account])
         for path in paths:

@@ -62,12 +62,20 @@ def _new_username(prefix: str) -> str:
 
 def _require_staff_with_relationship(user: Any, person: rm.Person, action: str) -> None:
     """Only clinical staff with a relationship of their own give someone online access to a record."""
-    open_record(user=user, person=person, action=action, resource_type="Patient", care_team_change=True,
-                permission=Permission.WRITE_RECORDS)
+    open_record(
+        user=user,
+        person=person,
+        action=action,
+        resource_type="Patient",
+        care_team_change=True,
+        permission=Permission.WRITE_RECORDS,
+    )
 
 
 @transaction.atomic
-def create_person_account(*, user: Any, person: rm.Person, send_codes_to: str = "") -> tuple[PersonAccount, str]:
+def create_person_account(
+    *, user: Any, person: rm.Person, send_codes_to: str = ""
+) -> tuple[PersonAccount, str]:
     """The practice gives a person online access: a new account and its activation code (shown once)."""
     _require_staff_with_relationship(user, person, "portal-account-create")
     if PersonAccount.objects.filter(person=person, user__is_active=True).exists():
@@ -77,7 +85,14 @@ def create_person_account(*, user: Any, person: rm.Person, send_codes_to: str = 
 
 @transaction.atomic
 def create_carer_account(
-    *, user: Any, person: rm.Person, name: str, basis: str, evidence: str, shares: list[str], send_codes_to: str = ""
+    *,
+    user: Any,
+    person: rm.Person,
+    name: str,
+    basis: str,
+    evidence: str,
+    shares: list[str],
+    send_codes_to: str = "",
 ) -> tuple[PersonAccount, str]:
     """A carer's own account with proxy access to the person, on the person's recorded agreement or a
     recorded lasting power of attorney for health, to the parts the person agreed to share."""
@@ -85,49 +100,74 @@ def create_carer_account(
     name = " ".join(name.split())[:255]
     if not name:
         raise AccountError("Enter the carer's name", "name")
-    account, code = _create(user=user, person=None, display_name=name, send_codes_to=send_codes_to, prefix="c")
+    account, code = _create(
+        user=user, person=None, display_name=name, send_codes_to=send_codes_to, prefix="c"
+    )
     _grant(user=user, account=account, person=person, basis=basis, evidence=evidence, shares=shares)
     return account, code
 
 
-def _create(*, user: Any, person: rm.Person | None, display_name: str, send_codes_to: str,
-            prefix: str) -> tuple[PersonAccount, str]:
+def _create(
+    *, user: Any, person: rm.Person | None, display_name: str, send_codes_to: str, prefix: str
+) -> tuple[PersonAccount, str]:
     new_user = get_user_model()._default_manager.create_user(username=_new_username(prefix))
     new_user.set_unusable_password()
     new_user.save()
     code = _activation_code()
     account = PersonAccount.objects.create(
-        user=new_user, person=person, display_name=display_name, send_codes_to=send_codes_to.strip()[:255],
-        activation_code_hash=hash_code(code), activation_expires_at=timezone.now() + ACTIVATION_PERIOD,
+        user=new_user,
+        person=person,
+        display_name=display_name,
+        send_codes_to=send_codes_to.strip()[:255],
+        activation_code_hash=hash_code(code),
+        activation_expires_at=timezone.now() + ACTIVATION_PERIOD,
         created_by=user,
     )
     return account, code
 
 
 @transaction.atomic
-def grant_proxy(*, user: Any, account: PersonAccount, person: rm.Person, basis: str, evidence: str,
-                shares: list[str]) -> ProxyGrant:
+def grant_proxy(
+    *, user: Any, account: PersonAccount, person: rm.Person, basis: str, evidence: str, shares: list[str]
+) -> ProxyGrant:
     _require_staff_with_relationship(user, person, "proxy-grant")
     return _grant(user=user, account=account, person=person, basis=basis, evidence=evidence, shares=shares)
 
 
-def _grant(*, user: Any, account: PersonAccount, person: rm.Person, basis: str, evidence: str,
-           shares: list[str]) -> ProxyGrant:
+def _grant(
+    *, user: Any, account: PersonAccount, person: rm.Person, basis: str, evidence: str, shares: list[str]
+) -> ProxyGrant:
     if not account.is_carer:
         raise AccountError("Proxy access is for a carer's account, not the person's own", "account")
     if basis not in ProxyGrant.Basis.values:
-        raise AccountError("Choose the person's recorded agreement or a lasting power of attorney for health", "basis")
+        raise AccountError(
+            "Choose the person's recorded agreement or a lasting power of attorney for health", "basis"
+        )
     evidence = " ".join(evidence.split())
     if len(evidence) < 5:
         raise AccountError("Say where the agreement or the power of attorney is recorded", "evidence")
     unknown = [s for s in shares if s not in Share.values]
     if unknown or not shares:
         raise AccountError("Choose what the person agreed to share", "shares")
-    ProxyGrant.objects.filter(account=account, person=person, revoked_at=None).update(revoked_at=timezone.now())
-    grant = ProxyGrant.objects.create(account=account, person=person, basis=basis, evidence=evidence[:500],
-                                      shares=sorted(set(shares)), recorded_by=user)
-    record_access(actor=user, action="proxy-grant", resource_type="Consent", resource_id=f"proxy-{grant.pk}",
-                  person_id=person.pk, reason=f"proxy access for account {account.pk}: {basis}")
+    ProxyGrant.objects.filter(account=account, person=person, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    grant = ProxyGrant.objects.create(
+        account=account,
+        person=person,
+        basis=basis,
+        evidence=evidence[:500],
+        shares=sorted(set(shares)),
+        recorded_by=user,
+    )
+    record_access(
+        actor=user,
+        action="proxy-grant",
+        resource_type="Consent",
+        resource_id=f"proxy-{grant.pk}",
+        person_id=person.pk,
+        reason=f"proxy access for account {account.pk}: {basis}",
+    )
     return grant
 
 
@@ -138,12 +178,20 @@ def revoke_proxy(*, user: Any, grant: ProxyGrant) -> None:
 
 
 @transaction.atomic
-def hide_from_proxies(*, user: Any, person: rm.Person, resource: rm.StoredResource, reason: str = "") -> HiddenFromProxy:
+def hide_from_proxies(
+    *, user: Any, person: rm.Person, resource: rm.StoredResource, reason: str = ""
+) -> HiddenFromProxy:
     """A clinician marks an item of the person's record as not for carers to see."""
     if resource.person_id != person.pk:
         raise AccountError("This item is not in this person's record", "resource")
-    open_record(user=user, person=person, action="hide-from-proxy", resource_type=resource.resource_type,
-                resource_id=resource.logical_id, permission=Permission.WRITE_RECORDS)
+    open_record(
+        user=user,
+        person=person,
+        action="hide-from-proxy",
+        resource_type=resource.resource_type,
+        resource_id=resource.logical_id,
+        permission=Permission.WRITE_RECORDS,
+    )
     mark, _ = HiddenFromProxy.objects.get_or_create(
         person=person, resource=resource, defaults={"marked_by": user, "reason": reason.strip()[:255]}
     )
@@ -154,10 +202,16 @@ def hide_from_proxies(*, user: Any, person: rm.Person, resource: rm.StoredResour
 def activate(*, username: str, code: str, password: str, send_codes_to: str = "") -> PersonAccount:
     """The person sets their password with the activation code: once, before it expires."""
     account = (
-        PersonAccount.objects.select_for_update().select_related("user").filter(user__username=username.strip()).first()
+        PersonAccount.objects.select_for_update()
+        .select_related("user")
+        .filter(user__username=username.strip())
+        .first()
     )
-    refused = AccountError("The username or activation code is not right, or the code has been used or has expired. "
-                           "Ask your GP practice for a new code.", "code")
+    refused = AccountError(
+        "The username or activation code is not right, or the code has been used or has expired. "
+        "Ask your GP practice for a new code.",
+        "code",
+    )
     if (
         account is None
         or not account.activation_code_hash
@@ -186,7 +240,9 @@ def send_sign_in_code(account: PersonAccount) -> None:
     """A new one-time code (older ones stop working), delivered to the outbox or by email."""
     SignInCode.objects.filter(account=account, used_at=None).update(used_at=timezone.now())
     code = "".join(secrets.choice("0123456789") for _ in range(6))
-    SignInCode.objects.create(account=account, code_hash=hash_code(code), expires_at=timezone.now() + CODE_PERIOD)
+    SignInCode.objects.create(
+        account=account, code_hash=hash_code(code), expires_at=timezone.now() + CODE_PERIOD
+    )
     subject = "Your CareWeave sign-in code"
     body = f"Your sign-in code is {code}. It works once, for 10 minutes. Never tell anyone this code."
     if settings.CAREWEAVE_PORTAL_CODE_DELIVERY == "email" and "@" in account.send_codes_to:
@@ -215,7 +271,9 @@ def check_sign_in_code(account: PersonAccount, code: str) -> bool:
     if current.tries >= CODE_TRIES:
         current.used_at = timezone.now()
     current.save(update_fields=["tries", "used_at"])
-    record_access(actor=account.user, action="login-failed", outcome="failure", purpose="sign-in", channel="portal")
+    record_access(
+        actor=account.user, action="login-failed", outcome="failure", purpose="sign-in", channel="portal"
+    )
     return False
 
 

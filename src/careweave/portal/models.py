@@ -33,13 +33,23 @@ class PersonAccount(models.Model):
     """A person-facing account: the person's own (person set) or a carer's (person empty; the people
     they act for are their ProxyGrants). Never a staff account."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="person_account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="person_account"
+    )
     person = models.ForeignKey(
-        "record.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        "record.Person",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
         help_text="The person themselves; empty for a carer's account.",
     )
-    display_name = models.CharField(max_length=255, blank=True, help_text="A carer's name (a person's comes from the record).")
-    send_codes_to = models.CharField(max_length=255, blank=True, help_text="Email or mobile for sign-in codes.")
+    display_name = models.CharField(
+        max_length=255, blank=True, help_text="A carer's name (a person's comes from the record)."
+    )
+    send_codes_to = models.CharField(
+        max_length=255, blank=True, help_text="Email or mobile for sign-in codes."
+    )
     activation_code_hash = models.CharField(max_length=64, blank=True)
     activation_expires_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -126,7 +136,9 @@ class PersonMessage(models.Model):
     text = models.TextField()
     written_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     by_proxy = models.BooleanField(default=False)
-    task = models.ForeignKey("huddles.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey(
+        "huddles.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

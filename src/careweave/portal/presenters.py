@@ -52,7 +52,10 @@ def team(person: rm.Person) -> dict[str, Any]:
         for m in members
     ]
     lead = next((rows[i] for i, m in enumerate(members) if m.is_coordinator), None)
-    return {"coordinator": lead, "others": [r for r, m in zip(rows, members, strict=True) if not m.is_coordinator]}
+    return {
+        "coordinator": lead,
+        "others": [r for r, m in zip(rows, members, strict=True) if not m.is_coordinator],
+    }
 
 
 def plan(person: rm.Person) -> dict[str, Any]:
@@ -68,10 +71,18 @@ def medicines(person: rm.Person, *, proxy: bool) -> list[dict[str, str]]:
     marked = sharing.marked_resources(person) if proxy else set()
     rows = []
     for m in person.medications.filter(status__in=ACTIVE_MEDICINES).order_by("display", "pk"):
-        if proxy and sharing.hidden_from_proxy(resource_id=m.resource_id, system=m.system, code=m.code, marked=marked):
+        if proxy and sharing.hidden_from_proxy(
+            resource_id=m.resource_id, system=m.system, code=m.code, marked=marked
+        ):
             continue
-        rows.append({"name": m.display or NOT_RECORDED, "dose": m.dose_text or "Ask your pharmacist",
-                     "since": format_date(m.authored_on) if m.authored_on else "", "why": why_taking(m)})
+        rows.append(
+            {
+                "name": m.display or NOT_RECORDED,
+                "dose": m.dose_text or "Ask your pharmacist",
+                "since": format_date(m.authored_on) if m.authored_on else "",
+                "why": why_taking(m),
+            }
+        )
     return rows
 
 
@@ -79,11 +90,16 @@ def appointments(person: rm.Person, *, proxy: bool) -> dict[str, Any]:
     marked = sharing.marked_resources(person) if proxy else set()
     now = timezone.now()
     rows = [
-        {"when": f"{format_date(a.start)} at {timezone.localtime(a.start):%H:%M}" if a.start else NOT_RECORDED,
-         "what": a.description or "Appointment",
-         "where": a.organisation.name if a.organisation else "",
-         "status": APPOINTMENT_STATES.get(a.status, a.status).capitalize() if a.status else ""}
-        for a in person.appointments.select_related("organisation").filter(status__in=UPCOMING, start__gte=now)
+        {
+            "when": f"{format_date(a.start)} at {timezone.localtime(a.start):%H:%M}"
+            if a.start
+            else NOT_RECORDED,
+            "what": a.description or "Appointment",
+            "where": a.organisation.name if a.organisation else "",
+            "status": APPOINTMENT_STATES.get(a.status, a.status).capitalize() if a.status else "",
+        }
+        for a in person.appointments.select_related("organisation")
+        .filter(status__in=UPCOMING, start__gte=now)
         .order_by("start", "pk")
         if not (proxy and a.resource_id in marked)
     ]
@@ -106,11 +122,17 @@ def referrals(person: rm.Person, *, proxy: bool) -> list[dict[str, Any]]:
 
 
 def messages(person: rm.Person) -> list[dict[str, str]]:
-    found = PersonMessage.objects.filter(person=person, kind=PersonMessage.Kind.QUESTION).select_related("task")[:20]
+    found = PersonMessage.objects.filter(person=person, kind=PersonMessage.Kind.QUESTION).select_related(
+        "task"
+    )[:20]
     return [
-        {"text": m.text, "when": format_date(m.created_at),
-         "status": "Your team has dealt with this" if m.task is not None and m.task.status == "done"
-         else "Waiting for your team"}
+        {
+            "text": m.text,
+            "when": format_date(m.created_at),
+            "status": "Your team has dealt with this"
+            if m.task is not None and m.task.status == "done"
+            else "Waiting for your team",
+        }
         for m in found
     ]
 

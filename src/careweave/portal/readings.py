@@ -90,7 +90,14 @@ def home_readings(person: rm.Person) -> list[HomeSeries]:
         trend = _words(values)
         alt = f"{label}: {len(values)} readings from {readings[0].value} to {readings[-1].value}"
         result.append(
-            HomeSeries(label=label, unit=unit, latest=readings[-1].value, latest_date=readings[-1].when, trend=trend,
-                       readings=list(reversed(readings)), chart=charts.sparkline(values, label=alt))
+            HomeSeries(
+                label=label,
+                unit=unit,
+                latest=readings[-1].value,
+                latest_date=readings[-1].when,
+                trend=trend,
+                readings=list(reversed(readings)),
+                chart=charts.sparkline(values, label=alt),
+            )
         )
     return result

@@ -23,11 +23,26 @@ MAX_TEXT = 2000
 ANSWER_WITHIN = timedelta(days=2)
 
 
-def open_own(*, user: Any, person: rm.Person, share: str, action: str, resource_type: str = "Patient",
-             audit: bool = True) -> RecordAccess:
+def open_own(
+    *,
+    user: Any,
+    person: rm.Person,
+    share: str,
+    action: str,
+    resource_type: str = "Patient",
+    audit: bool = True,
+) -> RecordAccess:
     """The person's own record, or a carer's view of it: decided and audited by governance."""
-    return open_record(user=user, person=person, action=action, permission=Permission.OWN_RECORD, share=share,
-                       resource_type=resource_type, channel="portal", audit=audit)
+    return open_record(
+        user=user,
+        person=person,
+        action=action,
+        permission=Permission.OWN_RECORD,
+        share=share,
+        resource_type=resource_type,
+        channel="portal",
+        audit=audit,
+    )
 
 
 def _text(value: str, what: str) -> str:
@@ -43,9 +58,16 @@ def _task_for_team(*, person: rm.Person, writer: Any, description: str) -> Task:
     lead = care.coordinator(person)
     owner = lead.user if lead is not None else next((m.user for m in care.care_team(person)), None)
     if owner is None:
-        raise AccountError("Your practice has not named anyone in your care team yet. Please phone your GP practice.")
-    return Task.objects.create(person=person, description=description, owner=owner,
-                               due_date=timezone.localdate() + ANSWER_WITHIN, created_by=writer)
+        raise AccountError(
+            "Your practice has not named anyone in your care team yet. Please phone your GP practice."
+        )
+    return Task.objects.create(
+        person=person,
+        description=description,
+        owner=owner,
+        due_date=timezone.localdate() + ANSWER_WITHIN,
+        created_by=writer,
+    )
 
 
 @transaction.atomic
@@ -54,13 +76,26 @@ def add_what_matters(*, user: Any, person: rm.Person, text: str) -> PersonMessag
     text = _text(text, "what matters to you")
     proxy = access.decision.on_behalf == "proxy"
     who = "their carer" if proxy else "the person"
-    task = _task_for_team(person=person, writer=user,
-                          description=f"Added by {who} to what matters to them (online): {text}\n"
-                                      "Consider it at the next care plan review.")
-    message = PersonMessage.objects.create(person=person, kind=PersonMessage.Kind.WHAT_MATTERS, text=text,
-                                           written_by=user, by_proxy=proxy, task=task)
-    access.audit(action="create", resource_type="Communication", resource_id=f"portal-message-{message.pk}",
-                 channel="portal")
+    task = _task_for_team(
+        person=person,
+        writer=user,
+        description=f"Added by {who} to what matters to them (online): {text}\n"
+        "Consider it at the next care plan review.",
+    )
+    message = PersonMessage.objects.create(
+        person=person,
+        kind=PersonMessage.Kind.WHAT_MATTERS,
+        text=text,
+        written_by=user,
+        by_proxy=proxy,
+        task=task,
+    )
+    access.audit(
+        action="create",
+        resource_type="Communication",
+        resource_id=f"portal-message-{message.pk}",
+        channel="portal",
+    )
     return message
 
 
@@ -70,12 +105,20 @@ def ask_question(*, user: Any, person: rm.Person, text: str) -> PersonMessage:
     text = _text(text, "your question")
     proxy = access.decision.on_behalf == "proxy"
     who = "their carer" if proxy else "the person"
-    task = _task_for_team(person=person, writer=user,
-                          description=f"Question from {who} (online): {text}\nReply to them and mark this done.")
-    message = PersonMessage.objects.create(person=person, kind=PersonMessage.Kind.QUESTION, text=text,
-                                           written_by=user, by_proxy=proxy, task=task)
-    access.audit(action="create", resource_type="Communication", resource_id=f"portal-message-{message.pk}",
-                 channel="portal")
+    task = _task_for_team(
+        person=person,
+        writer=user,
+        description=f"Question from {who} (online): {text}\nReply to them and mark this done.",
+    )
+    message = PersonMessage.objects.create(
+        person=person, kind=PersonMessage.Kind.QUESTION, text=text, written_by=user, by_proxy=proxy, task=task
+    )
+    access.audit(
+        action="create",
+        resource_type="Communication",
+        resource_id=f"portal-message-{message.pk}",
+        channel="portal",
+    )
     return message
 
 
@@ -91,13 +134,23 @@ def record_carer_needs(*, user: Any, person: rm.Person, needs: str, wants_assess
     if len(needs) > MAX_TEXT:
         raise AccountError(f"Your needs must be {MAX_TEXT} characters or fewer", "needs")
     latest = CarerNeeds.objects.filter(account=account, person=person).first()
-    saved = CarerNeeds.objects.create(account=account, person=person, needs=needs, wants_assessment=wants_assessment)
+    saved = CarerNeeds.objects.create(
+        account=account, person=person, needs=needs, wants_assessment=wants_assessment
+    )
     if wants_assessment and (latest is None or not latest.wants_assessment):
-        _task_for_team(person=person, writer=user,
-                       description=f"The carer ({account.display_name}) asks for a carer's assessment. "
-                                   "Refer them to adult social care or the local carers' service.")
-    access.audit(action="create", resource_type="Observation", resource_id=f"carer-needs-{saved.pk}",
-                 reason="carer's own needs", channel="portal")
+        _task_for_team(
+            person=person,
+            writer=user,
+            description=f"The carer ({account.display_name}) asks for a carer's assessment. "
+            "Refer them to adult social care or the local carers' service.",
+        )
+    access.audit(
+        action="create",
+        resource_type="Observation",
+        resource_id=f"carer-needs-{saved.pk}",
+        reason="carer's own needs",
+        channel="portal",
+    )
     return saved
 
 

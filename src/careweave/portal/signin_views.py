@@ -51,8 +51,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return redirect("portal:sign-in-code")
         error = SIGN_IN_REFUSED  # staff accounts sign in at /login/; the same words for every refusal
         logger.info("portal sign-in refused")
-    return render(request, "portal/sign_in.html", {"error": error, "username": username, "oidc": _oidc()},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "portal/sign_in.html",
+        {"error": error, "username": username, "oidc": _oidc()},
+        status=400 if error else 200,
+    )
 
 
 def _pending(request: HttpRequest) -> PersonAccount | None:
@@ -77,8 +81,12 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             return redirect("portal:home")
         else:
             error = CODE_REFUSED
-    return render(request, "portal/sign_in_code.html", {"error": error, "outbox": _outbox()},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "portal/sign_in_code.html",
+        {"error": error, "outbox": _outbox()},
+        status=400 if error else 200,
+    )
 
 
 @require_http_methods(["GET"])
@@ -95,21 +103,29 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def activate(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
-    values = {"username": request.POST.get("username", "").strip(), "send_codes_to": request.POST.get("send_codes_to", "")}
+    values = {
+        "username": request.POST.get("username", "").strip(),
+        "send_codes_to": request.POST.get("send_codes_to", ""),
+    }
     if request.method == "POST":
         password = request.POST.get("password", "")
         if password != request.POST.get("password_again", ""):
             errors["password"] = "The passwords do not match"
         else:
             try:
-                accounts.activate(username=values["username"], code=request.POST.get("code", ""), password=password,
-                                  send_codes_to=values["send_codes_to"])
+                accounts.activate(
+                    username=values["username"],
+                    code=request.POST.get("code", ""),
+                    password=password,
+                    send_codes_to=values["send_codes_to"],
+                )
             except accounts.AccountError as refused:
                 errors[refused.field or "code"] = refused.message
             else:
                 return redirect("portal:sign-in")
-    return render(request, "portal/activate.html", {"errors": errors, "values": values},
-                  status=400 if errors else 200)
+    return render(
+        request, "portal/activate.html", {"errors": errors, "values": values}, status=400 if errors else 200
+    )
 
 
 @require_POST
@@ -125,11 +141,17 @@ def oidc_start(request: HttpRequest) -> HttpResponse:
         raise Http404("no identity provider configured")
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     request.session[OIDC_STATE] = state
-    query = urlencode({
-        "response_type": "code", "client_id": settings.CAREWEAVE_OIDC_CLIENT_ID,
-        "redirect_uri": settings.CAREWEAVE_OIDC_REDIRECT_URI or request.build_absolute_uri("/my/sign-in/oidc/callback/"),
-        "scope": settings.CAREWEAVE_OIDC_SCOPES, "state": state, "nonce": nonce,
-    })
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": settings.CAREWEAVE_OIDC_CLIENT_ID,
+            "redirect_uri": settings.CAREWEAVE_OIDC_REDIRECT_URI
+            or request.build_absolute_uri("/my/sign-in/oidc/callback/"),
+            "scope": settings.CAREWEAVE_OIDC_SCOPES,
+            "state": state,
+            "nonce": nonce,
+        }
+    )
     return redirect(f"{settings.CAREWEAVE_OIDC_AUTHORIZATION_ENDPOINT}?{query}")
 
 

@@ -27,9 +27,13 @@ def online_access(request: StaffHttpRequest, person_pk: int) -> HttpResponse:
         try:
             if request.POST.get("kind") == "carer":
                 account, code = accounts.create_carer_account(
-                    user=request.user, person=person, name=request.POST.get("name", ""),
-                    basis=request.POST.get("basis", ""), evidence=request.POST.get("evidence", ""),
-                    shares=request.POST.getlist("shares"), send_codes_to=request.POST.get("send_codes_to", ""),
+                    user=request.user,
+                    person=person,
+                    name=request.POST.get("name", ""),
+                    basis=request.POST.get("basis", ""),
+                    evidence=request.POST.get("evidence", ""),
+                    shares=request.POST.getlist("shares"),
+                    send_codes_to=request.POST.get("send_codes_to", ""),
                 )
             else:
                 account, code = accounts.create_person_account(
@@ -38,11 +42,17 @@ def online_access(request: StaffHttpRequest, person_pk: int) -> HttpResponse:
         except accounts.AccountError as refused:
             error, field = refused.message, refused.field
         else:
-            issued = {"username": account.user.username, "code": code, "who": account.display_name or person.display_name}
+            issued = {
+                "username": account.user.username,
+                "code": code,
+                "who": account.display_name or person.display_name,
+            }
     context = {
         "person": person,
         "own": PersonAccount.objects.filter(person=person).select_related("user").order_by("-created_at"),
-        "grants": ProxyGrant.objects.filter(person=person, revoked_at=None).select_related("account", "account__user"),
+        "grants": ProxyGrant.objects.filter(person=person, revoked_at=None).select_related(
+            "account", "account__user"
+        ),
         "shares": Share.choices,
         "bases": ProxyGrant.Basis.choices,
         "issued": issued,

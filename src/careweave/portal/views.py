@@ -67,10 +67,19 @@ def _context(account: PersonAccount, person: rm.Person, section: str, **extra: A
     }
 
 
-def _page(request: HttpRequest, account: PersonAccount, person_pk: int, share: str, resource_type: str,
-          template: str, build: Callable[[rm.Person, bool], dict[str, Any]]) -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    account: PersonAccount,
+    person_pk: int,
+    share: str,
+    resource_type: str,
+    template: str,
+    build: Callable[[rm.Person, bool], dict[str, Any]],
+) -> HttpResponse:
     person = _person(person_pk)
-    services.open_own(user=request.user, person=person, share=share, action="read", resource_type=resource_type)
+    services.open_own(
+        user=request.user, person=person, share=share, action="read", resource_type=resource_type
+    )
     return render(request, template, _context(account, person, share, **build(person, account.is_carer)))
 
 
@@ -96,57 +105,113 @@ def overview(request: HttpRequest, account: PersonAccount, person_pk: int) -> Ht
 @require_GET
 @person_only
 def plan(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.PLAN, "CarePlan", "portal/plan.html",
-                 lambda p, _proxy: presenters.plan(p))
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.PLAN,
+        "CarePlan",
+        "portal/plan.html",
+        lambda p, _proxy: presenters.plan(p),
+    )
 
 
 @require_GET
 @person_only
 def team(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.TEAM, "CareTeam", "portal/team.html",
-                 lambda p, _proxy: {"team": presenters.team(p)})
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.TEAM,
+        "CareTeam",
+        "portal/team.html",
+        lambda p, _proxy: {"team": presenters.team(p)},
+    )
 
 
 @require_GET
 @person_only
 def medicines(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.MEDICINES, "MedicationRequest", "portal/medicines.html",
-                 lambda p, proxy: {"medicines": presenters.medicines(p, proxy=proxy)})
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.MEDICINES,
+        "MedicationRequest",
+        "portal/medicines.html",
+        lambda p, proxy: {"medicines": presenters.medicines(p, proxy=proxy)},
+    )
 
 
 @require_GET
 @person_only
 def appointments(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.APPOINTMENTS, "Appointment", "portal/appointments.html",
-                 lambda p, proxy: presenters.appointments(p, proxy=proxy))
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.APPOINTMENTS,
+        "Appointment",
+        "portal/appointments.html",
+        lambda p, proxy: presenters.appointments(p, proxy=proxy),
+    )
 
 
 @require_GET
 @person_only
 def referrals(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.REFERRALS, "ServiceRequest", "portal/referrals.html",
-                 lambda p, proxy: {"referrals": presenters.referrals(p, proxy=proxy)})
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.REFERRALS,
+        "ServiceRequest",
+        "portal/referrals.html",
+        lambda p, proxy: {"referrals": presenters.referrals(p, proxy=proxy)},
+    )
 
 
 @require_GET
 @person_only
 def home_readings(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.READINGS, "Observation", "portal/readings.html",
-                 lambda p, _proxy: {"series": readings.home_readings(p)})
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.READINGS,
+        "Observation",
+        "portal/readings.html",
+        lambda p, _proxy: {"series": readings.home_readings(p)},
+    )
 
 
 @require_GET
 @person_only
 def questionnaires(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.PLAN, "QuestionnaireResponse", "portal/questionnaires.html",
-                 lambda _p, _proxy: {})
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.PLAN,
+        "QuestionnaireResponse",
+        "portal/questionnaires.html",
+        lambda _p, _proxy: {},
+    )
 
 
 @require_GET
 @person_only
 def access_report(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(request, account, person_pk, Share.ACCESS, "AuditEvent", "portal/access.html",
-                 lambda p, _proxy: {"rows": presenters.access(p)})
+    return _page(
+        request,
+        account,
+        person_pk,
+        Share.ACCESS,
+        "AuditEvent",
+        "portal/access.html",
+        lambda p, _proxy: {"rows": presenters.access(p)},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -161,9 +226,15 @@ def what_matters(request: HttpRequest, account: PersonAccount, person_pk: int) -
             error = refused.message
         else:
             return redirect("portal:plan", person_pk=person.pk)
-    services.open_own(user=request.user, person=person, share=Share.PLAN, action="read", resource_type="CarePlan")
-    return render(request, "portal/what_matters.html", _context(account, person, Share.PLAN, error=error, text=text),
-                  status=400 if error else 200)
+    services.open_own(
+        user=request.user, person=person, share=Share.PLAN, action="read", resource_type="CarePlan"
+    )
+    return render(
+        request,
+        "portal/what_matters.html",
+        _context(account, person, Share.PLAN, error=error, text=text),
+        status=400 if error else 200,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -178,10 +249,19 @@ def ask(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpRes
             error = refused.message
         else:
             sent, text = True, ""
-    services.open_own(user=request.user, person=person, share=Share.MESSAGES, action="read",
-                      resource_type="Communication")
-    context = _context(account, person, Share.MESSAGES, error=error, text=text, sent=sent,
-                       asked=presenters.messages(person), team=presenters.team(person))
+    services.open_own(
+        user=request.user, person=person, share=Share.MESSAGES, action="read", resource_type="Communication"
+    )
+    context = _context(
+        account,
+        person,
+        Share.MESSAGES,
+        error=error,
+        text=text,
+        sent=sent,
+        asked=presenters.messages(person),
+        team=presenters.team(person),
+    )
     return render(request, "portal/ask.html", context, status=400 if error else 200)
 
 
@@ -194,8 +274,12 @@ def carer_needs(request: HttpRequest, account: PersonAccount, person_pk: int) ->
     error, saved = "", False
     if request.method == "POST":
         try:
-            services.record_carer_needs(user=request.user, person=person, needs=request.POST.get("needs", ""),
-                                        wants_assessment=request.POST.get("wants_assessment") == "yes")
+            services.record_carer_needs(
+                user=request.user,
+                person=person,
+                needs=request.POST.get("needs", ""),
+                wants_assessment=request.POST.get("wants_assessment") == "yes",
+            )
         except accounts.AccountError as refused:
             error = refused.message
         else:
