@@ -18,6 +18,7 @@ from careweave.record import models as rm
 from careweave.segmentation.models import SegmentationRun
 from careweave.segmentation.run import run_segmentation
 from careweave.synth import DEFAULT_REFERENCE_DATE, generate
+from careweave.portal.demo import create_portal_demo_accounts
 
 DEMO_PASSWORD = "CareWeave-demo-2026"  # printed for the demo only; never used outside it
 
@@ -66,7 +67,7 @@ def build_demo(
             # the synthetic records run up to the generator's reference date, so measure windows from it
             run, _ = run_segmentation(as_of=DEFAULT_REFERENCE_DATE, seed=seed)
         console.print(f"MLTC register: {run.register_size:,} people in {run.n_classes} clusters")
-    return create_accounts()
+    return create_accounts() + create_portal_demo_accounts(password=DEMO_PASSWORD)
 
 
 @transaction.atomic
