@@ -17,8 +17,8 @@ from rich.table import Table
 
 from careweave.jobs.commands import build_worker_command, worker_beside
 from careweave.medicines.commands import build_medicines_app
-from careweave.portal.commands import build_portal_app
 from careweave.population.continuity.commands import build_measures_app
+from careweave.portal.commands import build_portal_app
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
 from careweave.referrals.commands import build_referrals_app

@@ -13,12 +13,12 @@ from rich.console import Console
 from careweave.fhir.files import expand, import_paths
 from careweave.fhir.importer import Importer
 from careweave.governance.models import ApiToken, Role, StaffProfile
+from careweave.portal.demo import create_portal_demo_accounts
 from careweave.progress import progress_bar
 from careweave.record import models as rm
 from careweave.segmentation.models import SegmentationRun
 from careweave.segmentation.run import run_segmentation
 from careweave.synth import DEFAULT_REFERENCE_DATE, generate
-from careweave.portal.demo import create_portal_demo_accounts
 
 DEMO_PASSWORD = "CareWeave-demo-2026"  # printed for the demo only; never used outside it
 
