@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
+from careweave.care.presenters import person_heading
 from careweave.governance.access import open_record
 from careweave.portal import accounts
 from careweave.portal.models import PersonAccount, ProxyGrant, Share
@@ -49,6 +50,7 @@ def online_access(request: StaffHttpRequest, person_pk: int) -> HttpResponse:
             }
     context = {
         "person": person,
+        "heading": person_heading(person),
         "own": PersonAccount.objects.filter(person=person).select_related("user").order_by("-created_at"),
         "grants": ProxyGrant.objects.filter(person=person, revoked_at=None).select_related(
             "account", "account__user"
