@@ -121,3 +121,33 @@ def test_the_carer_pages_show_only_what_was_shared(
         check(page, path)
     page.goto(f"{base}/my/{alice.pk}/medicines/")
     assert "Sertraline" not in page.content()
+
+
+def test_a_clinician_gives_a_carer_online_access(
+    live_server: Any,
+    browser: Any,
+    portal_world: dict[str, Any],  # noqa: F811
+) -> None:
+    from tests.browser.conftest import sign_in
+    from tests.web.conftest import PASSWORD
+
+    base, alice, gp = live_server.url, portal_world["alice"], portal_world["gp_a"]
+    gp.set_password(PASSWORD)
+    gp.save()
+    page = browser.new_page()
+    sign_in(page, base, gp.username)
+    page.goto(f"{base}/care/people/{alice.pk}/plan/")
+    page.get_by_role("link", name="Online access").click()
+    page.wait_for_url(f"{base}/online-access/people/{alice.pk}/")
+    assert serious_accessibility_violations(page) == []
+    page.get_by_label("Carer's name").fill("Dewi Zephyrine")
+    page.get_by_label("Lasting power of attorney for health and welfare").check()
+    page.get_by_label("Where the agreement or power of attorney is recorded").fill(
+        "LPA registered, ref 7000-1234"
+    )
+    page.get_by_label("Medicines").check()
+    page.get_by_role("button", name="Create carer account and activation code").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Activation code:").is_visible()
+    assert serious_accessibility_violations(page) == []
+    assert PersonAccount.objects.filter(display_name="Dewi Zephyrine").exists()

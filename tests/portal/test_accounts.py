@@ -205,3 +205,32 @@ def test_the_identity_provider_redirect_is_configured_by_settings(
     assert location.startswith("https://idp.example/authorize?") and "client_id=careweave-test" in location
     assert "state=" in location and "scope=openid" in location
     assert client.get("/my/sign-in/oidc/callback/?state=wrong").status_code == 404
+
+
+def test_a_clinician_hides_an_item_from_carers_on_the_staff_page(portal_world: dict[str, Any]) -> None:
+    from careweave.portal.models import HiddenFromProxy
+    from careweave.record import models as rm
+
+    alice, gp = portal_world["alice"], portal_world["gp_a"]
+    metformin = rm.Medication.objects.get(person=alice, display__startswith="Metformin")
+    client = signed_in(gp)
+    page = client.get(f"/online-access/people/{alice.pk}/").content.decode()
+    assert "always hidden from carers" in page  # the sexual health referral
+    assert (
+        client.post(
+            f"/online-access/people/{alice.pk}/", {"kind": "hide", "resource": metformin.resource_id}
+        ).status_code
+        == 302
+    )
+    carer = portal_client(portal_world["carer_account"])
+    assert "Metformin" not in carer.get(f"/my/{alice.pk}/medicines/").content.decode()
+    client.post(f"/online-access/people/{alice.pk}/", {"kind": "show", "resource": metformin.resource_id})
+    assert "Metformin" in carer.get(f"/my/{alice.pk}/medicines/").content.decode()
+    bobs = rm.Medication.objects.get(person=portal_world["bob"])
+    assert (
+        client.post(
+            f"/online-access/people/{alice.pk}/", {"kind": "hide", "resource": bobs.resource_id}
+        ).status_code
+        == 404
+    )
+    assert not HiddenFromProxy.objects.filter(resource_id=bobs.resource_id).exists()

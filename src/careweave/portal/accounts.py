@@ -112,6 +112,11 @@ def _create(
 ) -> tuple[PersonAccount, str]:
     new_user = get_user_model()._default_manager.create_user(username=_new_username(prefix))
     new_user.set_unusable_password()
+    # the name the person's access report shows for what they, or their carer, did
+    if person is not None:
+        new_user.first_name, new_user.last_name = person.given_name[:150], person.family_name[:150]
+    else:
+        new_user.first_name, new_user.last_name = display_name[:150], "(carer)"
     new_user.save()
     code = _activation_code()
     account = PersonAccount.objects.create(
@@ -196,6 +201,20 @@ def hide_from_proxies(
         person=person, resource=resource, defaults={"marked_by": user, "reason": reason.strip()[:255]}
     )
     return mark
+
+
+@transaction.atomic
+def show_to_proxies(*, user: Any, person: rm.Person, resource: rm.StoredResource) -> None:
+    """Undo a clinician's mark: the item is shown to carers again (unless it is coded as sensitive)."""
+    open_record(
+        user=user,
+        person=person,
+        action="show-to-proxy",
+        resource_type=resource.resource_type,
+        resource_id=resource.logical_id,
+        permission=Permission.WRITE_RECORDS,
+    )
+    HiddenFromProxy.objects.filter(person=person, resource=resource).delete()
 
 
 @transaction.atomic
