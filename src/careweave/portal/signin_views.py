@@ -29,7 +29,9 @@ CODE_REFUSED = "That code is not right or has expired. Check the code, or ask fo
 
 
 def _outbox() -> bool:
-    return bool(settings.CAREWEAVE_PORTAL_CODE_DELIVERY != "email")
+    """The outbox page shows the code to whoever typed the password, so the second factor is then no
+    stronger than the password: the embedded default and the demo only, never production."""
+    return bool(settings.CAREWEAVE_PORTAL_CODE_DELIVERY != "email" and not settings.PRODUCTION)
 
 
 def _oidc() -> bool:
