@@ -234,3 +234,12 @@ def test_a_clinician_hides_an_item_from_carers_on_the_staff_page(portal_world: d
         == 404
     )
     assert not HiddenFromProxy.objects.filter(resource_id=bobs.resource_id).exists()
+
+
+def test_production_never_shows_codes_on_screen(portal_world: dict[str, Any], settings: Any) -> None:
+    settings.PRODUCTION = True
+    account = portal_world["alice_account"]
+    client = Client()
+    client.post("/my/sign-in/", {"username": account.user.username, "password": PERSON_PASSWORD})
+    assert client.get("/my/sign-in/outbox/").status_code == 404
+    assert b"Open the outbox" not in client.get("/my/sign-in/code/").content

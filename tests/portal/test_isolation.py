@@ -70,7 +70,8 @@ def test_a_carer_sees_only_what_was_shared_and_nothing_hidden(portal_world: dict
         if unshared == "questionnaires":
             continue  # listed under the plan, which was shared
         assert carer.get(f"/my/{alice.pk}/{unshared}/").status_code == 404, unshared
-    assert carer.get(f"/my/{portal_world['bob'].pk}/").status_code == 404
+    for name in PERSON_PAGES:  # Bob never agreed to share anything with Alice's carer
+        assert carer.get(reverse(f"portal:{name}", args=[portal_world["bob"].pk])).status_code == 404, name
     overview = carer.get(f"/my/{alice.pk}/").content.decode()
     assert "Home readings" not in overview and "Who has looked" not in overview
     entry = AuditEntry.objects.filter(
