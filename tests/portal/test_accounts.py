@@ -53,6 +53,12 @@ def test_an_activation_code_expires(portal_world: dict[str, Any]) -> None:
         },
     )
     assert response.status_code == 400 and b"has expired" in response.content
+    # the practice gives a new code for the same account; the old one stays dead
+    again, fresh = accounts.create_person_account(user=portal_world["gp_a"], person=account.person)
+    assert again.pk == account.pk and fresh != code
+    with pytest.raises(accounts.AccountError):
+        accounts.activate(username=account.user.username, code=code, password=PERSON_PASSWORD)
+    accounts.activate(username=account.user.username, code=fresh, password=PERSON_PASSWORD)
 
 
 def test_a_wrong_code_or_weak_password_is_refused(portal_world: dict[str, Any]) -> None:

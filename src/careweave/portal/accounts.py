@@ -76,10 +76,18 @@ def _require_staff_with_relationship(user: Any, person: rm.Person, action: str) 
 def create_person_account(
     *, user: Any, person: rm.Person, send_codes_to: str = ""
 ) -> tuple[PersonAccount, str]:
-    """The practice gives a person online access: a new account and its activation code (shown once)."""
+    """The practice gives a person online access: a new account and its activation code (shown once).
+    For an account not yet set up (a lost or expired code) a new code replaces the old one."""
     _require_staff_with_relationship(user, person, "portal-account-create")
-    if PersonAccount.objects.filter(person=person, user__is_active=True).exists():
+    existing = PersonAccount.objects.select_for_update().filter(person=person, user__is_active=True).first()
+    if existing is not None and existing.activated_at is not None:
         raise AccountError("This person already has an online account", "person")
+    if existing is not None:
+        code = _activation_code()
+        existing.activation_code_hash = hash_code(code)
+        existing.activation_expires_at = timezone.now() + ACTIVATION_PERIOD
+        existing.save(update_fields=["activation_code_hash", "activation_expires_at"])
+        return existing, code
     return _create(user=user, person=person, display_name="", send_codes_to=send_codes_to, prefix="p")
 
 
