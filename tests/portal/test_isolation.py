@@ -121,13 +121,26 @@ def test_person_and_carer_accounts_are_refused_on_every_staff_url(portal_world: 
     assert {"/people/", f"/care/people/{pk}/plan/", f"/online-access/people/{pk}/", f"/people/{pk}/"} <= set(
         paths
     )
+    from careweave.care.models import CarePlan
+    from careweave.governance.models import BreakGlass, CareTeamMember
+    from careweave.huddles.models import Task
+
+    def counts() -> tuple[int, ...]:
+        return tuple(m.objects.count() for m in (CarePlan, CareTeamMember, Task, BreakGlass, PersonMessage))
+
+    before = counts()
     for account in ("alice_account", "carer_account"):
         client = portal_client(portal_world[account])
         for path in paths:
             if path in PUBLIC:
                 continue
-            response = client.get(path)
-            assert response.status_code in (302, 400, 401, 403, 404, 405), (path, response.status_code)
-            assert b"Zephyrine" not in response.content, path
-            if response.status_code == 302:
-                assert response["Location"].startswith(("/login/", "/today/")), (path, response["Location"])
+            for method in (client.get, client.post):
+                response = method(path)
+                assert response.status_code in (302, 400, 401, 403, 404, 405), (path, response.status_code)
+                assert b"Zephyrine" not in response.content, path
+                if response.status_code == 302:
+                    assert response["Location"].startswith(("/login/", "/today/")), (
+                        path,
+                        response["Location"],
+                    )
+    assert counts() == before  # nothing written through a staff URL
