@@ -19,12 +19,5 @@ def sensitive_code(system: str, code: str) -> bool:
     return bool(code) and proxy_sensitive().category_of(system or SNOMED, code) is not None
 
 
-def person_has_sensitive_reason(person: rm.Person) -> set[str]:
-    """The sensitive condition codes in this person's record: a medicine or referral for one of them
-    is hidden from proxies too (a referral's reason code, which the record keeps without its system)."""
-    sensitive = {code for _system, code in proxy_sensitive().codes}
-    return set(person.conditions.filter(code__in=sensitive).values_list("code", flat=True))
-
-
 def hidden_from_proxy(*, resource_id: int, system: str = "", code: str = "", marked: set[int]) -> bool:
     return resource_id in marked or sensitive_code(system, code)

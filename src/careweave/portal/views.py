@@ -99,7 +99,8 @@ def overview(request: HttpRequest, account: PersonAccount, person_pk: int) -> Ht
     services.open_own(user=request.user, person=person, share="", action="read")
     shares = _shares(account, person)
     team = presenters.team(person) if Share.TEAM in shares else None
-    return render(request, "portal/overview.html", _context(account, person, "", team=team))
+    coming = presenters.appointments(person, proxy=account.is_carer) if Share.APPOINTMENTS in shares else None
+    return render(request, "portal/overview.html", _context(account, person, "", team=team, coming=coming))
 
 
 @require_GET
