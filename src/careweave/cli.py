@@ -18,6 +18,7 @@ from rich.table import Table
 from careweave.jobs.commands import build_worker_command, worker_beside
 from careweave.medicines.commands import build_medicines_app
 from careweave.population.continuity.commands import build_measures_app
+from careweave.portal.commands import build_portal_app
 from careweave.progress import AsOfOption, EngineOption, console, progress_bar
 from careweave.progress import engine_and_date as _engine_and_date
 from careweave.questionnaires.commands import build_questionnaires_app
@@ -238,7 +239,8 @@ def demo(
             f"FHIR API at http://{host}:{port}/fhir with a bearer token (Authorization: Bearer <token>):"
         )
         for account in accounts:
-            typer.echo(f"  {account['username']:<13} {account['api_token']}")
+            if account["api_token"]:  # the person and carer accounts sign in at /my/sign-in/, with no token
+                typer.echo(f"  {account['username']:<13} {account['api_token']}")
     if not no_serve:
         with worker_beside():  # the task queue's worker (ADR 0015), stopped with the server
             serve(host=host, port=port)
@@ -487,6 +489,7 @@ app.add_typer(build_measures_app(setup_django), name="measures")
 app.command("worker")(build_worker_command(setup_django))
 app.add_typer(build_medicines_app(setup_django), name="medicines")
 app.add_typer(build_questionnaires_app(setup_django), name="questionnaires")
+app.add_typer(build_portal_app(setup_django), name="portal")
 
 
 def main() -> None:

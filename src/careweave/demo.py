@@ -14,6 +14,7 @@ from careweave.fhir.files import expand, import_paths
 from careweave.fhir.importer import Importer
 from careweave.governance.models import ApiToken, Role, StaffProfile
 from careweave.monitoring.demo import add_demo_home_readings
+from careweave.portal.demo import create_portal_demo_accounts
 from careweave.progress import progress_bar
 from careweave.record import models as rm
 from careweave.segmentation.models import SegmentationRun
@@ -67,7 +68,7 @@ def build_demo(
             # the synthetic records run up to the generator's reference date, so measure windows from it
             run, _ = run_segmentation(as_of=DEFAULT_REFERENCE_DATE, seed=seed)
         console.print(f"MLTC register: {run.register_size:,} people in {run.n_classes} clusters")
-    return create_accounts()
+    return create_accounts() + create_portal_demo_accounts(password=DEMO_PASSWORD)
 
 
 @transaction.atomic

@@ -34,6 +34,7 @@ from careweave.terminology.continuity import load_continuity
 from careweave.terminology.home_readings import load_home_readings
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
 from careweave.terminology.loading.reviews import load_review_planning
+from careweave.terminology.proxy_sensitive import load_proxy_sensitive
 
 PACKAGE = Path(careweave.__file__).resolve().parent
 REVIEWED = sorted(PACKAGE.rglob("*.yaml")) + sorted(PACKAGE.rglob("*.yml"))
@@ -53,6 +54,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "care_burden.yaml": load_care_burden,
     "medicines_rules.yaml": load_medicines_rules,
     "home_readings.yaml": load_home_readings,
+    "proxy_sensitive.yaml": load_proxy_sensitive,
 }
 
 

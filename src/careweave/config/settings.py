@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "careweave.jobs",
     "careweave.questionnaires",
     "careweave.monitoring",
+    "careweave.portal",
 ]
 
 # The task queue (ADR 0015): the database backend by default (no other service); production may name
@@ -189,3 +190,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }
+
+# The person's own view (issue 16, ADR 0019). Sign-in codes go to the local outbox (the embedded
+# default, shown on the sign-in page) or, with "email", through Django's mail settings.
+CAREWEAVE_PORTAL_CODE_DELIVERY = env("CAREWEAVE_PORTAL_CODE_DELIVERY", "outbox")
+# A real identity provider (NHS login, or any OpenID Connect provider) for the person's view: set the
+# issuer's authorisation endpoint and the client registered with it; unset, local accounts only.
+CAREWEAVE_OIDC_AUTHORIZATION_ENDPOINT = env("CAREWEAVE_OIDC_AUTHORIZATION_ENDPOINT", "")
+CAREWEAVE_OIDC_TOKEN_ENDPOINT = env("CAREWEAVE_OIDC_TOKEN_ENDPOINT", "")
+CAREWEAVE_OIDC_ISSUER = env("CAREWEAVE_OIDC_ISSUER", "")
+CAREWEAVE_OIDC_CLIENT_ID = env("CAREWEAVE_OIDC_CLIENT_ID", "")
+CAREWEAVE_OIDC_REDIRECT_URI = env("CAREWEAVE_OIDC_REDIRECT_URI", "")
+CAREWEAVE_OIDC_SCOPES = env("CAREWEAVE_OIDC_SCOPES", "openid profile email")

@@ -9,6 +9,8 @@ urlpatterns = [
     path("huddles/", include("careweave.huddles.urls")),
     path("questionnaires/", include("careweave.questionnaires.urls")),
     path("home-readings/", include("careweave.monitoring.urls")),
+    path("my/", include("careweave.portal.urls")),
+    path("online-access/", include("careweave.portal.staff_urls")),
     path("", include("careweave.web.urls")),
 ]
 

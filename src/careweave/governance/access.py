@@ -32,7 +32,7 @@ from careweave.governance.permissions import (
 )
 from careweave.record import models as rm
 
-__all__ = ["AccessRefused", "Decision", "Permission", "RecordAccess", "decide", "in_care", "open_record", "role_of"]
+__all__ = ["AccessRefused", "Decision", "Permission", "RecordAccess", "decide", "decide_own", "in_care", "open_record", "role_of"]
 
 BREAK_GLASS_DURATION = timedelta(hours=4)
 
@@ -42,6 +42,8 @@ class Decision:
     allowed: bool
     reason: str
     break_glass: bool = False
+    #: "self" when the person opens their own record, "proxy" when a carer opens it for them (ADR 0019)
+    on_behalf: str = ""
 
 
 def in_care(user: Any, field: str = "pk") -> Q:
@@ -87,6 +89,30 @@ def decide(user: Any, person: rm.Person) -> Decision:
         False,
         "this person is not in your organisation's or care team's care; use break-glass with a reason if you must",
     )
+
+
+def decide_own(user: Any, person: rm.Person, share: str = "") -> Decision:
+    """May this person-facing account see this person's record (ADR 0019)? Their own, once activated;
+    a carer's, for the person who agreed (or whose lasting power of attorney for health is recorded),
+    and only the parts (`share`) the person agreed to share. Staff accounts never reach this path."""
+    account = getattr(user, "person_account", None)
+    if (
+        account is None
+        or getattr(user, "staff_profile", None) is not None
+        or not getattr(user, "is_active", False)
+        or account.activated_at is None
+    ):
+        return Decision(False, "this account cannot see records in the person's view")
+    if account.person_id is not None:
+        if account.person_id == person.pk:
+            return Decision(True, "the person's own record", on_behalf="self")
+        return Decision(False, "you can only see your own record")
+    grant = account.proxy_grants.filter(person=person, revoked_at=None).first()
+    if grant is None:
+        return Decision(False, "this person has not agreed to share their record with you")
+    if share and share not in grant.shares:
+        return Decision(False, "this person has not agreed to share this part of their record with you")
+    return Decision(True, f"proxy access: {grant.basis}", on_behalf="proxy")
 
 
 def decide_write(user: Any, person: rm.Person | None) -> Decision:
@@ -149,7 +175,12 @@ class RecordAccess:
         channel: str = "web",
     ) -> None:
         """Record what was done with the opened record (a change, once its id is known), on the same basis;
-        for a refused decision, the refusal (without the break-glass basis it did not get)."""
+        for a refused decision, the refusal (without the break-glass basis it did not get). The person's
+        own and a carer's accesses say so in the purpose, so the access report shows who acted for whom."""
+        if self.decision.on_behalf == "proxy":
+            purpose, reason = "proxy", reason or "carer acting for the person"
+        elif self.decision.on_behalf == "self":
+            purpose = "self-service"
         record_access(
             actor=self.user,
             action=action,
@@ -178,6 +209,7 @@ def open_record(
     audit: bool = True,
     reason: str = "",
     care_team_change: bool = False,
+    share: str = "",
 ) -> RecordAccess:
     """The one way in to a person's record: decides (role, legitimate relationship, break-glass),
     audits the allow AND the deny through the auditor, and returns the decision, or raises
@@ -185,14 +217,21 @@ def open_record(
 
     `break_glass_reason` opens emergency access first (clinical staff only). `audit=False` is for a
     caller that audits the allowed access itself in bulk or with more detail; a denial is always audited.
-    `care_team_change` decides by `may_change_care_team` (break-glass is not enough)."""
+    `care_team_change` decides by `may_change_care_team` (break-glass is not enough).
+    `Permission.OWN_RECORD` decides by `decide_own` for the person's own and carers' accounts, `share`
+    naming the part of the record (ADR 0019); a refusal there is hidden (answered as not found)."""
     if break_glass_reason:
         try:
             open_break_glass(user=user, person=person, reason=break_glass_reason, channel=channel)
         except ValueError as error:
             raise AccessRefused(str(error)) from None
     decide_for = may_change_care_team if care_team_change else decide
-    decision = decide_for(user, person) if has(user, permission) else Decision(False, refusal_for(user, permission))
+    if permission is Permission.OWN_RECORD:
+        decision = decide_own(user, person, share)
+    elif has(user, permission):
+        decision = decide_for(user, person)
+    else:
+        decision = Decision(False, refusal_for(user, permission))
     opened = RecordAccess(user=user, person=person, decision=decision)
     if not decision.allowed:
         opened.audit(
@@ -206,7 +245,7 @@ def open_record(
         clinical = is_clinical(user)
         raise AccessRefused(
             decision.reason,
-            hide=clinical,
+            hide=clinical or permission is Permission.OWN_RECORD,
             # break-glass can open a record outside one's care, never a change to the care team
             person_pk=person.pk if clinical and has(user, permission) and not decision.break_glass else None,
         )

@@ -31,6 +31,9 @@ class Permission(Enum):
     REVIEW_BREAK_GLASS = "review emergency accesses"
     MERGE_RECORDS = "merge two people's records or move a resource between records"
     USE_WORKSPACE = "use the clinical workspace: the people in one's care, their summaries, worklists and tasks"
+    # Held by no staff role: a person's own account, or a carer's with the person's recorded agreement
+    # (issue 16, ADR 0019); decided per person by `governance.access.decide_own`.
+    OWN_RECORD = "see one's own record, or as a carer what the person agreed to share"
 
 
 _CLINICAL = frozenset(

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from careweave.portal import staff_views
+
+app_name = "online-access"
+
+urlpatterns = [
+    path("people/<int:person_pk>/", staff_views.online_access, name="person"),
+]
