@@ -33,6 +33,7 @@ from careweave.terminology.care_burden import load_care_burden
 from careweave.terminology.continuity import load_continuity
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
 from careweave.terminology.loading.reviews import load_review_planning
+from careweave.terminology.record_sharing import load_record_sharing
 
 PACKAGE = Path(careweave.__file__).resolve().parent
 REVIEWED = sorted(PACKAGE.rglob("*.yaml")) + sorted(PACKAGE.rglob("*.yml"))
@@ -51,6 +52,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "continuity.yaml": load_continuity,
     "care_burden.yaml": load_care_burden,
     "medicines_rules.yaml": load_medicines_rules,
+    "record_sharing.yaml": load_record_sharing,
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from careweave.governance import consent
 from careweave.governance.audit import record_access
 from careweave.governance.models import BreakGlass, CareTeamMember
 from careweave.governance.permissions import (
@@ -133,10 +134,38 @@ class RecordAccess:
     user: Any
     person: rm.Person
     decision: Decision
+    #: the parts of the record this user sees (role, sector and the person's sharing choices; ADR 0021)
+    view: consent.RecordView = consent.RecordView(parts=frozenset())
 
     @property
     def break_glass(self) -> bool:
         return self.decision.break_glass
+
+    def withhold(
+        self,
+        parts: list[str] | None = None,
+        *,
+        resource_type: str = "Patient",
+        resource_id: str = "",
+        purpose: str = "direct-care",
+        channel: str = "web",
+    ) -> list[str]:
+        """Audit each part of the record left out of what the user was shown (default: every part the
+        view does not show), naming the part, never its content; returns the parts."""
+        withheld = self.view.withheld() if parts is None else sorted(set(parts))
+        for part in withheld:
+            record_access(
+                actor=self.user,
+                action="withheld",
+                resource_type=resource_type,
+                resource_id=resource_id or self.person.resource.logical_id,
+                person_id=self.person.pk,
+                purpose=purpose,
+                reason=f"record part not shared with this role or organisation: {part}",
+                outcome="denied",
+                channel=channel,
+            )
+        return withheld
 
     def audit(
         self,
@@ -179,8 +208,8 @@ def open_record(
     reason: str = "",
     care_team_change: bool = False,
 ) -> RecordAccess:
-    """The one way in to a person's record: decides (role, legitimate relationship, break-glass),
-    audits the allow AND the deny through the auditor, and returns the decision, or raises
+    """The one way in to a person's record: decides (role, legitimate relationship, break-glass,
+    and which parts the role and the person's sharing choices show: `RecordAccess.view`), audits the allow AND the deny through the auditor, and returns the decision, or raises
     `AccessRefused` (with `hide` where a refusal would reveal that the record exists).
 
     `break_glass_reason` opens emergency access first (clinical staff only). `audit=False` is for a
@@ -193,7 +222,12 @@ def open_record(
             raise AccessRefused(str(error)) from None
     decide_for = may_change_care_team if care_team_change else decide
     decision = decide_for(user, person) if has(user, permission) else Decision(False, refusal_for(user, permission))
-    opened = RecordAccess(user=user, person=person, decision=decision)
+    view = (
+        consent.view_for(user, person, break_glass=decision.break_glass)
+        if decision.allowed
+        else consent.RecordView(parts=frozenset())
+    )
+    opened = RecordAccess(user=user, person=person, decision=decision, view=view)
     if not decision.allowed:
         opened.audit(
             action=action,
