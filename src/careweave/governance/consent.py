@@ -364,3 +364,57 @@ def withheld_parts(user: Any) -> frozenset[str]:
     """The parts this user does not see by default (a person may share some of them)."""
     parts, _, _ = default_parts(user)
     return rules().part_ids - parts
+
+
+def consent_resource(
+    *,
+    patient_id: str,
+    shared: bool,
+    kinds: tuple[str, ...] = (),
+    parts: tuple[str, ...] = (),
+    method: str,
+    recorded_by: str,
+    when: str,
+    opt_out: bool = False,
+) -> dict[str, Any]:
+    """A Consent as CareWeave writes one: a sharing choice (share or withhold `parts`, all when
+    empty, with `kinds`, every kind when empty) or, with `opt_out`, the national data opt-out
+    (`shared` False: opted out; True: the opt-out withdrawn)."""
+    provision: dict[str, Any] = {"type": "permit" if shared else "deny"}
+    if kinds:
+        provision["actor"] = [
+            {
+                "role": {"coding": [{"system": ORGANISATION_KIND_SYSTEM, "code": k}]},
+                "reference": {"display": k},
+            }
+            for k in kinds
+        ]
+    if parts:
+        provision["code"] = [{"coding": [{"system": RECORD_PART_SYSTEM, "code": p}]} for p in parts]
+    scope = RESEARCH if opt_out else PRIVACY
+    resource: dict[str, Any] = {
+        "resourceType": "Consent",
+        "status": ACTIVE,
+        "scope": {"coding": [{"system": CONSENT_SCOPE_SYSTEM, "code": scope}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{patient_id}"},
+        "performer": [{"reference": f"Patient/{patient_id}"}],
+        "dateTime": when,
+        "extension": [
+            {"url": RECORDED_BY_URL, "valueReference": {"display": recorded_by}},
+            {"url": CONSENT_METHOD_URL, "valueCode": method},
+        ],
+        "provision": provision,
+    }
+    if opt_out:
+        resource["policy"] = [{"uri": NATIONAL_DATA_OPT_OUT_POLICY}]
+    else:
+        resource["policyRule"] = {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "OPTIN" if shared else "OPTOUT",
+                }
+            ]
+        }
+    return resource

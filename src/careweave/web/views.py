@@ -127,7 +127,7 @@ def people(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "page": page,
-        "rows": presenters.person_rows(shown),
+        "rows": presenters.person_rows(shown, request.user),
         "pager": presenters.pager_for(page, sort.query_string(query)),
         "headers": sort.headers(query),
         "outside": outside,
