@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from careweave.care.models import CarePlan
+from careweave.care.models import CarePlan, CarePlanAction
 from careweave.fhir.importer import Importer
 from careweave.governance.models import AuditEntry, CareTeamMember, Role, SharingConsent
 from careweave.record import models as rm
@@ -136,3 +136,25 @@ def test_the_link_worker_sees_no_diagnosis_on_any_page(person: rm.Person) -> Non
             assert words not in answer.content, (url, words)
     refused = AuditEntry.objects.filter(actor=link, action="withheld", outcome="denied")
     assert refused.exists()
+
+
+def test_a_link_worker_sees_only_the_care_plan_actions_they_own(person: rm.Person) -> None:
+    link, token = sw.staff(Role.LINK_WORKER, "voluntary-sector")
+    gp, gp_token = sw.staff(Role.GP, "general-practice")
+    CareTeamMember.objects.create(person=person, user=link, role_in_team="Link worker")
+    plan = CarePlan.objects.create(person=person, version=1, what_matters="Getting to the allotment", updated_by=gp)
+    CarePlanAction.objects.create(care_plan=plan, description="Find a walking group", owner=link, position=1)
+    CarePlanAction.objects.create(care_plan=plan, description="Titrate the insulin dose", owner=gp, position=2)
+    for url in (f"/care/people/{person.pk}/plan/", f"/care/people/{person.pk}/plan/print/", f"/people/{person.pk}/"):
+        page = _web(link).get(url)
+        assert b"Find a walking group" in page.content, url
+        assert b"Titrate the insulin dose" not in page.content, url
+        assert b"Getting to the allotment" in page.content, url  # what matters: every role sees it
+    gp_page = _web(gp).get(f"/care/people/{person.pk}/plan/")
+    assert b"Titrate the insulin dose" in gp_page.content and b"Find a walking group" in gp_page.content
+    for who, sees_gp_action in ((token, False), (gp_token, True)):
+        for url in (f"/fhir/CarePlan/careplan-{person.pk}", f"/fhir/CarePlan?patient={sw.PATIENT}"):
+            answer = sw.get(Client(), who, url)
+            assert answer.status_code == 200, url
+            assert b"Find a walking group" in answer.content
+            assert (b"Titrate the insulin dose" in answer.content) == sees_gp_action, url
