@@ -11,13 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from careweave.fhir.importer import Importer
-from careweave.governance.consent import (
-    CONSENT_METHOD_URL,
-    CONSENT_SCOPE_SYSTEM,
-    ORGANISATION_KIND_SYSTEM,
-    RECORD_PART_SYSTEM,
-    RECORDED_BY_URL,
-)
+from careweave.governance.consent import consent_resource
 from careweave.governance.models import ApiToken, Role, StaffProfile
 from careweave.record import models as rm
 
@@ -183,34 +177,16 @@ def consent(
     when: str = "2026-12-01",
 ) -> dict[str, Any]:
     """A sharing choice: share (permit) or withhold (deny) `parts` (all) with `kinds` (every kind)."""
-    provision: dict[str, Any] = {"type": "permit" if shared else "deny"}
-    if kinds:
-        provision["actor"] = [
-            {
-                "role": {"coding": [{"system": ORGANISATION_KIND_SYSTEM, "code": k}]},
-                "reference": {"display": k},
-            }
-            for k in kinds
-        ]
-    if parts:
-        provision["code"] = [{"coding": [{"system": RECORD_PART_SYSTEM, "code": p}]} for p in parts]
-    return {
-        "resourceType": "Consent",
-        "id": cid,
-        "status": "active",
-        "scope": {"coding": [{"system": CONSENT_SCOPE_SYSTEM, "code": "patient-privacy"}]},
-        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
-        "patient": _subject(),
-        "dateTime": when,
-        "extension": [
-            {"url": RECORDED_BY_URL, "valueReference": {"display": "Dr Recorder"}},
-            {"url": CONSENT_METHOD_URL, "valueCode": "verbal"},
-        ],
-        "policyRule": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]
-        },
-        "provision": provision,
-    }
+    resource = consent_resource(
+        patient_id=PATIENT,
+        shared=shared,
+        kinds=kinds,
+        parts=parts,
+        method="verbal",
+        recorded_by="Dr Recorder",
+        when=when,
+    )
+    return {"id": cid, **resource}
 
 
 def put(client: Client, token: str, resource: dict[str, Any]) -> Any:

@@ -13,7 +13,6 @@ unaffected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -233,9 +232,6 @@ class RecordView:
     def withheld(self) -> list[str]:
         return sorted(rules().part_ids - self.parts)
 
-    def shows_resource(self, resource_type: str, codes: Iterable[Code] = ()) -> bool:
-        return self.shows(rules().part_of(resource_type, frozenset(codes)))
-
     def shows_code(self, resource_type: str, code: str) -> bool:
         """A record row by its code alone (SNOMED ids are unique whatever the system string)."""
         return self.shows(part_of_code(resource_type, code))
@@ -358,12 +354,6 @@ def rows_shown(user: Any, resource_type: str, code_column: str | None) -> Q:
         query |= in_part & person_shows(user, part)
         plain &= ~in_part
     return query | (plain & person_shows(user, type_part))
-
-
-def withheld_parts(user: Any) -> frozenset[str]:
-    """The parts this user does not see by default (a person may share some of them)."""
-    parts, _, _ = default_parts(user)
-    return rules().part_ids - parts
 
 
 def consent_resource(
