@@ -12,6 +12,7 @@ from careweave.care.models import CarePlan, CarePlanAction
 from careweave.fhir.importer import Importer
 from careweave.governance.models import AuditEntry, CareTeamMember, Role, SharingConsent
 from careweave.record import models as rm
+from careweave.web.audit import access_report_rows
 from tests.governance import sharing_world as sw
 
 pytestmark = pytest.mark.django_db
@@ -142,10 +143,18 @@ def test_a_link_worker_sees_only_the_care_plan_actions_they_own(person: rm.Perso
     link, token = sw.staff(Role.LINK_WORKER, "voluntary-sector")
     gp, gp_token = sw.staff(Role.GP, "general-practice")
     CareTeamMember.objects.create(person=person, user=link, role_in_team="Link worker")
-    plan = CarePlan.objects.create(person=person, version=1, what_matters="Getting to the allotment", updated_by=gp)
+    plan = CarePlan.objects.create(
+        person=person, version=1, what_matters="Getting to the allotment", updated_by=gp
+    )
     CarePlanAction.objects.create(care_plan=plan, description="Find a walking group", owner=link, position=1)
-    CarePlanAction.objects.create(care_plan=plan, description="Titrate the insulin dose", owner=gp, position=2)
-    for url in (f"/care/people/{person.pk}/plan/", f"/care/people/{person.pk}/plan/print/", f"/people/{person.pk}/"):
+    CarePlanAction.objects.create(
+        care_plan=plan, description="Titrate the insulin dose", owner=gp, position=2
+    )
+    for url in (
+        f"/care/people/{person.pk}/plan/",
+        f"/care/people/{person.pk}/plan/print/",
+        f"/people/{person.pk}/",
+    ):
         page = _web(link).get(url)
         assert b"Find a walking group" in page.content, url
         assert b"Titrate the insulin dose" not in page.content, url
@@ -158,3 +167,11 @@ def test_a_link_worker_sees_only_the_care_plan_actions_they_own(person: rm.Perso
             assert answer.status_code == 200, url
             assert b"Find a walking group" in answer.content
             assert (b"Titrate the insulin dose" in answer.content) == sees_gp_action, url
+
+
+def test_the_persons_access_report_says_what_was_not_shown(person: rm.Person) -> None:
+    _, token = sw.staff(Role.LINK_WORKER, "voluntary-sector")
+    assert sw.get(Client(), token, "/fhir/Condition/cond-sh").status_code == 404
+    rows = [r for r in access_report_rows(person) if r.refused]
+    assert [r.what for r in rows] == ["Was not shown part of your record: you have not shared it with them"]
+    assert all("sexual" not in r.what and r.reason == "" for r in rows)
