@@ -35,6 +35,7 @@ from careweave.terminology.home_readings import load_home_readings
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
 from careweave.terminology.loading.reviews import load_review_planning
 from careweave.terminology.proxy_sensitive import load_proxy_sensitive
+from careweave.terminology.record_sharing import load_record_sharing
 
 PACKAGE = Path(careweave.__file__).resolve().parent
 REVIEWED = sorted(PACKAGE.rglob("*.yaml")) + sorted(PACKAGE.rglob("*.yml"))
@@ -55,6 +56,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "medicines_rules.yaml": load_medicines_rules,
     "home_readings.yaml": load_home_readings,
     "proxy_sensitive.yaml": load_proxy_sensitive,
+    "record_sharing.yaml": load_record_sharing,
 }
 
 

@@ -38,6 +38,7 @@ from careweave.fhir.api import (
     record_instance,
 )
 from careweave.fhir.resource_types import Provider, register_provider
+from careweave.governance import consent
 from careweave.governance.access import AccessRefused, RecordAccess
 from careweave.record import models as rm
 
@@ -101,7 +102,7 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
             # someone outside the caller's care: the same empty result as for an unknown id (the
             # refusal is audited), so a search cannot tell whether the person exists
         else:
-            entries = _search_entries(request, kind, person, includes)
+            entries = _search_entries(request, kind, person, includes, opened)
             _audit(request, opened, "search", kind, "")
     matches = sum(1 for e in entries if e["search"]["mode"] == "match")
     bundle = {
@@ -114,21 +115,39 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
     return fhir_response(bundle)
 
 
+def _as_seen(resource: dict[str, Any], opened: RecordAccess) -> dict[str, Any]:
+    """A plan as this user may see it: only the actions they own for a role that sees no others
+    (social and link workers, ADR 0021)."""
+    if not opened.view.own_care_plan_actions_only or "activity" not in resource:
+        return resource
+    mine = opened.user.get_username()
+    owned = [
+        a
+        for a in resource["activity"]
+        if any(p.get("identifier", {}).get("value") == mine for p in a.get("detail", {}).get("performer", []))
+    ]
+    return {**resource, "activity": owned} if owned else {k: v for k, v in resource.items() if k != "activity"}
+
+
 def _search_entries(
-    request: HttpRequest, kind: str, person: rm.Person, includes: set[str]
+    request: HttpRequest, kind: str, person: rm.Person, includes: set[str], opened: RecordAccess
 ) -> list[dict[str, Any]]:
     plan = services.current_care_plan(person)
     members, others = services.care_team(person), contacts.contacts(person)
     team = [fhir_exchange.care_team_resource(person, members, others)] if members or others else []
     goals = [fhir_exchange.goal_resource(g, person) for g in plan.goals.all()] if plan else []
-    imported = [_entry(request, r, "match") for r in _imported(kind, person)]
+    imported = [
+        _entry(request, r, "match")
+        for r in _imported(kind, person)
+        if opened.view.shows(consent.part_of_resource(kind, r))  # another system's plan naming a diagnosis
+    ]
     if kind == "Goal":
         return [_entry(request, g, "match") for g in goals] + imported
     if kind == "CareTeam":
         return [_entry(request, t, "match") for t in team] + imported
     if plan is None:
         return imported
-    entries = [_entry(request, fhir_exchange.care_plan_resource(plan, _first_version_at(plan)), "match")]
+    entries = [_entry(request, _as_seen(fhir_exchange.care_plan_resource(plan, _first_version_at(plan)), opened), "match")]
     entries += imported
     if "CarePlan:goal" in includes:
         entries += [_entry(request, g, "include") for g in goals]
@@ -154,7 +173,7 @@ def read_care_plan(request: HttpRequest, logical_id: str, version: str | None = 
             f"CarePlan/{logical_id}" + (f" version {version}" if version else "") + " is not known",
         )
     _audit(request, opened, "read", "CarePlan", f"{logical_id}/_history/{plan.version}")
-    resource = fhir_exchange.care_plan_resource(plan, _first_version_at(plan))
+    resource = _as_seen(fhir_exchange.care_plan_resource(plan, _first_version_at(plan)), opened)
     return fhir_response(resource, headers={"ETag": f'W/"{plan.version}"'})
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from django.utils import timezone
 
 from careweave.care.models import CarePlan, CarePlanStatus, CareTeamContact, GoalStatus
+from careweave.governance.access import RecordAccess
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
 from careweave.ui.format import NOT_RECORDED, age_in_years, format_date, format_nhs_number
@@ -116,6 +117,7 @@ def plan_view(plan: CarePlan, today: date | None = None) -> PlanView:
         actions=[
             {
                 "position": a.position,
+                "owner_id": a.owner_id,
                 "description": a.description,
                 "owner": staff_name(a.owner),
                 "owner_label": staff_label(a.owner),
@@ -203,3 +205,11 @@ def team_history_rows(changes: Any) -> list[dict[str, Any]]:
 
 def note_rows(notes: Any) -> list[dict[str, Any]]:
     return [{"author": staff_label(n.author), "when": _when(n.created_at), "text": n.text} for n in notes]
+
+
+def as_seen_by(plan: PlanView, access: RecordAccess) -> PlanView:
+    """The plan as this user may see it: a role that sees only the actions it owns (social workers,
+    link workers: terminology/data/record_sharing.yaml, ADR 0021) gets only those."""
+    if not access.view.own_care_plan_actions_only:
+        return plan
+    return replace(plan, actions=[a for a in plan.actions if a["owner_id"] == access.user.pk])

@@ -97,7 +97,7 @@ def plan(request: HttpRequest, person: rm.Person) -> HttpResponse:
         shown = services.current_care_plan(person)
     context = {
         "heading": presenters.person_heading(person),
-        "plan": presenters.plan_view(shown) if shown else None,
+        "plan": presenters.as_seen_by(presenters.plan_view(shown), access) if shown else None,
         "versions": presenters.version_rows(services.care_plan_versions(person)),
         "coordinator": services.coordinator(person),
         "decision": access,
@@ -161,11 +161,11 @@ def action_done(request: HttpRequest, person: rm.Person, position: int) -> HttpR
 
 @care_page("GET")
 def plan_print(request: HttpRequest, person: rm.Person) -> HttpResponse:
-    _open(request, person, "print", "CarePlan")
+    access = _open(request, person, "print", "CarePlan")
     current = services.current_care_plan(person)
     context = {
         "heading": presenters.person_heading(person),
-        "plan": presenters.plan_view(current) if current else None,
+        "plan": presenters.as_seen_by(presenters.plan_view(current), access) if current else None,
         "team": _whole_team(person),
         "large": request.GET.get("large") == "1",
     }
@@ -174,14 +174,14 @@ def plan_print(request: HttpRequest, person: rm.Person) -> HttpResponse:
 
 @care_page("GET")
 def plan_pdf(request: HttpRequest, person: rm.Person) -> HttpResponse:
-    _open(request, person, "export", "CarePlan")
+    access = _open(request, person, "export", "CarePlan")
     current = services.current_care_plan(person)
     if current is None:
         raise Http404("no care plan yet")
     large = request.GET.get("large") == "1"
     content = care_plan_pdf(
         presenters.person_heading(person),
-        presenters.plan_view(current),
+        presenters.as_seen_by(presenters.plan_view(current), access),
         _whole_team(person),
         large_print=large,
     )

@@ -21,6 +21,7 @@ from careweave.fhir import projection as proj
 from careweave.fhir import workflow
 from careweave.fhir.imports import records
 from careweave.fhir.imports.records import Projector
+from careweave.governance.models import SharingConsent
 from careweave.record import models as rm
 from careweave.referrals.models import ReferralTask
 
@@ -270,6 +271,18 @@ _TYPES = [
             "modified": SearchParam("date", ("last_modified",)),
         },
         write_rank=8,
+    ),
+    # The person's sharing choices and national data opt-out, enforced by governance (ADR 0021)
+    ResourceType(
+        "Consent",
+        SharingConsent,
+        project=records.consent,
+        search={
+            **_compartment("patient"),
+            "status": SearchParam("token", ("status",)),
+            "scope": SearchParam("token", ("scope",)),
+            "date": SearchParam("date", ("given_on",), is_datetime=True),
+        },
     ),
     # CareWeave's own audit, served from governance: never written by anyone else
     ResourceType(

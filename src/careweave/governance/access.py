@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from careweave.governance import consent
 from careweave.governance.audit import record_access
 from careweave.governance.models import BreakGlass, CareTeamMember
 from careweave.governance.permissions import (
@@ -159,10 +160,38 @@ class RecordAccess:
     user: Any
     person: rm.Person
     decision: Decision
+    #: the parts of the record this user sees (role, sector and the person's sharing choices; ADR 0021)
+    view: consent.RecordView = consent.RecordView(parts=frozenset())
 
     @property
     def break_glass(self) -> bool:
         return self.decision.break_glass
+
+    def withhold(
+        self,
+        parts: list[str] | None = None,
+        *,
+        resource_type: str = "Patient",
+        resource_id: str = "",
+        purpose: str = "direct-care",
+        channel: str = "web",
+    ) -> list[str]:
+        """Audit each part of the record left out of what the user was shown (default: every part the
+        view does not show), naming the part, never its content; returns the parts."""
+        withheld = self.view.withheld() if parts is None else sorted(set(parts))
+        for part in withheld:
+            record_access(
+                actor=self.user,
+                action="withheld",
+                resource_type=resource_type,
+                resource_id=resource_id or self.person.resource.logical_id,
+                person_id=self.person.pk,
+                purpose=purpose,
+                reason=f"record part not shared with this role or organisation: {part}",
+                outcome="denied",
+                channel=channel,
+            )
+        return withheld
 
     def audit(
         self,
@@ -211,8 +240,9 @@ def open_record(
     care_team_change: bool = False,
     share: str = "",
 ) -> RecordAccess:
-    """The one way in to a person's record: decides (role, legitimate relationship, break-glass),
-    audits the allow AND the deny through the auditor, and returns the decision, or raises
+    """The one way in to a person's record: decides (role, legitimate relationship, break-glass,
+    and which parts the role and the person's sharing choices show: `RecordAccess.view`), audits the
+    allow AND the deny through the auditor, and returns the decision, or raises
     `AccessRefused` (with `hide` where a refusal would reveal that the record exists).
 
     `break_glass_reason` opens emergency access first (clinical staff only). `audit=False` is for a
@@ -232,7 +262,15 @@ def open_record(
         decision = decide_for(user, person)
     else:
         decision = Decision(False, refusal_for(user, permission))
-    opened = RecordAccess(user=user, person=person, decision=decision)
+    if not decision.allowed:
+        view = consent.RecordView(parts=frozenset())
+    elif decision.on_behalf:
+        # the person's own view and a carer's: what a carer may see is the proxy grant's `share`,
+        # decided above; the staff role and sector scopes do not apply to them
+        view = consent.full_view()
+    else:
+        view = consent.view_for(user, person, break_glass=decision.break_glass)
+    opened = RecordAccess(user=user, person=person, decision=decision, view=view)
     if not decision.allowed:
         opened.audit(
             action=action,

@@ -253,3 +253,36 @@ class BreakGlass(AboutPerson):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("break-glass records cannot be deleted")
+
+
+class SharingConsent(models.Model):
+    """A person's sharing choice or national data opt-out, projected from a FHIR Consent in the
+    record (ADR 0021): when, who recorded it and how it was given. The choices it makes are in
+    `SharingChoice`, recomputed from all of the person's active Consents whenever one is written."""
+
+    resource = models.OneToOneField("record.StoredResource", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=32)
+    scope = models.CharField(max_length=32)  # patient-privacy | research
+    given_on = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.CharField(max_length=255, blank=True)
+    method = models.CharField(max_length=32, blank=True)  # verbal | written | online | proxy
+    opts_out = models.BooleanField(default=False, help_text="An active national data opt-out.")
+
+
+class SharingChoice(models.Model):
+    """The person's net choice for one kind of organisation and one part of the record: shared or
+    withheld. Absent: the role's and sector's default (terminology/data/record_sharing.yaml)."""
+
+    person = models.ForeignKey("record.Person", on_delete=models.CASCADE, related_name="+")
+    organisation_kind = models.CharField(max_length=32)
+    part = models.CharField(max_length=32)
+    shared = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "organisation_kind", "part"], name="sharing_choice_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["organisation_kind", "part", "shared"])]

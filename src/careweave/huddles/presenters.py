@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from careweave.care import links as care_link
+from careweave.governance import consent
 from careweave.governance.access import in_care, people_in_care
 from careweave.huddles.models import AgendaItem, Huddle, Task
 from careweave.huddles.services import Action
@@ -194,6 +195,7 @@ def suggestions(user: Any, exclude: set[int]) -> list[dict[str, Any]]:
     entries = (
         WorklistEntry.objects.filter(run=run, list_id__in=SUGGESTED_LISTS)
         .filter(in_care(user, "person_id"))
+        .filter(consent.person_shows(user, "summary"))  # lists made from diagnoses (ADR 0021)
         .exclude(person_id__in=exclude)
         .select_related("person")
         .order_by("person__family_name", "person__given_name", "person_id")[

@@ -185,7 +185,7 @@ def break_glass_recently_reviewed(limit: int = 20) -> list[dict[str, Any]]:
 
 # -- the access report a person is given: who looked at their record, in plain words ----------------
 
-_THINGS = {"CarePlan": "your care plan", "Goal": "your care plan", "CareTeam": "your care team",
+_THINGS = {"Consent": "your choices about sharing your record", "CarePlan": "your care plan", "Goal": "your care plan", "CareTeam": "your care team",
            "HandoverNote": "the notes your care team shares", "AuditEvent": "who has seen your record"}
 _DID = {
     "read": "Looked at {thing}",
@@ -214,6 +214,8 @@ _TRIED = {
     "create": "Tried to add to {thing}, and was refused",
     "update": "Tried to change {thing}, and was refused",
     "export": "Tried to copy {thing}, and was refused",
+    # a part of the record left out because the person did not share it with them (ADR 0021)
+    "withheld": "Was not shown part of {thing}: you have not shared it with them",
 }
 
 

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language_info
 
+from careweave.governance import consent
 from careweave.record import models as rm
 from careweave.terminology.exclusions import load_exclusions
 from careweave.terminology.loaders import (
@@ -116,11 +117,13 @@ class PersonRow(PersonColumns):
     long_term_conditions: int
 
 
-def person_rows(people: Iterable[rm.Person]) -> list[PersonRow]:
+def person_rows(people: Iterable[rm.Person], user: Any = None) -> list[PersonRow]:
+    """Each person's row; with `user`, counting only the conditions that user sees (ADR 0021)."""
     people = list(people)
     by_person: dict[int, list[rm.Condition]] = defaultdict(list)
+    shown = consent.rows_shown(user, "Condition", "code") if user is not None else Q()
     for condition in rm.Condition.objects.filter(
-        person__in=people, clinical_status__in=ACTIVE_CLINICAL_STATUSES
+        shown, person__in=people, clinical_status__in=ACTIVE_CLINICAL_STATUSES
     ).only("person_id", "system", "code", "clinical_status"):
         by_person[condition.person_id].append(condition)
     return [

@@ -20,6 +20,8 @@ from django.utils import timezone
 from markupsafe import Markup
 
 from careweave.care import links as care_link
+from careweave.governance import consent
+from careweave.governance.consent import RecordView
 from careweave.huddles.models import Task
 from careweave.monitoring.models import HomeReading
 from careweave.monitoring.presenters import home_reading_rows
@@ -114,9 +116,13 @@ class Summary(PersonDetails):
     timeline_sectors: list[str] = field(default_factory=list)
     timeline_organisations: list[str] = field(default_factory=list)
     timeline_hidden: int = 0
+    withheld: list[str] = field(default_factory=list)  # parts left out for this user (ADR 0021)
+    restricted: bool = False  # the user's view leaves parts out: the page says so, whatever they hold
 
 
-def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) -> Summary:
+def holistic_summary(
+    person: rm.Person, timeline: TimelineFilter | None = None, view: RecordView | None = None
+) -> Summary:
     age = age_in_years(person.birth_date)
     summary = Summary.of(
         person,
@@ -130,7 +136,7 @@ def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) 
     )
     summary.carers = [_carer(p) for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")]
     _care(summary, person)
-    _conditions(summary, person)
+    _conditions(summary, person, view)
     summary.medicines = [
         {
             "name": m.display or m.code or NOT_RECORDED,
@@ -232,7 +238,7 @@ def _care(summary: Summary, person: rm.Person) -> None:
     )
 
 
-def _conditions(summary: Summary, person: rm.Person) -> None:
+def _conditions(summary: Summary, person: rm.Person, view: RecordView | None = None) -> None:
     library = _condition_library()
     groups: dict[str, list[dict[str, str]]] = defaultdict(list)
     long_term: set[str] = set()
@@ -241,6 +247,9 @@ def _conditions(summary: Summary, person: rm.Person) -> None:
     for c in conditions:
         if c.verification_status in ignored:
             continue  # refuted or entered in error: not a condition at all (as the register treats it)
+        if view is not None and not view.shows_code("Condition", c.code):
+            summary.withheld.append(consent.part_of_code("Condition", c.code))  # not shared with this user
+            continue
         row = {
             "name": c.display or c.code or NOT_RECORDED,
             "onset": format_date(c.onset),

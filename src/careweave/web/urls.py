@@ -1,7 +1,7 @@
 from django.urls import path
 
 from careweave.huddles import views as huddle_views
-from careweave.web import outcomes, referral_views, views
+from careweave.web import outcomes, referral_views, sharing, views
 
 app_name = "web"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("people/<int:person_pk>/print/", views.person_print, name="person-print"),
     path("people/<int:person_pk>/break-glass/", views.break_glass, name="break-glass"),
     path("people/<int:person_pk>/worklists/", views.worklist_change, name="worklist-change"),
+    path("people/<int:person_pk>/sharing/", sharing.sharing, name="sharing"),
     path("worklists/", views.worklist, name="worklists"),
     path("population/", views.population, name="population"),
     path("population/referrals/", referral_views.population, name="population-referrals"),

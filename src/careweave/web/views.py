@@ -46,6 +46,7 @@ from careweave.web import people as people_presenter
 from careweave.web import population as population_presenter
 from careweave.web import presenters, summary, today, worklists
 from careweave.web import timeline as timeline_filter
+from careweave.web.shared_parts import shared_summary
 from careweave.web.signin import SIGN_IN_REFUSED, attempt_sign_in
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def people(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "page": page,
-        "rows": presenters.person_rows(shown),
+        "rows": presenters.person_rows(shown, request.user),
         "pager": presenters.pager_for(page, sort.query_string(query)),
         "headers": sort.headers(query),
         "outside": outside,
@@ -151,7 +152,8 @@ def person(request: HttpRequest, person_pk: int) -> HttpResponse:
     subject = get_object_or_404(rm.Person.objects.select_related("registered_practice", "resource"), pk=person_pk)
     access = open_record(user=request.user, person=subject, action="read")  # refused: the break-glass form
     timeline = timeline_filter.TimelineFilter.from_query(request.GET)
-    context = {"summary": summary.holistic_summary(subject, timeline), "decision": access,
+    shown = shared_summary(summary.holistic_summary(subject, timeline, access.view), access)
+    context = {"summary": shown, "decision": access,
                "printed_on": _printed_on(), "printing": False}
     return render(request, "web/person.html", context)
 
@@ -169,7 +171,8 @@ def person_print(request: HttpRequest, person_pk: int) -> HttpResponse:
     subject = get_object_or_404(rm.Person.objects.select_related("registered_practice", "resource"), pk=person_pk)
     access = open_record(user=request.user, person=subject, action="print")
     timeline = timeline_filter.TimelineFilter.from_query(request.GET)
-    context = {"summary": summary.holistic_summary(subject, timeline), "decision": access,
+    shown = shared_summary(summary.holistic_summary(subject, timeline, access.view), access)
+    context = {"summary": shown, "decision": access,
                "printed_on": _printed_on(), "printing": True}
     return render(request, "web/person.html", context)
 

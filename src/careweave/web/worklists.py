@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
+from careweave.governance import consent
 from careweave.governance.access import in_care
 from careweave.record import models as rm
 from careweave.segmentation.models import (
@@ -83,7 +84,13 @@ class WorklistRow(PersonColumns):
 
 
 def entries_in_care(run: SegmentationRun, user: Any) -> QuerySet[WorklistEntry]:
-    return WorklistEntry.objects.filter(run=run).filter(in_care(user, "person_id"))
+    # the lists are made from diagnoses, medicines and results: only the people whose health summary the
+    # user sees (role, sector and the person's sharing choices; ADR 0021)
+    return (
+        WorklistEntry.objects.filter(run=run)
+        .filter(in_care(user, "person_id"))
+        .filter(consent.person_shows(user, "summary"))
+    )
 
 
 def filtered(

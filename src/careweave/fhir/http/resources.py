@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from careweave.fhir import resource_types
 from careweave.fhir.conventions import API_SOURCE_PREFIX
 from careweave.fhir.http import audit_events as audit
-from careweave.fhir.http.search import patient_scope, scope, search_queryset, searchset
+from careweave.fhir.http.search import patient_scope, scope, search_queryset, searchset, shared_scope
 from careweave.fhir.http.transport import (
     api_view,
     fhir_response,
@@ -20,7 +20,8 @@ from careweave.fhir.http.transport import (
     searchset_bytes,
 )
 from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
-from careweave.governance import access
+from careweave.governance import access, consent
+from careweave.governance.access import AccessRefused
 from careweave.governance.audit import record_access
 from careweave.governance.permissions import Permission, has, is_clinical, require
 from careweave.jobs.tasks import refresh_after_import
@@ -123,11 +124,12 @@ def type_endpoint(request: HttpRequest, kind: str) -> HttpResponse:
     # the stubs allow a list for a key whose values were emptied with setlist(); a parsed query has none
     params = [(key, value) for key, value in request.GET.items() if isinstance(value, str)]
     unscoped = search_queryset(kind, params)
-    scoped = scope(request, kind, unscoped)  # first: a role that searches no records is refused as before
+    in_care = scope(request, kind, unscoped)  # first: a role that searches no records is refused as before
     refused = patient_scope(request, kind, params)
     if refused is not None:
         return refused
-    return searchset(request, kind, scoped, params, unscoped=unscoped)
+    scoped = shared_scope(request, kind, in_care)
+    return searchset(request, kind, scoped, params, unscoped=unscoped, in_care=in_care)
 
 
 @api_view
@@ -184,7 +186,15 @@ def record_instance(request: HttpRequest, kind: str, logical_id: str) -> HttpRes
         if stored is None:
             return not_known(kind, logical_id)
     else:
-        open_for(request, person, action="read", resource_type=kind, resource_id=logical_id)
+        opened = open_for(request, person, action="read", resource_type=kind, resource_id=logical_id)
+        assert stored is not None  # a person was found through it
+        part = consent.part_of_resource(kind, orjson.loads(stored.body))
+        if not opened.view.shows(part):
+            # answered as an unknown id: neither the part nor the content is named (ADR 0021)
+            opened.withhold(
+                [part], resource_type=kind, resource_id=logical_id, purpose=purpose(request), channel="api"
+            )
+            raise AccessRefused("this part of the record is not shared with you", hide=True)
     assert stored is not None  # a person was found through it
     return fhir_response(stored.body.encode(), headers={"ETag": f'W/"{stored.version}"'})
 
@@ -199,13 +209,19 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
     if person is None:
         require(request.user, Permission.READ_RECORDS)
         return not_known("Patient", logical_id)
-    open_for(request, person, action="export", resource_type="Patient", resource_id=logical_id)
+    opened = open_for(request, person, action="export", resource_type="Patient", resource_id=logical_id)
     rows = list(
         rm.StoredResource.objects.filter(person=person)
         .order_by("pk")
         .values_list("resource_type", "logical_id", "body")
     )
-    extra = rm.StoredResource.objects.filter(pk__in=_referenced(person)).values_list(
+    if opened.view.withheld():
+        parts = {(t, i): consent.part_of_resource(t, orjson.loads(b)) for t, i, b in rows}
+        left_out = {part for part in parts.values() if not opened.view.shows(part)}
+        rows = [row for row in rows if opened.view.shows(parts[(row[0], row[1])])]
+        if left_out:
+            opened.withhold(sorted(left_out), purpose=purpose(request), channel="api")
+    extra = rm.StoredResource.objects.filter(pk__in=_referenced(person, opened.view)).values_list(
         "resource_type", "logical_id", "body"
     )
     entries = [(request.build_absolute_uri(f"/fhir/{t}/{i}"), b) for t, i, b in [*rows, *extra]]
@@ -214,8 +230,13 @@ def everything(request: HttpRequest, logical_id: str) -> HttpResponse:
     )
 
 
-def _referenced(person: rm.Person) -> set[int]:
-    """The organisations and practitioners the record points at, so the bundle stands on its own."""
+def _referenced(person: rm.Person, view: consent.RecordView) -> set[int]:
+    """The organisations and practitioners the record points at, so the bundle stands on its own
+    (only the registered practice when the contacts with services are not shown: a mental health
+    trust in the bundle would say what the withheld part held)."""
+    if not view.shows("summary") or not view.shows("mental-health") or not view.shows("medicines"):
+        practice = person.registered_practice.resource_id if person.registered_practice else None
+        return {practice} if practice is not None else set()
     ids: set[int | None] = set(
         rm.Encounter.objects.filter(person=person).values_list("organisation__resource_id", flat=True)
     )

@@ -27,9 +27,10 @@ from careweave.fhir.http.transport import (
 )
 from careweave.fhir.imports.identity import identified
 from careweave.fhir.outcome import Issue, Refused
+from careweave.governance import consent
 from careweave.governance.access import AccessRefused, in_care
-from careweave.governance.audit import record_views
-from careweave.governance.models import BreakGlass
+from careweave.governance.audit import record_access, record_views
+from careweave.governance.models import BreakGlass, SharingChoice
 from careweave.governance.permissions import Permission, require, sees_everyone
 from careweave.record import models as rm
 
@@ -156,6 +157,25 @@ def scope(request: HttpRequest, kind: str, qs: QuerySet[rm.StoredResource]) -> Q
     return qs.filter(in_care(user, "person_id"))
 
 
+def shared_scope(
+    request: HttpRequest, kind: str, qs: QuerySet[rm.StoredResource]
+) -> QuerySet[rm.StoredResource]:
+    """Limit a search to the parts of each person's record this user sees: their role's and sector's
+    scope and the person's sharing choices, each row's part by its type and code (ADR 0021)."""
+    user = request.user
+    if sees_everyone(user) or not resource_types.in_compartment(kind):
+        return qs
+    registered = resource_types.get(kind)
+    model = registered.model if registered is not None else None
+    if model is None or kind == "Patient":
+        part = consent.rules().part_of_type(kind)
+        return qs.filter(consent.person_shows(user, part))
+    columns = {f.name for f in model._meta.get_fields()}
+    code = next((c for c in ("code", "reason_code", "type_code") if c in columns), None)
+    shown = model.objects.filter(consent.rows_shown(user, kind, code), **registered.fixed)  # type: ignore[union-attr]
+    return qs.filter(pk__in=shown.values("resource_id"))
+
+
 def patient_scope(request: HttpRequest, kind: str, params: list[tuple[str, str]]) -> HttpResponse | None:
     """A search about one person (`patient=`, `subject=`) by someone who does not see everyone is
     answered as a read of that person would be: refused (403, or 404 as for an unknown id where the
@@ -257,6 +277,7 @@ def searchset(
     params: list[tuple[str, str]],
     *,
     unscoped: QuerySet[rm.StoredResource] | None = None,
+    in_care: QuerySet[rm.StoredResource] | None = None,
 ) -> HttpResponse:
     """A page of results. With `unscoped` (the search before `scope`), a search that left out
     resources about people outside the caller's care says so in an OperationOutcome warning."""
@@ -286,7 +307,21 @@ def searchset(
         links.append(link("next", offset + count))
     if offset > 0 and count > 0:
         links.append(link("previous", max(offset - count, 0)))
+    rows = _shown(request, kind, rows)
     _audit_people(request, "search", kind, rows)
+    cared = in_care.count() if in_care is not None and in_care is not qs else total
+    if cared > total:
+        # left out of the results because of the parts shared, not because of whose care: audited,
+        # and said to nobody (a warning would tell a link worker that there is something to see)
+        record_access(
+            actor=request.user,
+            action="withheld",
+            resource_type=kind,
+            purpose=purpose(request),
+            reason=f"search results left out: {cared - total} in parts of records not shared with this user",
+            outcome="denied",
+            channel="api",
+        )
     entries = [
         (
             request.build_absolute_uri(f"/fhir/{r[3]}/{r[2]}"),
@@ -295,7 +330,7 @@ def searchset(
         for r in rows
     ]
     warning = None
-    if unscoped is not None and unscoped is not qs and unscoped.count() > total:
+    if unscoped is not None and unscoped is not qs and unscoped.count() > cared:
         message = (
             "some results were left out: they are about people outside your organisation's or care "
             "team's care"
@@ -305,6 +340,29 @@ def searchset(
             "issue": [{"severity": "warning", "code": "suppressed", "diagnostics": message}],
         }
     return fhir_response(searchset_bytes(total, links, entries, outcome_resource=warning))
+
+
+def _shown(request: HttpRequest, kind: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Each row checked again by what its stored resource says (a sensitive code anywhere in it), with
+    the people's choices for the user's kind of organisation: a row the query let through is never
+    shown outside the part it belongs to."""
+    user = request.user
+    if sees_everyone(user) or not rows or not resource_types.in_compartment(kind):
+        return rows
+    parts, org_kind, _ = consent.default_parts(user)
+    people = {r[1] for r in rows if r[1] is not None}
+    choices = {
+        (person, part): shared
+        for person, part, shared in SharingChoice.objects.filter(
+            person_id__in=people, organisation_kind=org_kind or ""
+        ).values_list("person_id", "part", "shared")
+    }
+    kept = []
+    for row in rows:
+        part = consent.part_of_resource(row[3], orjson.loads(row[0]))
+        if choices.get((row[1], part), part in parts):
+            kept.append(row)
+    return kept
 
 
 def _audit_people(request: HttpRequest, action: str, kind: str, rows: list[tuple[Any, ...]]) -> None:

@@ -15,6 +15,7 @@ import orjson
 from careweave.fhir import projection as proj
 from careweave.fhir.imports.unit import ApiWriter, Entry, ImportContext
 from careweave.fhir.outcome import Refused
+from careweave.governance import consent as sharing
 from careweave.record import models as rm
 from careweave.record.bulk import insert_rows
 from careweave.record.relationships import add_care_relationships, refresh_care_relationships
@@ -192,6 +193,10 @@ def patient(rows: RecordRows, item: Item) -> None:
         for name, value in fields.items():
             setattr(person, name, value)
         person.save()
+    # the national data opt-out is the person's Consent once they have one (ADR 0021)
+    opted_out = sharing.opt_out_of(person.pk)
+    if opted_out is not None and person.national_data_opt_out != opted_out:
+        rm.Person.objects.filter(pk=person.pk).update(national_data_opt_out=opted_out)
     rows.keys.pks[("Patient", entry.logical_id)] = person.pk
     if item.is_update:
         rows.recheck.add(person.pk)
@@ -283,3 +288,12 @@ def referral(rows: RecordRows, item: Item) -> None:
     fields["replaces_id"] = rows.keys.of("ServiceRequest", replaces)
     rows.upsert(rm.Referral, item, {"person_id": item.person_pk, **fields}, cache="ServiceRequest")
     rows.relate(item, [fields["from_organisation_id"], fields["to_organisation_id"]])
+
+
+def consent(rows: RecordRows, item: Item) -> None:
+    """A person's sharing choices or national data opt-out (ADR 0021): projected by governance,
+    which enforces them from the next request; one it cannot enforce is refused, naming the element."""
+    try:
+        sharing.project(stored=item.stored, person_pk=item.person, body=item.body)
+    except sharing.ConsentError as error:
+        raise Refused([rows.ctx.issue(item.entry, "invalid", error.message, error.path)]) from None
