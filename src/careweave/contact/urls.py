@@ -1,0 +1,8 @@
+from django.urls import path
+
+from careweave.contact import views
+
+app_name = "contact"
+urlpatterns = [
+    path("notify/callback", views.notify_callback, name="notify-callback"),
+]
