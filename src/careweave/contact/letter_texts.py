@@ -42,10 +42,10 @@ STANDARD: Final[dict[str, dict[str, list[Block]]]] = {
         ],
         "appointment-reminder": [
             ("p", "Dear {name},"),
-            ("p", "This is a reminder that you have an appointment on {when} at {place}."),
+            ("p", "You have an appointment with us. It is on {when}. It is at {place}."),
             ("p", "Please bring a list of the medicines you take."),
             ("h", "If you cannot come"),
-            ("p", "Please call us on {phone} so we can give your time to someone else and find you a new one."),
+            ("p", "Please call us on {phone}. Then we can give your time to someone else and find you a new one."),
             ("p", "From {sender}"),
         ],
         "results-letter": [

@@ -32,8 +32,8 @@ _TEMPLATE = r"""
 #set text(lang: d.lang, font: "Source Sans Pro", size: d.size * 1pt)
 #set page(paper: "a4", margin: (x: 20mm, y: 20mm))
 #set par(justify: false, leading: 0.9em, spacing: 1.2em)
-#show heading: set text(size: 1.3em, weight: "bold")
-#show heading.where(level: 1): set text(size: 1.6em)
+#show heading.where(level: 1): set text(size: 1.5em, weight: "bold")
+#show heading.where(level: 2): set text(size: 1.25em, weight: "bold")
 #align(right)[#d.sender \ #d.phone]
 #for line in d.address [#line \ ]
 #v(1em)

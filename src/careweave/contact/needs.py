@@ -107,7 +107,8 @@ def contact_needs(person: rm.Person) -> tuple[ContactNeeds, str]:
         ContactNeeds(
             person=person_reach,
             needs=information_needs().of(recorded_codes(person)),
-            preferred=tuple(dict.fromkeys((*stated, *ranked))),
+            # the order the person stated, else Notify's with their text and email in their telecom ranks
+            preferred=stated or (Channel.APP, *(c for c in ranked if c in (Channel.SMS, Channel.EMAIL))),
             digital_access=person.digital_access,
             language=person.preferred_language,
             interpreter_required=person.interpreter_required,
