@@ -26,7 +26,9 @@ def gateway(standin: NotifyStandIn) -> NotifyGateway:
     return NotifyGateway(api_key=API_KEY, base_url=standin.base_url)
 
 
-def make_person(*, telecom: list[dict[str, Any]] | None = None, needs: list[str] | None = None, **fields: Any) -> rm.Person:
+def make_person(
+    *, telecom: list[dict[str, Any]] | None = None, needs: list[str] | None = None, **fields: Any
+) -> rm.Person:
     body = {
         "resourceType": "Patient",
         "telecom": telecom or [],
@@ -44,7 +46,9 @@ def make_person(*, telecom: list[dict[str, Any]] | None = None, needs: list[str]
 
 def add_carer(person: rm.Person, telecom: str = "07700900222") -> rm.RelatedPerson:
     body = {"resourceType": "RelatedPerson", "address": [{"line": ["2 Low Street"], "postalCode": "LS2 2BB"}]}
-    resource = StoredResourceFactory(resource_type="RelatedPerson", person=person, body=orjson.dumps(body).decode())
+    resource = StoredResourceFactory(
+        resource_type="RelatedPerson", person=person, body=orjson.dumps(body).decode()
+    )
     return rm.RelatedPerson.objects.create(
         person=person, resource=resource, name="Chris Carer", is_carer=True, telecom=telecom
     )

@@ -31,7 +31,13 @@ DETAILS = {
 CASES = [
     (purpose, fmt, lang)
     for purpose in PURPOSES
-    for fmt, lang in (("standard", "en"), ("large_print", "en"), ("easy_read", "en"), ("standard", "cy"), ("large_print", "cy"))
+    for fmt, lang in (
+        ("standard", "en"),
+        ("large_print", "en"),
+        ("easy_read", "en"),
+        ("standard", "cy"),
+        ("large_print", "cy"),
+    )
 ]
 
 
@@ -56,8 +62,15 @@ def _font_sizes(pdf: pikepdf.Pdf) -> set[float]:
 
 @pytest.mark.parametrize(("purpose", "fmt", "lang"), CASES, ids=["-".join(c) for c in CASES])
 def test_every_letter_is_tagged_pdf_ua_with_real_text(purpose: str, fmt: str, lang: str) -> None:
-    letter = Letter(purpose=purpose, details=DETAILS, address=("Siân O'Brien", "1 High Street", "LS1 1AA"),
-                    letter_format=fmt, language=lang, goals=("Walk to the park",), date="7 December 2026")
+    letter = Letter(
+        purpose=purpose,
+        details=DETAILS,
+        address=("Siân O'Brien", "1 High Street", "LS1 1AA"),
+        letter_format=fmt,
+        language=lang,
+        goals=("Walk to the park",),
+        date="7 December 2026",
+    )
     data = render_pdf(letter)
     expected_lang = "en" if fmt == "easy_read" else lang
     with pikepdf.open(io.BytesIO(data)) as pdf:
@@ -74,7 +87,9 @@ def test_every_letter_is_tagged_pdf_ua_with_real_text(purpose: str, fmt: str, la
                 assert "/ToUnicode" in font, font.BaseFont
                 for descendant in font.get("/DescendantFonts", [font]):
                     descriptor = descendant.FontDescriptor
-                    assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), descendant.BaseFont
+                    assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), (
+                        descendant.BaseFont
+                    )
         sizes = _font_sizes(pdf)
         if fmt == "large_print":
             assert min(sizes) >= 20, sizes
@@ -110,7 +125,14 @@ def test_plain_english_reading_age_9_to_11(fmt: str, capsys: pytest.CaptureFixtu
     for purpose in PURPOSES:
         words = " ".join(
             text if isinstance(text, str) else ". ".join(text) + "."
-            for kind, text in blocks(Letter(purpose=purpose, details=DETAILS | {"name": "Jo Bloggs"}, letter_format=fmt, goals=("Walk to the park",)))
+            for kind, text in blocks(
+                Letter(
+                    purpose=purpose,
+                    details=DETAILS | {"name": "Jo Bloggs"},
+                    letter_format=fmt,
+                    goals=("Walk to the park",),
+                )
+            )
             if kind != "picture"
         )
         ages[purpose] = round(reading_age(words), 1)

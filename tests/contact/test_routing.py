@@ -21,17 +21,30 @@ from careweave.population.contact import (
 from careweave.terminology.loading.accessible_information import load_accessible_information
 
 NEEDS = load_accessible_information()
-EVERYTHING = Reachable(app=True, mobile="07700900111", email="a@example.org", address="1 High St", phone="01632 960001")
+EVERYTHING = Reachable(
+    app=True, mobile="07700900111", email="a@example.org", address="1 High St", phone="01632 960001"
+)
 CARER = Reachable(mobile="07700900222", address="2 Low St")
 ALL_CODES = sorted({code for need in NEEDS.needs for code in (*need.snomed_codes, *need.local_codes)})
 
 
 def route_for(codes: list[str], **kwargs: object) -> object:
-    return plan_route(ContactNeeds(person=kwargs.pop("person", EVERYTHING), needs=NEEDS.of(codes), **kwargs), translations={"en", "cy"})  # type: ignore[arg-type]
+    return plan_route(
+        ContactNeeds(person=kwargs.pop("person", EVERYTHING), needs=NEEDS.of(codes), **kwargs),
+        translations={"en", "cy"},
+    )  # type: ignore[arg-type]
 
 
 def test_the_issue_codes_are_all_there() -> None:
-    for code in ("796161000000101", "957331000000109", "204331000000107", "936701000000103", "936721000000107", "719561001", "203311000000101"):
+    for code in (
+        "796161000000101",
+        "957331000000109",
+        "204331000000107",
+        "936701000000103",
+        "936721000000107",
+        "719561001",
+        "203311000000101",
+    ):
         assert code in NEEDS.by_code, code
 
 
@@ -44,7 +57,9 @@ def test_every_code_routes_as_its_entry_says(code: str) -> None:
     else:
         assert route.recipient == "person"
     if need.contact:
-        assert route.channels[: len(need.contact)] == tuple(Channel(c) for c in need.contact if Channel(c) in route.channels)
+        assert route.channels[: len(need.contact)] == tuple(
+            Channel(c) for c in need.contact if Channel(c) in route.channels
+        )
     if need.only:
         assert set(route.channels) <= {Channel(c) for c in need.contact}
     for channel in need.never:
@@ -95,7 +110,11 @@ def test_via_carer_uses_the_carers_details_and_falls_back_to_the_person_without_
 
 def test_via_carer_with_letter_only_and_large_print_combine() -> None:
     route = route_for(["719561001", "936721000000107", "957331000000109"], carer=CARER)
-    assert route.recipient == "carer" and route.channels == (Channel.LETTER,) and route.letter_format == "large_print"
+    assert (
+        route.recipient == "carer"
+        and route.channels == (Channel.LETTER,)
+        and route.letter_format == "large_print"
+    )
 
 
 def test_interpreter_from_the_code_or_the_patient_flag() -> None:
@@ -114,7 +133,10 @@ def test_no_digital_access_means_no_sms_app_or_email() -> None:
 
 
 def test_the_persons_stated_order_comes_before_notifys() -> None:
-    assert route_for([], preferred=(Channel.LETTER, Channel.EMAIL)).channels[:2] == (Channel.LETTER, Channel.EMAIL)
+    assert route_for([], preferred=(Channel.LETTER, Channel.EMAIL)).channels[:2] == (
+        Channel.LETTER,
+        Channel.EMAIL,
+    )
 
 
 def test_easy_read_beats_large_print_and_braille_beats_both() -> None:
@@ -132,10 +154,18 @@ def test_language_of_the_letter() -> None:
 def test_fallback_after_failure_or_unread_after_24_hours() -> None:
     sent = datetime(2026, 12, 1, 9, tzinfo=UTC)
     assert needs_fallback(Channel.SMS, "permanent-failure", sent_at=sent, read_at=None, now=sent)
-    assert not needs_fallback(Channel.SMS, "created", sent_at=sent, read_at=None, now=sent + timedelta(days=3))
-    assert not needs_fallback(Channel.APP, "sent-to-app", sent_at=sent, read_at=None, now=sent + timedelta(hours=23, minutes=59))
-    assert needs_fallback(Channel.APP, "sent-to-app", sent_at=sent, read_at=None, now=sent + timedelta(hours=24))
-    assert not needs_fallback(Channel.APP, "read", sent_at=sent, read_at=sent + timedelta(hours=1), now=sent + timedelta(days=2))
+    assert not needs_fallback(
+        Channel.SMS, "created", sent_at=sent, read_at=None, now=sent + timedelta(days=3)
+    )
+    assert not needs_fallback(
+        Channel.APP, "sent-to-app", sent_at=sent, read_at=None, now=sent + timedelta(hours=23, minutes=59)
+    )
+    assert needs_fallback(
+        Channel.APP, "sent-to-app", sent_at=sent, read_at=None, now=sent + timedelta(hours=24)
+    )
+    assert not needs_fallback(
+        Channel.APP, "read", sent_at=sent, read_at=sent + timedelta(hours=1), now=sent + timedelta(days=2)
+    )
 
 
 def test_next_channel_walks_the_route() -> None:

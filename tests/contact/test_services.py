@@ -30,7 +30,9 @@ def test_app_message_unread_after_24_hours_falls_back_to_sms(gateway: NotifyGate
     person = make_person(telecom=MOBILE)
     ContactPreference.objects.create(person=person, app_registered=True)
     sent = timezone.now() - timedelta(hours=30)
-    request = contact_person(person=person, purpose="review-invitation", system_actor=SYSTEM, gateway=gateway, now=sent)
+    request = contact_person(
+        person=person, purpose="review-invitation", system_actor=SYSTEM, gateway=gateway, now=sent
+    )
     app = request.attempts.get()
     assert app.channel == "app" and app.status == "in-progress"
     assert chase_unread(now=sent + timedelta(hours=23), gateway=gateway) == 0
@@ -44,14 +46,18 @@ def test_a_read_app_message_is_not_chased(gateway: NotifyGateway) -> None:
     person = make_person(telecom=MOBILE)
     ContactPreference.objects.create(person=person, app_registered=True)
     sent = timezone.now() - timedelta(days=2)
-    request = contact_person(person=person, purpose="results-letter", system_actor=SYSTEM, gateway=gateway, now=sent)
+    request = contact_person(
+        person=person, purpose="results-letter", system_actor=SYSTEM, gateway=gateway, now=sent
+    )
     mark_read(request.attempts.get(), when=sent + timedelta(hours=2))
     assert chase_unread(gateway=gateway) == 0
     request.refresh_from_db()
     assert request.status == "completed"
 
 
-def test_letter_only_large_print_goes_as_a_precompiled_letter(standin: NotifyStandIn, gateway: NotifyGateway) -> None:
+def test_letter_only_large_print_goes_as_a_precompiled_letter(
+    standin: NotifyStandIn, gateway: NotifyGateway
+) -> None:
     person = make_person(telecom=MOBILE, needs=["936721000000107", "957331000000109"])
     request = contact_person(person=person, purpose="review-invitation", system_actor=SYSTEM, gateway=gateway)
     comm = request.attempts.get()
@@ -61,8 +67,13 @@ def test_letter_only_large_print_goes_as_a_precompiled_letter(standin: NotifySta
 
 
 def test_no_mobile_number_and_no_email_sends_a_letter(gateway: NotifyGateway) -> None:
-    request = contact_person(person=make_person(), purpose="appointment-reminder", system_actor=SYSTEM, gateway=gateway,
-                             details={"when": "Monday 4 January at 10:30"})
+    request = contact_person(
+        person=make_person(),
+        purpose="appointment-reminder",
+        system_actor=SYSTEM,
+        gateway=gateway,
+        details={"when": "Monday 4 January at 10:30"},
+    )
     assert [a.channel for a in request.attempts.all()] == ["letter"]
 
 
@@ -78,14 +89,22 @@ def test_via_carer_sends_to_the_carers_mobile(standin: NotifyStandIn, gateway: N
 
 def test_interpreter_needed_makes_a_booking_task_with_a_double_slot(gateway: NotifyGateway) -> None:
     person = make_person(telecom=EMAIL, needs=["204331000000107"], interpreter_required=True)
-    request = contact_person(person=person, purpose="appointment-reminder", system_actor=SYSTEM, gateway=gateway)
+    request = contact_person(
+        person=person, purpose="appointment-reminder", system_actor=SYSTEM, gateway=gateway
+    )
     task = StaffTask.objects.get(request=request, kind="book-interpreter")
-    assert "British Sign Language" in task.description and "double slot" in task.description and "video link" in task.description
+    assert (
+        "British Sign Language" in task.description
+        and "double slot" in task.description
+        and "video link" in task.description
+    )
     assert request.interpreter == "bsl" and "phone" not in request.route["channels"]
 
 
 def test_phone_only_route_makes_a_call_task_and_braille_a_format_task(gateway: NotifyGateway) -> None:
-    person = make_person(telecom=[{"system": "phone", "use": "home", "value": "01632 960001"}], needs=["telephone", "braille"])
+    person = make_person(
+        telecom=[{"system": "phone", "use": "home", "value": "01632 960001"}], needs=["telephone", "braille"]
+    )
     request = contact_person(person=person, purpose="results-letter", system_actor=SYSTEM, gateway=gateway)
     comm = request.attempts.get()
     assert comm.channel == "phone" and comm.status == "preparation"
@@ -107,7 +126,9 @@ def test_unreachable_person_gets_a_staff_task(gateway: NotifyGateway) -> None:
     assert StaffTask.objects.filter(request=request, kind="phone-call").exists()
 
 
-def test_welsh_speaker_gets_a_welsh_letter(standin: NotifyStandIn, gateway: NotifyGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_welsh_speaker_gets_a_welsh_letter(
+    standin: NotifyStandIn, gateway: NotifyGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     captured: list[bytes] = []
     original = gateway.letter
     monkeypatch.setattr(gateway, "letter", lambda pdf, ref: (captured.append(pdf), original(pdf, ref))[1])
@@ -124,7 +145,9 @@ def test_staff_contact_is_audited_and_refused_outside_their_care(gateway: Notify
     person = make_person(telecom=MOBILE)
     gp = StaffFactory(role=Role.GP, organisation=person.registered_practice)
     contact_person(person=person, purpose="review-invitation", user=gp, gateway=gateway)
-    assert AuditEntry.objects.filter(actor=gp, person_id=person.pk, action="contact", outcome="success").exists()
+    assert AuditEntry.objects.filter(
+        actor=gp, person_id=person.pk, action="contact", outcome="success"
+    ).exists()
     stranger = StaffFactory(role=Role.GP, organisation=None)
     with pytest.raises(Exception, match="."):
         contact_person(person=person, purpose="review-invitation", user=stranger, gateway=gateway)

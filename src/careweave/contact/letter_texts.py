@@ -33,8 +33,14 @@ STANDARD: Final[dict[str, dict[str, list[Block]]]] = {
     "en": {
         "review-invitation": [
             ("p", "Dear {name},"),
-            ("p", "It is time for your yearly health review. We will check how you are and talk about what matters to you."),
-            ("p", "We will look at all your health needs in one visit, so you do not need to come many times."),
+            (
+                "p",
+                "It is time for your yearly health review. We will check how you are and talk about what matters to you.",
+            ),
+            (
+                "p",
+                "We will look at all your health needs in one visit, so you do not need to come many times.",
+            ),
             ("h", "What to do"),
             ("p", "Please call us on {phone} to book a time. You can also book in the NHS App."),
             ("p", "If you need help to get here, or someone to come with you, please tell us when you call."),
@@ -45,7 +51,10 @@ STANDARD: Final[dict[str, dict[str, list[Block]]]] = {
             ("p", "You have an appointment with us. It is on {when}. It is at {place}."),
             ("p", "Please bring a list of the medicines you take."),
             ("h", "If you cannot come"),
-            ("p", "Please call us on {phone}. Then we can give your time to someone else and find you a new one."),
+            (
+                "p",
+                "Please call us on {phone}. Then we can give your time to someone else and find you a new one.",
+            ),
             ("p", "From {sender}"),
         ],
         "results-letter": [
@@ -71,7 +80,10 @@ STANDARD: Final[dict[str, dict[str, list[Block]]]] = {
     "cy": {
         "review-invitation": [
             ("p", "Annwyl {name},"),
-            ("p", "Mae'n amser i chi gael eich adolygiad iechyd blynyddol. Byddwn yn gweld sut ydych chi ac yn siarad am beth sy'n bwysig i chi."),
+            (
+                "p",
+                "Mae'n amser i chi gael eich adolygiad iechyd blynyddol. Byddwn yn gweld sut ydych chi ac yn siarad am beth sy'n bwysig i chi.",
+            ),
             ("h", "Beth i'w wneud"),
             ("p", "Ffoniwch ni ar {phone} i drefnu amser. Gallwch hefyd drefnu yn Ap y GIG."),
             ("p", "Oddi wrth {sender}"),

@@ -85,7 +85,11 @@ def blocks(letter: Letter) -> list[Block]:
     """The letter's blocks with its details filled in (what the PDF prints, and the readability tests read)."""
     if letter.purpose not in TITLES["en"]:
         raise LetterError(f"no standard letter for {letter.purpose!r}")
-    source = EASY_READ[letter.purpose] if letter.letter_format == "easy_read" else STANDARD[letter.lang][letter.purpose]
+    source = (
+        EASY_READ[letter.purpose]
+        if letter.letter_format == "easy_read"
+        else STANDARD[letter.lang][letter.purpose]
+    )
     fields = {**letter.details, "goals": ""}
     out: list[Block] = []
     for kind, text in source:
@@ -101,8 +105,10 @@ def title(letter: Letter) -> str:
 
 
 @functools.cache
-def _fonts() -> list[str]:
-    return [str(Path(font_source_sans_pro.__file__).parent / "files")]
+def _compiler() -> typst.Compiler:
+    """One compiler per process: the fonts are read once (it is not shared between threads)."""
+    fonts = str(Path(font_source_sans_pro.__file__).parent / "files")
+    return typst.Compiler(font_paths=[fonts], ignore_system_fonts=True)
 
 
 def render_pdf(letter: Letter) -> bytes:
@@ -115,16 +121,15 @@ def render_pdf(letter: Letter) -> bytes:
         "date": letter.date,
         "lang": letter.lang,
         "size": SIZES.get(letter.letter_format, 12),
-        "carer_note": _fill(CARER_COPY[letter.lang], {**letter.details, "carer": letter.carer}) if letter.carer else "",
+        "carer_note": _fill(CARER_COPY[letter.lang], {**letter.details, "carer": letter.carer})
+        if letter.carer
+        else "",
         "blocks": [
             {"kind": k, "items": v} if k == "list" else {"kind": k, "text": v} for k, v in blocks(letter)
         ],
     }
-    pdf = typst.compile(
-        _TEMPLATE.encode(),
-        font_paths=_fonts(),
-        ignore_system_fonts=True,
-        sys_inputs={"letter": json.dumps(data)},
-        pdf_standards=["ua-1"],
-    )
-    return bytes(pdf)  # type: ignore[arg-type]
+    source: bytes = _TEMPLATE.encode()
+    pdf = _compiler().compile(input=source, format="pdf", sys_inputs={"letter": json.dumps(data)}, pdf_standards=["ua-1"])
+    if not isinstance(pdf, bytes):  # one output: one PDF
+        raise LetterError("typst returned no PDF")
+    return pdf

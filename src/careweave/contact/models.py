@@ -32,7 +32,9 @@ class CommunicationRequest(models.Model):
     route = models.JSONField(default=dict, help_text="The planned channels, exclusions and notes.")
     authored = models.DateTimeField()
     requester = models.CharField(max_length=150, help_text="Username or system process that asked.")
-    sender = models.ForeignKey(rm.Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sender = models.ForeignKey(
+        rm.Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["person", "authored"])]

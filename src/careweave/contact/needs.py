@@ -38,7 +38,12 @@ def _body(resource: rm.StoredResource | None) -> dict[str, Any]:
 def _address(body: dict[str, Any]) -> tuple[str, ...]:
     for address in body.get("address") or []:
         if isinstance(address, dict):
-            lines = [*(address.get("line") or []), address.get("city"), address.get("district"), address.get("postalCode")]
+            lines = [
+                *(address.get("line") or []),
+                address.get("city"),
+                address.get("district"),
+                address.get("postalCode"),
+            ]
             return tuple(str(x) for x in lines if x)
     return ()
 
@@ -51,7 +56,9 @@ def person_address(person: rm.Person, body: dict[str, Any] | None = None) -> tup
     return tuple([*text, person.postcode] if person.postcode else text)
 
 
-def _reachable(telecoms: list[Any], address: tuple[str, ...], app: bool = False) -> tuple[Reachable, tuple[Channel, ...]]:
+def _reachable(
+    telecoms: list[Any], address: tuple[str, ...], app: bool = False
+) -> tuple[Reachable, tuple[Channel, ...]]:
     """Contact details from FHIR ContactPoints, and the channels in the order of their `rank`."""
     mobile = email = phone = ""
     ranked: list[tuple[int, Channel]] = []
@@ -76,7 +83,10 @@ def _reachable(telecoms: list[Any], address: tuple[str, ...], app: bool = False)
 
 def _carer(person: rm.Person) -> tuple[Reachable, str] | None:
     carer = (
-        rm.RelatedPerson.objects.filter(person=person, is_carer=True).select_related("resource").order_by("pk").first()
+        rm.RelatedPerson.objects.filter(person=person, is_carer=True)
+        .select_related("resource")
+        .order_by("pk")
+        .first()
     )
     if carer is None:
         return None
@@ -88,7 +98,9 @@ def _carer(person: rm.Person) -> tuple[Reachable, str] | None:
 
 def recorded_codes(person: rm.Person) -> list[str]:
     """The person's recorded need codes: Patient extension codes, then active Flags' codes."""
-    codes = [str(c.get("code") if isinstance(c, dict) else c) for c in person.accessible_information_needs or []]
+    codes = [
+        str(c.get("code") if isinstance(c, dict) else c) for c in person.accessible_information_needs or []
+    ]
     flags = rm.Flag.objects.filter(person=person).exclude(status__in=("inactive", "entered-in-error"))
     codes += [f.code for f in flags if f.code]
     return codes
@@ -99,9 +111,13 @@ def contact_needs(person: rm.Person) -> tuple[ContactNeeds, str]:
     body = _body(person.resource)
     preference = ContactPreference.objects.filter(person=person).first()
     person_reach, ranked = _reachable(
-        body.get("telecom") or [], person_address(person, body), app=bool(preference and preference.app_registered)
+        body.get("telecom") or [],
+        person_address(person, body),
+        app=bool(preference and preference.app_registered),
     )
-    stated = tuple(Channel(c) for c in (preference.order if preference else []) if c in Channel._value2member_map_)
+    stated = tuple(
+        Channel(c) for c in (preference.order if preference else []) if c in Channel._value2member_map_
+    )
     carer = _carer(person)
     return (
         ContactNeeds(
@@ -124,7 +140,7 @@ def route_for(person: rm.Person) -> tuple[Route, ContactNeeds, str]:
 
 
 def needs_interpreter(person: rm.Person) -> str:
-    """"" or what the person needs: "BSL interpreter" or "interpreter" (for the summary and huddles)."""
+    """ "" or what the person needs: "BSL interpreter" or "interpreter" (for the summary and huddles)."""
     codes = recorded_codes(person)
     found = information_needs().of(codes)
     if any(n.interpreter == "bsl" for n in found):

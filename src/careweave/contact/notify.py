@@ -26,8 +26,10 @@ class NotifyGateway:
     """One client per gateway (the client keeps a connection pool; it is not thread-safe)."""
 
     def __init__(self, *, api_key: str | None = None, base_url: str | None = None) -> None:
-        self.client = NotificationsAPIClient(
-            api_key or settings.CAREWEAVE_NOTIFY_API_KEY, base_url=base_url or settings.CAREWEAVE_NOTIFY_BASE_URL, timeout=10
+        self.client = NotificationsAPIClient(  # type: ignore[no-untyped-call]
+            api_key or settings.CAREWEAVE_NOTIFY_API_KEY,
+            base_url=base_url or settings.CAREWEAVE_NOTIFY_BASE_URL,
+            timeout=10,
         )
 
     @staticmethod
@@ -35,8 +37,10 @@ class NotifyGateway:
         try:
             reply = send(*args, **kwargs)
         except HTTPError as error:
-            message = error.message if isinstance(error.message, str) else "; ".join(
-                str(e.get("message", "")) for e in error.message or [] if isinstance(e, dict)
+            message = (
+                error.message
+                if isinstance(error.message, str)
+                else "; ".join(str(e.get("message", "")) for e in error.message or [] if isinstance(e, dict))
             )
             return Sent(refused=f"Notify refused it ({error.status_code}): {message}"[:255])
         return Sent(notify_id=str(reply["id"]))
@@ -61,8 +65,11 @@ class NotifyGateway:
 
     def letter(self, pdf: bytes, reference: str) -> Sent:
         return self._call(
-            self.client.send_precompiled_letter_notification, reference=reference, pdf_file=BytesIO(pdf), postage="second"
+            self.client.send_precompiled_letter_notification,
+            reference=reference,
+            pdf_file=BytesIO(pdf),
+            postage="second",
         )
 
     def status(self, notify_id: str) -> str:
-        return str(self.client.get_notification_by_id(notify_id)["status"])
+        return str(self.client.get_notification_by_id(notify_id)["status"])  # type: ignore[no-untyped-call]

@@ -131,7 +131,11 @@ class NotifyStandIn:
             to = str(data.get(key) or "").replace(" ", "")
             valid = _UK_MOBILE if kind == "sms" else _EMAIL
             if not valid.match(to):
-                what = "phone_number Not a UK mobile number" if kind == "sms" else "email_address Not a valid email address"
+                what = (
+                    "phone_number Not a UK mobile number"
+                    if kind == "sms"
+                    else "email_address Not a valid email address"
+                )
                 return _error(400, "ValidationError", what)
             if not template_id:
                 return _error(400, "ValidationError", "template_id is a required property")
@@ -154,11 +158,18 @@ class NotifyStandIn:
         )
         with self._lock:
             self.notifications[note.id] = note
-        reply: dict[str, Any] = {"id": note.id, "reference": reference, "uri": f"{self.base_url}/v2/notifications/{note.id}"}
+        reply: dict[str, Any] = {
+            "id": note.id,
+            "reference": reference,
+            "uri": f"{self.base_url}/v2/notifications/{note.id}",
+        }
         if kind == "letter":
             reply["postage"] = note.postage
         else:
-            reply["content"] = {"body": body, **({"from_number": "CareWeave"} if kind == "sms" else {"subject": "CareWeave"})}
+            reply["content"] = {
+                "body": body,
+                **({"from_number": "CareWeave"} if kind == "sms" else {"subject": "CareWeave"}),
+            }
             reply["template"] = {"id": template_id, "version": 1, "uri": ""}
         return 201, reply
 
@@ -186,7 +197,10 @@ class NotifyStandIn:
                 request = urllib.request.Request(
                     self.callback_url,
                     data=json.dumps(payload).encode(),
-                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.callback_token}"},
+                    headers={
+                        "Content-Type": "application/json",
+                        "Authorization": f"Bearer {self.callback_token}",
+                    },
                     method="POST",
                 )
                 with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (our own configured URL)
@@ -204,9 +218,9 @@ def _authorised(header: str) -> str:
         return "Unauthorized: authentication token must be provided"
     token = header.removeprefix("Bearer ").strip()
     try:
-        if get_token_issuer(token) != SERVICE_ID:
+        if get_token_issuer(token) != SERVICE_ID:  # type: ignore[no-untyped-call]
             return "Invalid token: service not found"
-        decode_jwt_token(token, SECRET)
+        decode_jwt_token(token, SECRET)  # type: ignore[no-untyped-call]
     except TokenError as error:
         return f"Invalid token: {error.message}"
     return ""

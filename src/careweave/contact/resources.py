@@ -20,7 +20,13 @@ CHANNEL_SYSTEM = CW_CODE_SYSTEM + "contact-channel"
 PURPOSE_SYSTEM = CW_CODE_SYSTEM + "communication-purpose"
 FORMAT_SYSTEM = CW_CODE_SYSTEM + "letter-format"
 NOTIFY_ID_SYSTEM = "https://www.notifications.service.gov.uk/notification-id"
-CHANNEL_NAMES = {"app": "NHS App message", "sms": "Text message", "email": "Email", "letter": "Letter", "phone": "Phone call"}
+CHANNEL_NAMES = {
+    "app": "NHS App message",
+    "sms": "Text message",
+    "email": "Email",
+    "letter": "Letter",
+    "phone": "Phone call",
+}
 PURPOSE_NAMES = {
     "review-invitation": "Review invitation",
     "appointment-reminder": "Appointment reminder",
@@ -38,8 +44,15 @@ def new_stored(resource_type: str, person: rm.Person, now: datetime) -> rm.Store
     """An unsaved resource row with a fresh logical id (its body is written by `write`)."""
     lid = str(uuid.uuid4())
     return rm.StoredResource(
-        resource_type=resource_type, logical_id=lid, source_system=SOURCE, source_id=lid,
-        person=person, last_updated=now, modelled=False, body="{}", content_hash="",
+        resource_type=resource_type,
+        logical_id=lid,
+        source_system=SOURCE,
+        source_id=lid,
+        person=person,
+        last_updated=now,
+        modelled=False,
+        body="{}",
+        content_hash="",
     )
 
 
@@ -62,7 +75,11 @@ def _coding(system: str, code: str, display: str = "") -> dict[str, Any]:
 
 def _recipient(request: CommunicationRequest) -> list[dict[str, str]]:
     if request.recipient == "carer":
-        carer = rm.RelatedPerson.objects.filter(person_id=request.person_id, is_carer=True).select_related("resource").first()
+        carer = (
+            rm.RelatedPerson.objects.filter(person_id=request.person_id, is_carer=True)
+            .select_related("resource")
+            .first()
+        )
         if carer is not None:
             return [{"reference": f"RelatedPerson/{carer.resource.logical_id}"}]
     return [{"reference": f"Patient/{request.person.resource.logical_id}"}]
@@ -77,7 +94,10 @@ def request_body(request: CommunicationRequest, message: str) -> dict[str, Any]:
         "category": [_coding(PURPOSE_SYSTEM, request.purpose, PURPOSE_NAMES.get(request.purpose, ""))],
         "subject": {"reference": f"Patient/{request.person.resource.logical_id}"},
         "recipient": _recipient(request),
-        "medium": [{**_coding(CHANNEL_SYSTEM, c, CHANNEL_NAMES[c]), "text": CHANNEL_NAMES[c]} for c in route.get("channels", [])],
+        "medium": [
+            {**_coding(CHANNEL_SYSTEM, c, CHANNEL_NAMES[c]), "text": CHANNEL_NAMES[c]}
+            for c in route.get("channels", [])
+        ],
         "payload": [{"contentString": message}],
         "authoredOn": request.authored.isoformat(),
         "requester": {"display": request.requester},
@@ -87,7 +107,9 @@ def request_body(request: CommunicationRequest, message: str) -> dict[str, Any]:
     }
     notes = [*route.get("notes", []), *(f"{c}: {why}" for c, why in route.get("excluded", {}).items())]
     if request.interpreter:
-        notes.append(f"Needs an interpreter ({'BSL' if request.interpreter == 'bsl' else 'spoken language'}).")
+        notes.append(
+            f"Needs an interpreter ({'BSL' if request.interpreter == 'bsl' else 'spoken language'})."
+        )
     if notes:
         body["note"] = [{"text": n} for n in notes]
     return body
@@ -102,7 +124,12 @@ def communication_body(comm: Communication) -> dict[str, Any]:
         "category": [_coding(PURPOSE_SYSTEM, request.purpose, PURPOSE_NAMES.get(request.purpose, ""))],
         "subject": {"reference": f"Patient/{comm.person.resource.logical_id}"},
         "recipient": _recipient(request),
-        "medium": [{**_coding(CHANNEL_SYSTEM, comm.channel, CHANNEL_NAMES[comm.channel]), "text": CHANNEL_NAMES[comm.channel]}],
+        "medium": [
+            {
+                **_coding(CHANNEL_SYSTEM, comm.channel, CHANNEL_NAMES[comm.channel]),
+                "text": CHANNEL_NAMES[comm.channel],
+            }
+        ],
         "language": request.language,
     }
     if comm.notify_id:

@@ -45,7 +45,11 @@ class ContactError(ValueError):
 
 
 def _details(person: rm.Person, details: Mapping[str, str]) -> dict[str, str]:
-    practice = person.registered_practice.name if person.registered_practice_id and person.registered_practice else ""
+    practice = (
+        person.registered_practice.name
+        if person.registered_practice_id and person.registered_practice
+        else ""
+    )
     base = {
         "name": person.display_name,
         "sender": practice or "Your GP practice",
@@ -63,7 +67,10 @@ def _details(person: rm.Person, details: Mapping[str, str]) -> dict[str, str]:
 def _audit(person: rm.Person, *, user: Any, system_actor: str, action: str) -> None:
     if user is not None:
         open_record(
-            user=user, person=person, action=action, resource_type="CommunicationRequest",
+            user=user,
+            person=person,
+            action=action,
+            resource_type="CommunicationRequest",
             permission=Permission.WRITE_RECORDS,
         )
     else:
@@ -133,12 +140,20 @@ def _message(request: CommunicationRequest) -> str:
 def _staff_tasks(request: CommunicationRequest, route: Route, now: datetime) -> None:
     tasks = []
     if route.interpreter and request.purpose in INTERPRETER_PURPOSES:
-        who = "a British Sign Language interpreter" if route.interpreter == "bsl" else "a spoken language interpreter"
-        extra = (" Book a double slot." if route.double_slot else "") + (" Offer a video link." if route.video_link else "")
+        who = (
+            "a British Sign Language interpreter"
+            if route.interpreter == "bsl"
+            else "a spoken language interpreter"
+        )
+        extra = (" Book a double slot." if route.double_slot else "") + (
+            " Offer a video link." if route.video_link else ""
+        )
         tasks.append(("book-interpreter", f"Book {who} for this appointment.{extra}"))
     tasks += [("accessible-format", f"Make a {t} and send it.") for t in route.staff_tasks]
     for kind, description in tasks:
-        StaffTask.objects.create(person=request.person, request=request, kind=kind, description=description, created=now)
+        StaffTask.objects.create(
+            person=request.person, request=request, kind=kind, description=description, created=now
+        )
 
 
 def _tried(request: CommunicationRequest) -> list[Channel]:
@@ -146,11 +161,18 @@ def _tried(request: CommunicationRequest) -> list[Channel]:
 
 
 def _route(request: CommunicationRequest) -> Route:
-    return Route(recipient=request.recipient, channels=tuple(Channel(c) for c in request.route.get("channels", [])))
+    return Route(
+        recipient=request.recipient, channels=tuple(Channel(c) for c in request.route.get("channels", []))
+    )
 
 
 def _try(
-    request: CommunicationRequest, route: Route, *, tried: list[Channel], gateway: NotifyGateway | None, now: datetime
+    request: CommunicationRequest,
+    route: Route,
+    *,
+    tried: list[Channel],
+    gateway: NotifyGateway | None,
+    now: datetime,
 ) -> Communication | None:
     """Send on the next channel that takes it; channels refused at once are recorded and skipped."""
     while (channel := next_channel(route, tried)) is not None:
@@ -159,12 +181,18 @@ def _try(
         if comm.status != "not-done":
             return comm
     request.status = "completed"
-    request.route = {**request.route, "notes": [*request.route.get("notes", []), "Every channel has been tried."]}
+    request.route = {
+        **request.route,
+        "notes": [*request.route.get("notes", []), "Every channel has been tried."],
+    }
     write(request.resource, request_body(request, _message(request)), now)
     request.resource.save()
     request.save(update_fields=["status", "route"])
     StaffTask.objects.create(
-        person=request.person, request=request, kind="phone-call", created=now,
+        person=request.person,
+        request=request,
+        kind="phone-call",
+        created=now,
         description="Every channel failed or none could reach this person: please find another way to contact them.",
     )
     return None
@@ -188,18 +216,25 @@ def _letter(request: CommunicationRequest, now: datetime) -> bytes:
     )
 
 
-def _send(request: CommunicationRequest, channel: Channel, *, gateway: NotifyGateway | None, now: datetime) -> Communication:
+def _send(
+    request: CommunicationRequest, channel: Channel, *, gateway: NotifyGateway | None, now: datetime
+) -> Communication:
     needs, _ = contact_needs(request.person)
     reach = needs.carer if request.recipient == "carer" and needs.carer is not None else needs.person
     reference = request.resource.logical_id
-    comm = Communication(request=request, person=request.person, channel=channel.value, status="in-progress", sent=now)
+    comm = Communication(
+        request=request, person=request.person, channel=channel.value, status="in-progress", sent=now
+    )
     sent = Sent()
     if channel is Channel.APP:
         comm.delivery = "sent-to-app"
     elif channel is Channel.PHONE:
         comm.status, comm.sent = "preparation", None
         StaffTask.objects.create(
-            person=request.person, request=request, kind="phone-call", created=now,
+            person=request.person,
+            request=request,
+            kind="phone-call",
+            created=now,
             description=f"Phone {'the carer' if request.recipient == 'carer' else 'the person'}: {_message(request)}",
         )
     elif channel is Channel.LETTER and request.letter_format in ("braille", "audio"):
@@ -231,14 +266,19 @@ def _save(comm: Communication, now: datetime) -> None:
     comm.save()
 
 
-def fall_back(comm: Communication, *, gateway: NotifyGateway | None = None, now: datetime | None = None) -> Communication | None:
+def fall_back(
+    comm: Communication, *, gateway: NotifyGateway | None = None, now: datetime | None = None
+) -> Communication | None:
     """After ``comm`` failed or went unread: stop it and try the request's next channel."""
     now = now or timezone.now()
     request = comm.request
     if request.status != "active":
         return None
     if comm.status == "in-progress":
-        comm.status, comm.status_reason = "stopped", comm.status_reason or "Unread in time: tried the next channel."
+        comm.status, comm.status_reason = (
+            "stopped",
+            comm.status_reason or "Unread in time: tried the next channel.",
+        )
         _save(comm, now)
     return _try(request, _route(request), tried=_tried(request), gateway=gateway, now=now)
 
@@ -249,7 +289,12 @@ def record_delivery(
     """Notify's delivery receipt: update the Communication; a failure falls back to the next channel."""
     now = timezone.now()
     with transaction.atomic():
-        comm = Communication.objects.select_for_update().select_related("request", "person").filter(notify_id=notify_id).first()
+        comm = (
+            Communication.objects.select_for_update()
+            .select_related("request", "person")
+            .filter(notify_id=notify_id)
+            .first()
+        )
         if comm is None:
             return None
         record_system_event("contact-delivery", "gov.uk notify", person_id=comm.person_id, channel="api")
@@ -289,8 +334,12 @@ def chase_unread(*, now: datetime | None = None, gateway: NotifyGateway | None =
     ).select_related("request", "person", "resource", "request__resource", "request__person__resource")
     count = 0
     for comm in stale:
-        if needs_fallback(Channel.APP, comm.delivery, sent_at=comm.sent, read_at=comm.received, now=now, unread_after=after):
-            record_system_event("contact-fallback", "careweave contact", person_id=comm.person_id, channel="job")
+        if needs_fallback(
+            Channel.APP, comm.delivery, sent_at=comm.sent, read_at=comm.received, now=now, unread_after=after
+        ):
+            record_system_event(
+                "contact-fallback", "careweave contact", person_id=comm.person_id, channel="job"
+            )
             with transaction.atomic():
                 fall_back(comm, gateway=gateway, now=now)
             count += 1

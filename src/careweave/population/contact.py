@@ -113,7 +113,9 @@ def _excluded(needs: ContactNeeds, recipient: Reachable, via_carer: bool) -> dic
             out[channel] = f"not suitable: {never.name.lower()}"
         elif not via_carer and channel in DIGITAL and needs.digital_access == "none":
             out[channel] = "the person has no digital access"
-        elif not via_carer and channel in (Channel.APP, Channel.EMAIL) and needs.digital_access == "phone-only":
+        elif (
+            not via_carer and channel in (Channel.APP, Channel.EMAIL) and needs.digital_access == "phone-only"
+        ):
             out[channel] = "the person has a phone only"
         elif not recipient.has(channel):
             out[channel] = "no contact details recorded"
@@ -143,7 +145,9 @@ def plan_route(needs: ContactNeeds, *, translations: Collection[str] = ("en",)) 
     interpreter = "bsl" if "bsl" in interpreters else ("spoken" if interpreters else "")
     notes: list[str] = []
     if any(n.via_carer for n in needs.needs) and not via_carer:
-        notes.append("The person asked for contact via their carer, but no carer is recorded: sent to the person.")
+        notes.append(
+            "The person asked for contact via their carer, but no carer is recorded: sent to the person."
+        )
     if not channels:
         notes.append("No channel can reach this person: a member of staff must find another way.")
     return Route(
@@ -166,7 +170,9 @@ def next_channel(route: Route, tried: Sequence[Channel]) -> Channel | None:
 
 
 #: Notify's statuses that end a message without delivering it.
-FAILED = frozenset({"permanent-failure", "temporary-failure", "technical-failure", "validation-failed", "cancelled"})
+FAILED = frozenset(
+    {"permanent-failure", "temporary-failure", "technical-failure", "validation-failed", "cancelled"}
+)
 
 
 def needs_fallback(
@@ -182,4 +188,6 @@ def needs_fallback(
     ``unread_after`` after it was sent (NHS Notify's fallback)."""
     if status in FAILED:
         return True
-    return channel is Channel.APP and read_at is None and sent_at is not None and now - sent_at >= unread_after
+    return (
+        channel is Channel.APP and read_at is None and sent_at is not None and now - sent_at >= unread_after
+    )

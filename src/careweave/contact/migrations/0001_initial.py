@@ -5,76 +5,172 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('record', '0007_observation_canonical_units'),
+        ("record", "0007_observation_canonical_units"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CommunicationRequest',
+            name="CommunicationRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(max_length=32)),
-                ('status', models.CharField(default='active', max_length=16)),
-                ('recipient', models.CharField(default='person', max_length=16)),
-                ('letter_format', models.CharField(default='standard', max_length=16)),
-                ('language', models.CharField(default='en', max_length=16)),
-                ('interpreter', models.CharField(blank=True, max_length=16)),
-                ('route', models.JSONField(default=dict, help_text='The planned channels, exclusions and notes.')),
-                ('authored', models.DateTimeField()),
-                ('requester', models.CharField(help_text='Username or system process that asked.', max_length=150)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='communication_requests', to='record.person')),
-                ('resource', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='record.storedresource')),
-                ('sender', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='record.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("purpose", models.CharField(max_length=32)),
+                ("status", models.CharField(default="active", max_length=16)),
+                ("recipient", models.CharField(default="person", max_length=16)),
+                ("letter_format", models.CharField(default="standard", max_length=16)),
+                ("language", models.CharField(default="en", max_length=16)),
+                ("interpreter", models.CharField(blank=True, max_length=16)),
+                (
+                    "route",
+                    models.JSONField(default=dict, help_text="The planned channels, exclusions and notes."),
+                ),
+                ("authored", models.DateTimeField()),
+                (
+                    "requester",
+                    models.CharField(help_text="Username or system process that asked.", max_length=150),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="communication_requests",
+                        to="record.person",
+                    ),
+                ),
+                (
+                    "resource",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="record.storedresource",
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="record.organisation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Communication',
+            name="Communication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=16)),
-                ('status', models.CharField(max_length=16)),
-                ('delivery', models.CharField(blank=True, max_length=32)),
-                ('notify_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('sent', models.DateTimeField(blank=True, null=True)),
-                ('received', models.DateTimeField(blank=True, help_text='Delivered, or read in the app.', null=True)),
-                ('status_reason', models.CharField(blank=True, max_length=255)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='communications', to='record.person')),
-                ('resource', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='record.storedresource')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='contact.communicationrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=16)),
+                ("status", models.CharField(max_length=16)),
+                ("delivery", models.CharField(blank=True, max_length=32)),
+                ("notify_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("sent", models.DateTimeField(blank=True, null=True)),
+                (
+                    "received",
+                    models.DateTimeField(blank=True, help_text="Delivered, or read in the app.", null=True),
+                ),
+                ("status_reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="communications",
+                        to="record.person",
+                    ),
+                ),
+                (
+                    "resource",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="record.storedresource",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="contact.communicationrequest",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ContactPreference',
+            name="ContactPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.JSONField(blank=True, default=list, help_text='Channels, most preferred first.')),
-                ('app_registered', models.BooleanField(default=False)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('person', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='contact_preference', to='record.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "order",
+                    models.JSONField(blank=True, default=list, help_text="Channels, most preferred first."),
+                ),
+                ("app_registered", models.BooleanField(default=False)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "person",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_preference",
+                        to="record.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StaffTask',
+            name="StaffTask",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=32)),
-                ('description', models.CharField(max_length=512)),
-                ('status', models.CharField(default='requested', max_length=16)),
-                ('created', models.DateTimeField()),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_tasks', to='record.person')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='contact.communicationrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=32)),
+                ("description", models.CharField(max_length=512)),
+                ("status", models.CharField(default="requested", max_length=16)),
+                ("created", models.DateTimeField()),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_tasks",
+                        to="record.person",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="contact.communicationrequest",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='communicationrequest',
-            index=models.Index(fields=['person', 'authored'], name='contact_com_person__62584a_idx'),
+            model_name="communicationrequest",
+            index=models.Index(fields=["person", "authored"], name="contact_com_person__62584a_idx"),
         ),
         migrations.AddIndex(
-            model_name='communication',
-            index=models.Index(fields=['channel', 'status', 'sent'], name='contact_com_channel_060007_idx'),
+            model_name="communication",
+            index=models.Index(fields=["channel", "status", "sent"], name="contact_com_channel_060007_idx"),
         ),
     ]

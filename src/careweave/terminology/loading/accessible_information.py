@@ -18,8 +18,17 @@ FORMATS = ("large_print", "easy_read", "braille", "audio")
 CATEGORIES = ("contact_method", "information_format", "communication_professional", "communication_support")
 INTERPRETERS = ("spoken", "bsl")
 _OPTIONAL = (
-    "codes", "local_codes", "contact", "only", "never", "format", "via_carer", "interpreter",
-    "double_slot", "video_link", "staff_task",
+    "codes",
+    "local_codes",
+    "contact",
+    "only",
+    "never",
+    "format",
+    "via_carer",
+    "interpreter",
+    "double_slot",
+    "video_link",
+    "staff_task",
 )
 
 
@@ -74,11 +83,15 @@ class InformationNeeds:
         return tuple(found.values())
 
 
-def _choices(doc: Document, entry: dict[str, object], key: str, path: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+def _choices(
+    doc: Document, entry: dict[str, object], key: str, path: str, allowed: tuple[str, ...]
+) -> tuple[str, ...]:
     values = doc.string_list(entry, key, path)
     wrong = [v for v in values if v not in allowed]
     if wrong:
-        raise doc.error(f"{path}.{key}", f"unknown value(s) {', '.join(wrong)} (expected one of {', '.join(allowed)})")
+        raise doc.error(
+            f"{path}.{key}", f"unknown value(s) {', '.join(wrong)} (expected one of {', '.join(allowed)})"
+        )
     return values
 
 
@@ -104,7 +117,9 @@ def _needs(path: Path) -> InformationNeeds:
         local = doc.string_list(entry, "local_codes", where)
         for code in local:
             if code in local_seen:
-                raise doc.error(f"{where}.local_codes", f"local code {code!r} already listed at {local_seen[code]}")
+                raise doc.error(
+                    f"{where}.local_codes", f"local code {code!r} already listed at {local_seen[code]}"
+                )
             local_seen[code] = where
         codes = doc.codes(entry, where, seen=seen, allow_empty=True)
         if not codes and not local:
