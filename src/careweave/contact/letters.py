@@ -129,7 +129,9 @@ def render_pdf(letter: Letter) -> bytes:
         ],
     }
     source: bytes = _TEMPLATE.encode()
-    pdf = _compiler().compile(input=source, format="pdf", sys_inputs={"letter": json.dumps(data)}, pdf_standards=["ua-1"])
+    pdf = _compiler().compile(
+        input=source, format="pdf", sys_inputs={"letter": json.dumps(data)}, pdf_standards=["ua-1"]
+    )
     if not isinstance(pdf, bytes):  # one output: one PDF
         raise LetterError("typst returned no PDF")
     return pdf

@@ -139,9 +139,9 @@ def route_for(person: rm.Person) -> tuple[Route, ContactNeeds, str]:
     return plan_route(needs, translations=TRANSLATIONS), needs, carer_name
 
 
-def needs_interpreter(person: rm.Person) -> str:
-    """ "" or what the person needs: "BSL interpreter" or "interpreter" (for the summary and huddles)."""
-    codes = recorded_codes(person)
+def needs_interpreter(person: rm.Person, codes: list[str] | None = None) -> str:
+    """What interpreter the person needs ("BSL interpreter", "interpreter"), or "" (summary, huddles)."""
+    codes = recorded_codes(person) if codes is None else codes
     found = information_needs().of(codes)
     if any(n.interpreter == "bsl" for n in found):
         return "BSL interpreter"

@@ -20,6 +20,7 @@ from django.utils import timezone
 from markupsafe import Markup
 
 from careweave.care import links as care_link
+from careweave.contact.presenters import communication_needs, communication_rows
 from careweave.huddles.models import Task
 from careweave.population.cluster_sentence import person_sentence_from_profile
 from careweave.population.continuity.sentence import usual_gp
@@ -111,6 +112,8 @@ class Summary(PersonDetails):
     timeline_sectors: list[str] = field(default_factory=list)
     timeline_organisations: list[str] = field(default_factory=list)
     timeline_hidden: int = 0
+    # the top line: Accessible Information Standard needs by name, "Needs an interpreter" first (issue 18)
+    communication_needs: list[str] = field(default_factory=list)
 
 
 def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) -> Summary:
@@ -126,6 +129,7 @@ def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) 
         timeline_filter=timeline or TimelineFilter(),
     )
     summary.carers = [_carer(p) for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")]
+    summary.communication_needs = communication_needs(person)
     _care(summary, person)
     _conditions(summary, person)
     summary.medicines = [
@@ -341,6 +345,9 @@ def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
                     "waiting_days": str((timezone.localdate() - r.authored_on).days) if r.authored_on else "",
                 }
             )
+    # letters, texts, emails and app messages sent (issue 18): the channel actually used and its status
+    entries += [TimelineEntry(c.when, format_date(c.when), c.kind, c.description, c.organisation, c.sector)
+                for c in communication_rows(person)]
     entries.sort(key=lambda t: t.when, reverse=True)
     summary.timeline_sectors = sorted({e.sector for e in entries})
     summary.timeline_organisations = sorted({e.organisation for e in entries})
