@@ -48,6 +48,9 @@ OTHER_FLAGS = frozenset(
         "medicines_duplication",
         "medicines_polypharmacy",
         "medicines_stopp",
+        # issue 18: the channel choice for contacting a person, and the interpreter flag
+        "contact_channel_choice",
+        "interpreter_needed",
     }
 )
 
