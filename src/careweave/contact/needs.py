@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -81,35 +83,67 @@ def _reachable(
     return Reachable(app=app, mobile=mobile, email=email, address="\n".join(address), phone=phone), order
 
 
-def _carer(person: rm.Person) -> tuple[Reachable, str] | None:
-    carer = (
-        rm.RelatedPerson.objects.filter(person=person, is_carer=True)
-        .select_related("resource")
-        .order_by("pk")
-        .first()
-    )
+@dataclass(frozen=True)
+class Known:
+    """What a round preloads for many people at once: flag codes, preferences and carers by person."""
+
+    flags: dict[int, list[str]]
+    preferences: dict[int, ContactPreference]
+    carers: dict[int, rm.RelatedPerson]
+
+    @classmethod
+    def load(cls, person_ids: list[int]) -> Known:
+        flags: dict[int, list[str]] = defaultdict(list)
+        for pid, code in (
+            rm.Flag.objects.filter(person_id__in=person_ids)
+            .exclude(status__in=("inactive", "entered-in-error"))
+            .exclude(code="")
+            .values_list("person_id", "code")
+        ):
+            flags[pid].append(code)
+        carers: dict[int, rm.RelatedPerson] = {}
+        for carer in (
+            rm.RelatedPerson.objects.filter(person_id__in=person_ids, is_carer=True)
+            .select_related("resource")
+            .order_by("-pk")
+        ):
+            carers[carer.person_id] = carer  # the first recorded wins (ordered last)
+        preferences = {p.person_id: p for p in ContactPreference.objects.filter(person_id__in=person_ids)}
+        return cls(flags=dict(flags), preferences=preferences, carers=carers)
+
+
+def _carer(carer: rm.RelatedPerson | None) -> tuple[Reachable, str, str] | None:
     if carer is None:
         return None
     body = _body(carer.resource)
     telecoms = body.get("telecom") or ([{"system": "phone", "value": carer.telecom}] if carer.telecom else [])
     reach, _ = _reachable(telecoms, _address(body))
-    return reach, carer.name or "your carer"
+    return reach, carer.name or "your carer", carer.resource.logical_id
 
 
-def recorded_codes(person: rm.Person) -> list[str]:
+def recorded_codes(person: rm.Person, known: Known | None = None) -> list[str]:
     """The person's recorded need codes: Patient extension codes, then active Flags' codes."""
     codes = [
         str(c.get("code") if isinstance(c, dict) else c) for c in person.accessible_information_needs or []
     ]
-    flags = rm.Flag.objects.filter(person=person).exclude(status__in=("inactive", "entered-in-error"))
-    codes += [f.code for f in flags if f.code]
-    return codes
+    if known is None:
+        known = Known.load([person.pk])
+    return codes + known.flags.get(person.pk, [])
 
 
-def contact_needs(person: rm.Person) -> tuple[ContactNeeds, str]:
-    """The person's ContactNeeds, and their carer's name (empty when none is recorded)."""
+@dataclass(frozen=True)
+class Recipients:
+    """The person's ContactNeeds, and their carer's name and RelatedPerson id ("" when none)."""
+
+    needs: ContactNeeds
+    carer_name: str = ""
+    carer_id: str = ""
+
+
+def contact_needs(person: rm.Person, known: Known | None = None) -> Recipients:
+    known = known or Known.load([person.pk])
     body = _body(person.resource)
-    preference = ContactPreference.objects.filter(person=person).first()
+    preference = known.preferences.get(person.pk)
     person_reach, ranked = _reachable(
         body.get("telecom") or [],
         person_address(person, body),
@@ -118,25 +152,23 @@ def contact_needs(person: rm.Person) -> tuple[ContactNeeds, str]:
     stated = tuple(
         Channel(c) for c in (preference.order if preference else []) if c in Channel._value2member_map_
     )
-    carer = _carer(person)
-    return (
-        ContactNeeds(
-            person=person_reach,
-            needs=information_needs().of(recorded_codes(person)),
-            # the order the person stated, else Notify's with their text and email in their telecom ranks
-            preferred=stated or (Channel.APP, *(c for c in ranked if c in (Channel.SMS, Channel.EMAIL))),
-            digital_access=person.digital_access,
-            language=person.preferred_language,
-            interpreter_required=person.interpreter_required,
-            carer=carer[0] if carer else None,
-        ),
-        carer[1] if carer else "",
+    carer = _carer(known.carers.get(person.pk))
+    needs = ContactNeeds(
+        person=person_reach,
+        needs=information_needs().of(recorded_codes(person, known)),
+        # the order the person stated, else Notify's with their text and email in their telecom ranks
+        preferred=stated or (Channel.APP, *(c for c in ranked if c in (Channel.SMS, Channel.EMAIL))),
+        digital_access=person.digital_access,
+        language=person.preferred_language,
+        interpreter_required=person.interpreter_required,
+        carer=carer[0] if carer else None,
     )
+    return Recipients(needs, carer[1], carer[2]) if carer else Recipients(needs)
 
 
-def route_for(person: rm.Person) -> tuple[Route, ContactNeeds, str]:
-    needs, carer_name = contact_needs(person)
-    return plan_route(needs, translations=TRANSLATIONS), needs, carer_name
+def route_for(person: rm.Person, known: Known | None = None) -> tuple[Route, Recipients]:
+    recipients = contact_needs(person, known)
+    return plan_route(recipients.needs, translations=TRANSLATIONS), recipients
 
 
 def needs_interpreter(person: rm.Person, codes: list[str] | None = None) -> str:

@@ -83,8 +83,11 @@ class Notification:
 class NotifyStandIn:
     """The service: its notifications in memory, and the HTTP server on loopback."""
 
-    def __init__(self, *, port: int = 0, callback_url: str = "", callback_token: str = "") -> None:
+    def __init__(
+        self, *, port: int = 0, callback_url: str = "", callback_token: str = "", settle_on_read: bool = False
+    ) -> None:
         self.notifications: dict[str, Notification] = {}
+        self.settle_on_read = settle_on_read  # a status read finds the message delivered (or failed)
         self.callback_url = callback_url
         self.callback_token = callback_token
         self._lock = threading.Lock()
@@ -271,6 +274,8 @@ def _handler(service: NotifyStandIn) -> type[BaseHTTPRequestHandler]:
             if note is None:
                 self._reply(*_error(404, "NoResultFound", "No result found"))
                 return
+            if service.settle_on_read and note.status != note.outcome:
+                note.status, note.completed_at = note.outcome, _now()
             self._reply(200, note.as_json())
 
     return Handler
@@ -281,8 +286,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=6011)
     parser.add_argument("--callback", default="", help="CareWeave's delivery-status callback URL")
     parser.add_argument("--callback-token", default="careweave-standin-callback")
+    parser.add_argument(
+        "--settle-on-read", action="store_true", help="a status read finds the message settled"
+    )
     args = parser.parse_args(argv)
-    service = NotifyStandIn(port=args.port, callback_url=args.callback, callback_token=args.callback_token)
+    service = NotifyStandIn(
+        port=args.port,
+        callback_url=args.callback,
+        callback_token=args.callback_token,
+        settle_on_read=args.settle_on_read,
+    )
     print(f"Notify stand-in on {service.base_url} (service {SERVICE_ID})", flush=True)  # noqa: T201
     service.server.serve_forever()
 

@@ -74,14 +74,9 @@ def _coding(system: str, code: str, display: str = "") -> dict[str, Any]:
 
 
 def _recipient(request: CommunicationRequest) -> list[dict[str, str]]:
-    if request.recipient == "carer":
-        carer = (
-            rm.RelatedPerson.objects.filter(person_id=request.person_id, is_carer=True)
-            .select_related("resource")
-            .first()
-        )
-        if carer is not None:
-            return [{"reference": f"RelatedPerson/{carer.resource.logical_id}"}]
+    carer = request.route.get("carer_id") if request.recipient == "carer" else ""
+    if carer:
+        return [{"reference": f"RelatedPerson/{carer}"}]
     return [{"reference": f"Patient/{request.person.resource.logical_id}"}]
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from careweave.contact.letter_texts import MESSAGES, PURPOSES
 from careweave.contact.letters import Letter, LetterError, render_pdf
 from careweave.contact.models import Communication, CommunicationRequest, StaffTask
-from careweave.contact.needs import contact_needs, person_address, route_for
+from careweave.contact.needs import Known, Recipients, contact_needs, person_address, route_for
 from careweave.contact.notify import NotifyGateway, Sent
 from careweave.contact.resources import communication_body, new_stored, request_body, write
 from careweave.governance.access import Permission, open_record
@@ -88,6 +88,7 @@ def contact_person(
     gateway: NotifyGateway | None = None,
     now: datetime | None = None,
     sender: rm.Organisation | None = None,
+    known: Known | None = None,
 ) -> CommunicationRequest:
     """Contact ``person`` for ``purpose`` by the route their recorded needs give: the first channel is
     tried now; failures fall back to the next. Staff (``user``) or a named process (``system_actor``)."""
@@ -97,7 +98,7 @@ def contact_person(
         raise ContactError("A contact needs a member of staff or a named system process", "user")
     _audit(person, user=user, system_actor=system_actor, action="contact")
     now = now or timezone.now()
-    route, _, carer_name = route_for(person)
+    route, recipients = route_for(person, known)
     fields = _details(person, details or {})
     with transaction.atomic():
         stored = new_stored("CommunicationRequest", person, now)
@@ -116,7 +117,8 @@ def contact_person(
                 "double_slot": route.double_slot,
                 "video_link": route.video_link,
                 "staff_tasks": list(route.staff_tasks),
-                "carer": carer_name if route.recipient == "carer" else "",
+                "carer": recipients.carer_name if route.recipient == "carer" else "",
+                "carer_id": recipients.carer_id if route.recipient == "carer" else "",
                 "details": fields,
                 "goals": list(goals),
             },
@@ -128,7 +130,7 @@ def contact_person(
         stored.save()
         request.save()
         _staff_tasks(request, route, now)
-        _try(request, route, tried=[], gateway=gateway, now=now)
+        _try(request, route, tried=[], gateway=gateway, now=now, recipients=recipients)
     return request
 
 
@@ -173,10 +175,13 @@ def _try(
     tried: list[Channel],
     gateway: NotifyGateway | None,
     now: datetime,
+    recipients: Recipients | None = None,
 ) -> Communication | None:
     """Send on the next channel that takes it; channels refused at once are recorded and skipped."""
     while (channel := next_channel(route, tried)) is not None:
-        comm = _send(request, channel, gateway=gateway, now=now)
+        # the contact details at the moment of sending (a fallback a day later reads them again)
+        recipients = recipients or contact_needs(request.person)
+        comm = _send(request, channel, recipients, gateway=gateway, now=now)
         tried.append(channel)
         if comm.status != "not-done":
             return comm
@@ -217,9 +222,14 @@ def _letter(request: CommunicationRequest, now: datetime) -> bytes:
 
 
 def _send(
-    request: CommunicationRequest, channel: Channel, *, gateway: NotifyGateway | None, now: datetime
+    request: CommunicationRequest,
+    channel: Channel,
+    recipients: Recipients,
+    *,
+    gateway: NotifyGateway | None,
+    now: datetime,
 ) -> Communication:
-    needs, _ = contact_needs(request.person)
+    needs = recipients.needs
     reach = needs.carer if request.recipient == "carer" and needs.carer is not None else needs.person
     reference = request.resource.logical_id
     comm = Communication(
@@ -344,3 +354,33 @@ def chase_unread(*, now: datetime | None = None, gateway: NotifyGateway | None =
                 fall_back(comm, gateway=gateway, now=now)
             count += 1
     return count
+
+
+def contact_round(
+    person_ids: Sequence[int],
+    *,
+    purpose: str,
+    system_actor: str,
+    details: Mapping[str, str] | None = None,
+    gateway: NotifyGateway | None = None,
+    chunk: int = 500,
+) -> int:
+    """Contact many people for one purpose (a review invitation round): each as `contact_person`
+    does, with their flags, preferences and carers read a chunk at a time. How many were contacted."""
+    gateway = gateway or NotifyGateway()
+    done = 0
+    for start in range(0, len(person_ids), chunk):
+        ids = list(person_ids[start : start + chunk])
+        known = Known.load(ids)
+        people = rm.Person.objects.filter(pk__in=ids).select_related("resource", "registered_practice")
+        for person in people.order_by("pk"):
+            contact_person(
+                person=person,
+                purpose=purpose,
+                details=details,
+                system_actor=system_actor,
+                gateway=gateway,
+                known=known,
+            )
+            done += 1
+    return done
