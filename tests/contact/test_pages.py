@@ -51,3 +51,31 @@ def test_huddle_agenda_flags_an_interpreter() -> None:
     client.force_login(gp)
     page = client.get(f"/huddles/{huddle.pk}/").content.decode()
     assert "Needs a BSL interpreter" in page
+
+
+def test_recording_a_need_writes_a_flag_that_changes_the_route(gateway: NotifyGateway, settings: Any) -> None:
+    from careweave.contact.notify_standin import API_KEY
+    from careweave.record import models as rm
+
+    settings.CAREWEAVE_NOTIFY_BASE_URL, settings.CAREWEAVE_NOTIFY_API_KEY = gateway.client.base_url, API_KEY
+    person = make_person(telecom=MOBILE)
+    gp = _gp(person)
+    client = Client()
+    client.force_login(gp)
+    page = client.get(f"/contact/people/{person.pk}/").content.decode()
+    assert "In this order: Text message, then Letter" in page
+    response = client.post(f"/contact/people/{person.pk}/", {"action": "need", "need": "contact_by_letter"})
+    assert response.status_code == 302
+    flag = rm.Flag.objects.get(person=person)
+    assert flag.code == "936721000000107" and flag.status == "active"
+    page = client.get(f"/contact/people/{person.pk}/").content.decode()
+    assert "In this order: Letter." in page and "Requires contact by letter" in page
+    sent = client.post(f"/contact/people/{person.pk}/", {"action": "send", "purpose": "results-letter"})
+    assert sent.status_code == 302
+    page = client.get(f"/contact/people/{person.pk}/").content.decode()
+    assert "Results letter" in page and "Letter: sent" in page
+    bad = client.post(f"/contact/people/{person.pk}/", {"action": "need", "need": "nonsense"})
+    assert bad.status_code == 400 and "Choose a communication need" in bad.content.decode()
+    stranger = StaffFactory(role=Role.GP, organisation=None)
+    client.force_login(stranger)
+    assert client.get(f"/contact/people/{person.pk}/").status_code in (403, 404)
