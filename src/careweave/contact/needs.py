@@ -126,9 +126,14 @@ def recorded_codes(person: rm.Person, known: Known | None = None) -> list[str]:
     codes = [
         str(c.get("code") if isinstance(c, dict) else c) for c in person.accessible_information_needs or []
     ]
-    if known is None:
-        known = Known.load([person.pk])
-    return codes + known.flags.get(person.pk, [])
+    if known is not None:
+        return codes + known.flags.get(person.pk, [])
+    flags = (
+        rm.Flag.objects.filter(person=person)
+        .exclude(status__in=("inactive", "entered-in-error"))
+        .exclude(code="")
+    )
+    return codes + list(flags.values_list("code", flat=True))
 
 
 @dataclass(frozen=True)
