@@ -23,6 +23,7 @@ import base64
 import json
 import re
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -289,6 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--settle-on-read", action="store_true", help="a status read finds the message settled"
     )
+    parser.add_argument(
+        "--settle-every", type=float, default=5.0, help="seconds between receipts (with --callback)"
+    )
     args = parser.parse_args(argv)
     service = NotifyStandIn(
         port=args.port,
@@ -297,6 +301,17 @@ def main(argv: list[str] | None = None) -> None:
         settle_on_read=args.settle_on_read,
     )
     print(f"Notify stand-in on {service.base_url} (service {SERVICE_ID})", flush=True)  # noqa: T201
+    if args.callback:
+
+        def deliver() -> None:  # Notify's receipts, every few seconds, to CareWeave's callback URL
+            while True:
+                time.sleep(args.settle_every)
+                try:
+                    service.settle()
+                except OSError as error:  # CareWeave not up: those receipts are lost, as a stand-in may
+                    print(f"callback failed: {type(error).__name__}", flush=True)  # noqa: T201
+
+        threading.Thread(target=deliver, name="notify-standin-receipts", daemon=True).start()
     service.server.serve_forever()
 
 
