@@ -32,6 +32,7 @@ from careweave.terminology._schema import HEADER_KEYS, UNCITED_BLOCKS
 from careweave.terminology.care_burden import load_care_burden
 from careweave.terminology.continuity import load_continuity
 from careweave.terminology.home_readings import load_home_readings
+from careweave.terminology.loading.accessible_information import load_accessible_information
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
 from careweave.terminology.loading.reviews import load_review_planning
 from careweave.terminology.proxy_sensitive import load_proxy_sensitive
@@ -57,6 +58,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "home_readings.yaml": load_home_readings,
     "proxy_sensitive.yaml": load_proxy_sensitive,
     "record_sharing.yaml": load_record_sharing,
+    "accessible_information.yaml": load_accessible_information,
 }
 
 

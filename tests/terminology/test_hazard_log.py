@@ -57,6 +57,9 @@ OTHER_FLAGS = frozenset(
         "home_reading_trend",
         "home_reading_silence",
         "home_reading_reply",
+        # issue 18: the channel choice for contacting a person, and the interpreter flag
+        "contact_channel_choice",
+        "interpreter_needed",
     }
 )
 

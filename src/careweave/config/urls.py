@@ -11,6 +11,7 @@ urlpatterns = [
     path("home-readings/", include("careweave.monitoring.urls")),
     path("my/", include("careweave.portal.urls")),
     path("online-access/", include("careweave.portal.staff_urls")),
+    path("contact/", include("careweave.contact.urls")),
     path("", include("careweave.web.urls")),
 ]
 

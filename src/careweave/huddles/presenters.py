@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from careweave.care import links as care_link
+from careweave.contact.needs import needs_interpreter
 from careweave.governance import consent
 from careweave.governance.access import in_care, people_in_care
 from careweave.huddles.models import AgendaItem, Huddle, Task
@@ -161,6 +162,8 @@ def huddle_page(huddle: Huddle, user: Any, outcome_form: dict[str, str] | None =
                     else ""
                 ),
                 "reason": item.reason if shown else "",
+                # issue 18: flagged on every agenda ("interpreter" or "BSL interpreter"), for booking a slot
+                "interpreter": needs_interpreter(item.person) if shown else "",
                 "outcome": outcome.discussion if outcome is not None and shown else "",
                 "tasks": [
                     {

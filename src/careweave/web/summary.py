@@ -20,6 +20,7 @@ from django.utils import timezone
 from markupsafe import Markup
 
 from careweave.care import links as care_link
+from careweave.contact.presenters import communication_needs, communication_rows
 from careweave.governance import consent
 from careweave.governance.consent import RecordView
 from careweave.huddles.models import Task
@@ -118,6 +119,8 @@ class Summary(PersonDetails):
     timeline_hidden: int = 0
     withheld: list[str] = field(default_factory=list)  # parts left out for this user (ADR 0021)
     restricted: bool = False  # the user's view leaves parts out: the page says so, whatever they hold
+    # the top line: Accessible Information Standard needs by name, "Needs an interpreter" first (issue 18)
+    communication_needs: list[str] = field(default_factory=list)
 
 
 def holistic_summary(
@@ -135,6 +138,7 @@ def holistic_summary(
         timeline_filter=timeline or TimelineFilter(),
     )
     summary.carers = [_carer(p) for p in person.related_people.order_by("-is_carer", "-is_next_of_kin", "name")]
+    summary.communication_needs = communication_needs(person)
     _care(summary, person)
     _conditions(summary, person, view)
     summary.medicines = [
@@ -354,6 +358,9 @@ def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
                     "waiting_days": str((timezone.localdate() - r.authored_on).days) if r.authored_on else "",
                 }
             )
+    # letters, texts, emails and app messages sent (issue 18): the channel actually used and its status
+    entries += [TimelineEntry(c.when, format_date(c.when), c.kind, c.description, c.organisation, c.sector)
+                for c in communication_rows(person)]
     entries.sort(key=lambda t: t.when, reverse=True)
     summary.timeline_sectors = sorted({e.sector for e in entries})
     summary.timeline_organisations = sorted({e.organisation for e in entries})
