@@ -32,6 +32,7 @@ from careweave.terminology._schema import HEADER_KEYS, UNCITED_BLOCKS
 from careweave.terminology.care_burden import load_care_burden
 from careweave.terminology.continuity import load_continuity
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
+from careweave.terminology.loading.prompts import load_contact_prompts
 from careweave.terminology.loading.reviews import load_review_planning
 
 PACKAGE = Path(careweave.__file__).resolve().parent
@@ -51,6 +52,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "continuity.yaml": load_continuity,
     "care_burden.yaml": load_care_burden,
     "medicines_rules.yaml": load_medicines_rules,
+    "contact_prompts.yaml": load_contact_prompts,
 }
 
 

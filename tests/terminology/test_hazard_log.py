@@ -48,6 +48,9 @@ OTHER_FLAGS = frozenset(
         "medicines_duplication",
         "medicines_polypharmacy",
         "medicines_stopp",
+        # issue 14, items 4 and 5: the practice planner's weeks and the contact prompts
+        "review_planner_week",
+        "contact_prompt",
     }
 )
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("refresh/", views.refresh, name="refresh"),
     path("planned/<int:planned_pk>/book/", views.book, name="book"),
     path("bookings/<int:booking_pk>/", views.review, name="review"),
+    path("people/<int:person_pk>/prompts/<slug:prompt_id>/", views.answer_prompt, name="prompt"),
 ]

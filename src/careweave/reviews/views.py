@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from careweave.governance.access import AccessRefused, Permission, open_record
 from careweave.governance.audit import record_views
 from careweave.record import models as rm
-from careweave.reviews import consultation, presenters, services
+from careweave.reviews import consultation, presenters, prompts, services
 from careweave.reviews.models import Booking, ClinicSession, PlannedReview
 from careweave.ui.format import format_date, staff_organisation
 from careweave.ui.guards import requires
@@ -177,6 +177,33 @@ def review(request: StaffHttpRequest, booking_pk: int) -> HttpResponse:
             messages.success(request, "Review recorded and the care plan updated")
             return redirect("web:person", person_pk=booking.person.pk)
     page = consultation.review_page(request.user, booking, posted)
-    return render(
-        request, "reviews/review.html", {"page": page, "errors": errors}, status=400 if errors else 200
+    context = {"page": page, "errors": errors, "prompts": prompts.prompts_due(booking.person)}
+    return render(request, "reviews/review.html", context, status=400 if errors else 200)
+
+
+@require_POST
+@requires(Permission.WRITE_RECORDS)
+def answer_prompt(request: StaffHttpRequest, person_pk: int, prompt_id: str) -> HttpResponse:
+    """A prompt answered done or declined, from the summary or the review template; back to it."""
+    subject = get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
+    back = request.POST.get("back", "summary")
+    booking = presenters.form_int(back.removeprefix("review-")) if back.startswith("review-") else None
+    target = (
+        redirect("reviews:review", booking_pk=booking)
+        if booking is not None
+        else redirect("web:person", person_pk=subject.pk)
     )
+    try:
+        prompts.record_prompt(
+            user=request.user,
+            person=subject,
+            prompt_id=prompt_id,
+            outcome=request.POST.get("outcome", ""),
+            value=request.POST.get("value", "")[:200],
+        )
+    except services.PlannerError as problem:
+        messages.error(request, f"Not recorded: {problem}")
+    else:
+        messages.success(request, "Recorded")
+    target["Location"] += "#contact-prompts"
+    return target
