@@ -60,7 +60,14 @@ def test_the_file_is_cited_and_a_bad_copy_names_the_field(tmp_path: Path) -> Non
 
 def test_who_each_prompt_applies_to(practice: rm.Organisation) -> None:
     older = PersonFactory(registered_practice=practice, birth_date=dt.date(1950, 1, 1))
-    assert _ids(older) == ["smoking", "alcohol", "bmi", "blood_pressure", "flu_vaccination", "pneumococcal_vaccination"]
+    assert _ids(older) == [
+        "smoking",
+        "alcohol",
+        "bmi",
+        "blood_pressure",
+        "flu_vaccination",
+        "pneumococcal_vaccination",
+    ]
     younger = PersonFactory(registered_practice=practice, birth_date=dt.date(1996, 1, 1))
     assert _ids(younger) == ["smoking", "alcohol", "bmi"]
     child = PersonFactory(registered_practice=practice, birth_date=dt.date(2014, 1, 1))
@@ -74,13 +81,25 @@ def test_who_each_prompt_applies_to(practice: rm.Organisation) -> None:
 
 def test_intervals_season_and_once(practice: rm.Organisation) -> None:
     person = PersonFactory(registered_practice=practice, birth_date=dt.date(1950, 1, 1))
-    _observed(person, "http://snomed.info/sct", "60621009", TODAY - dt.timedelta(days=200))  # BMI 7 months ago
+    _observed(
+        person, "http://snomed.info/sct", "60621009", TODAY - dt.timedelta(days=200)
+    )  # BMI 7 months ago
     _observed(person, "http://snomed.info/sct", "75367002", dt.date(2021, 3, 11))  # BP just under 5 years ago
-    _observed(person, "http://snomed.info/sct", "86198006", dt.date(2025, 10, 1))  # flu this season (from 1 Sept 2025)
-    _observed(person, "http://snomed.info/sct", "12866006", dt.date(2016, 1, 1))  # pneumococcal once, long ago
+    _observed(
+        person, "http://snomed.info/sct", "86198006", dt.date(2025, 10, 1)
+    )  # flu this season (from 1 Sept 2025)
+    _observed(
+        person, "http://snomed.info/sct", "12866006", dt.date(2016, 1, 1)
+    )  # pneumococcal once, long ago
     assert _ids(person) == ["smoking", "alcohol"]
     # on 1 September: a new flu season, BP past its 5 years (11 March), BMI past 12 months
-    assert _ids(person, dt.date(2026, 9, 1)) == ["smoking", "alcohol", "bmi", "blood_pressure", "flu_vaccination"]
+    assert _ids(person, dt.date(2026, 9, 1)) == [
+        "smoking",
+        "alcohol",
+        "bmi",
+        "blood_pressure",
+        "flu_vaccination",
+    ]
     # a year after the BMI, it is due again (12 months)
     assert "bmi" in _ids(person, TODAY - dt.timedelta(days=200) + dt.timedelta(days=366))
 
@@ -115,7 +134,8 @@ def test_one_click_from_the_summary(practice: rm.Organisation) -> None:
     html = client.get(f"/people/{person.pk}/").content.decode()
     assert "3 prompts due" in html and "Smoking status: every 12 months for people aged 15 and over" in html
     answered = client.post(
-        f"/reviews/people/{person.pk}/prompts/smoking/", {"outcome": "done", "value": "8517006", "back": "summary"}
+        f"/reviews/people/{person.pk}/prompts/smoking/",
+        {"outcome": "done", "value": "8517006", "back": "summary"},
     )
     assert answered.status_code == 302 and answered["Location"] == f"/people/{person.pk}/#contact-prompts"
     smoking = rm.Observation.objects.get(person=person, code="72166-2")
