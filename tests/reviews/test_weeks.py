@@ -89,3 +89,19 @@ def test_clinics_and_slot_rules() -> None:
     assert (nurse.reviews, nurse.minutes, nurse.capacity, nurse.over) == (2, 80, 60, True)
     assert (gp.reviews, gp.minutes, gp.capacity, gp.over) == (1, 20, 0, True)  # no GP sessions set
     assert week.clinics["pharmacist"].reviews == 0
+
+
+def test_the_cap_fills_only_earlier_weeks_with_room_and_flags_the_rest() -> None:
+    week = lambda n, k: _due(k, MONDAY + dt.timedelta(weeks=n - 1, days=1))  # noqa: E731
+    dues = [week(2, 1), week(2, 2), week(3, 3), week(3, 4), week(3, 5), week(3, 6)]
+    plan = plan_weeks(
+        dues, as_of=MONDAY, recall="due", recall_month=None, weekly_cap=2, standard_slot=15, capacity={}
+    )
+    # week 3's two extra go to week 1 (week 2 is full), never to week 4
+    assert [w.keys for w in plan[:4]] == [[5, 6], [1, 2], [3, 4], []]
+    assert not any(w.over_cap for w in plan)
+    dues = [week(1, k) for k in range(1, 4)] + [week(2, k) for k in range(4, 7)]
+    plan = plan_weeks(
+        dues, as_of=MONDAY, recall="due", recall_month=None, weekly_cap=2, standard_slot=15, capacity={}
+    )
+    assert [len(w.keys) for w in plan[:3]] == [3, 3, 0] and plan[0].over_cap and plan[1].over_cap

@@ -7,12 +7,15 @@ twelve weeks from the columns the week arithmetic needs, and names only for the 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from careweave.governance.access import in_care
@@ -38,7 +41,10 @@ MONTHS = (
     "December",
 )
 TYPE_NAMES: Mapping[str, str] = dict(ClinicianType.choices)
-SESSION_ROWS = 6  # blank session rows offered by the form (no JavaScript to add more)
+SESSION_ROWS = 6
+#: people named for the week shown (most urgent first): the page stays fast for a large practice
+MAX_NAMED = 50
+WEEKS_CACHE_SECONDS = 3600  # blank session rows offered by the form (no JavaScript to add more)
 
 
 def form_int(value: str | None) -> int | None:
@@ -155,6 +161,60 @@ def person_row(p: PlannedReview, standard_slot: int, names: Mapping[int, str]) -
     }
 
 
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _dues(practice_pk: int) -> list[wk.Due]:
+    """The practice's planned reviews as the week arithmetic needs them: one indexed range, read with
+    the driver's own types (the ORM's per-value converters cost more than the planning on 6k rows)."""
+    table = PlannedReview._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, review_date, overdue, birth_month, slot_minutes, clinician_type FROM {table} "  # noqa: S608
+            "WHERE practice_id = %s AND different_approach = ''",
+            [practice_pk],
+        )
+        rows = cursor.fetchall()
+    return [
+        wk.Due(pk, _day(day), bool(overdue), born, slot, kind) for pk, day, overdue, born, slot, kind in rows
+    ]
+
+
+def _weeks(
+    practice_pk: int, as_of: dt.date, saved: PlannerSettings, capacity: Mapping[str, int]
+) -> list[wk.Week]:
+    """The twelve weeks, kept in the cache while the plan, the settings and the sessions are unchanged
+    (the key holds the plan's newest row and size, the settings' time and the sessions' minutes)."""
+    newest = PlannedReview.objects.filter(practice_id=practice_pk).aggregate(last=Max("pk"), n=Count("pk"))
+    key = "reviews:weeks:" + ":".join(
+        str(v)
+        for v in (
+            practice_pk,
+            as_of,
+            newest["last"],
+            newest["n"],
+            saved.pk,
+            saved.updated_at,
+            sorted(capacity.items()),
+        )
+    )
+    key = "reviews:weeks:" + hashlib.sha256(key.encode()).hexdigest()
+    found: list[wk.Week] | None = cache.get(key)
+    if found is None:
+        found = wk.plan_weeks(
+            _dues(practice_pk),
+            as_of=as_of,
+            recall=saved.recall,
+            recall_month=saved.recall_month,
+            weekly_cap=saved.weekly_cap,
+            standard_slot=saved.slot_minutes,
+            capacity=capacity,
+        )
+        cache.set(key, found, timeout=WEEKS_CACHE_SECONDS)
+    return found
+
+
 def planner_page(
     user: Any, practice: rm.Organisation, saved: PlannerSettings, chosen_week: int | None
 ) -> PlannerPage:
@@ -166,21 +226,7 @@ def planner_page(
         "clinician_type", "minutes"
     ):
         capacity[kind] += minutes
-    dues = [
-        wk.Due(pk, review, overdue, born, slot, kind)
-        for pk, review, overdue, born, slot, kind in rows.filter(different_approach="").values_list(
-            "pk", "review_date", "overdue", "birth_month", "slot_minutes", "clinician_type"
-        )
-    ]
-    plan = wk.plan_weeks(
-        dues,
-        as_of=as_of,
-        recall=saved.recall,
-        recall_month=saved.recall_month,
-        weekly_cap=saved.weekly_cap,
-        standard_slot=saved.slot_minutes,
-        capacity=capacity,
-    )
+    plan = _weeks(practice.pk, as_of, saved, capacity)
     types = sorted(
         {t for w in plan for t in w.clinics},
         key=lambda t: list(TYPE_NAMES).index(t) if t in TYPE_NAMES else 9,
@@ -211,7 +257,8 @@ def planner_page(
     )
     shown = plan[number - 1]
     visible = rows.filter(in_care(user, "person_id"))
-    chosen = visible.filter(pk__in=shown.keys).select_related("person").in_bulk()
+    named = shown.keys[:MAX_NAMED]  # the most urgent first; the rest are booked as these are done
+    chosen = visible.filter(pk__in=named).select_related("person").in_bulk()
     approach = list(
         visible.exclude(different_approach="").select_related("person").order_by("review_date", "pk")[:100]
     )
@@ -219,7 +266,7 @@ def planner_page(
         p.usual_practitioner_id for p in [*chosen.values(), *approach] if p.usual_practitioner_id is not None
     }
     names = dict(rm.Practitioner.objects.filter(pk__in=practitioners).values_list("pk", "name"))
-    people = [person_row(chosen[k], saved.slot_minutes, names) for k in shown.keys if k in chosen]
+    people = [person_row(chosen[k], saved.slot_minutes, names) for k in named if k in chosen]
     for row in people:
         clinic = row["clinician"]
         row["clinic"] = clinic
@@ -228,7 +275,11 @@ def planner_page(
         planned_on=planned_on,
         settings=saved,
         weeks=weeks,
-        week={**weeks[number - 1], "first_day": shown.start.isoformat()},
+        week={
+            **weeks[number - 1],
+            "first_day": shown.start.isoformat(),
+            "more": max(0, len(shown.keys) - MAX_NAMED),
+        },
         people=people,
         different_approach=[person_row(p, saved.slot_minutes, names) for p in approach],
         clinician_types=[TYPE_NAMES.get(t, t) for t in types],

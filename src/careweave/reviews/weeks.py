@@ -3,8 +3,9 @@ when a review is recalled (as it falls due, in the birth month or a chosen month
 in, the weekly cap, and the clinics each week needs by clinician type against the sessions set.
 
 Two safety rules hold throughout: a recall month or the cap only ever brings a review FORWARD (never
-later than the date its first item falls due), and an overdue review goes in the first week. A week
-still over the cap once nothing more can be brought forward is flagged, never emptied into a later week.
+later than the date its first item falls due), and an overdue review goes in the first week. The cap
+moves a full week's least urgent reviews into the nearest earlier week with room; a week still over the
+cap is flagged (more sessions are needed), never emptied into a later week.
 """
 
 from __future__ import annotations
@@ -114,13 +115,16 @@ def plan_weeks(
 
 
 def _apply_cap(plan: Sequence[Week], by_key: Mapping[int, Due], cap: int) -> None:
-    """From the last week back, move a full week's least urgent reviews one week earlier (never later);
-    the first week keeps what is left and is flagged when over the cap."""
+    """From the last week back, move a full week's least urgent reviews into the nearest earlier week
+    with room (never later, never filling a week past the cap); a week still over the cap is flagged."""
     for i in range(len(plan) - 1, 0, -1):
         week = plan[i]
-        while len(week.keys) > cap:
-            moved = week.keys.pop()  # the least urgent: latest due
-            plan[i - 1].keys.append(moved)
-        plan[i - 1].keys.sort(key=lambda k: (not by_key[k].overdue, by_key[k].review_date, k))
+        j = i - 1
+        while len(week.keys) > cap and j >= 0:
+            if len(plan[j].keys) >= cap:
+                j -= 1
+                continue
+            plan[j].keys.append(week.keys.pop())  # the least urgent: latest due
     for week in plan:
+        week.keys.sort(key=lambda k: (not by_key[k].overdue, by_key[k].review_date, k))
         week.over_cap = len(week.keys) > cap
