@@ -186,3 +186,15 @@ def test_review_template_records_observations_and_next_review(planned: PlannedRe
     booking.refresh_from_db()
     assert booking.completed_at is not None
     assert rm.Appointment.objects.get(resource__logical_id=booking.appointment_id).status == "fulfilled"
+
+
+def test_refresh_command_keeps_the_plan_per_practice(record: None) -> None:  # noqa: F811
+    from typer.testing import CliRunner
+
+    from careweave.cli import app
+
+    result = CliRunner().invoke(app, ["reviews", "refresh", "--as-of", "2024-03-31"])
+    assert result.exit_code == 0, result.output
+    assert "1 reviews planned as of 2024-03-31" in result.output
+    assert PlannedReview.objects.get().planned_on == AS_OF
+    assert AuditEntry.objects.filter(action="review-plan-refresh").exists()
