@@ -316,3 +316,27 @@ def test_people_with_nothing_due_get_no_review_and_every_check_has_a_place() -> 
     assert placed == {c.id for c in schedules.checks}
     assert plan(extract(person=[person(1)], condition=[dx(1, "0")])) == {}
     assert SCT  # the shared helpers' code system
+
+
+def test_horizon_edge_the_last_day_of_twelve_weeks_is_in_and_a_day_more_is_not() -> None:
+    edge = AS_OF + dt.timedelta(weeks=PLANNING.horizon_weeks)  # 23 June 2024
+    done = [dt.date(2023, 9, 1)] * 3
+
+    def diabetes(person_id: int, hba1c_on: dt.date) -> list[dict[str, Any]]:
+        acr, bp, cholesterol = done
+        return [
+            obs(person_id, HBA1C, hba1c_on, 48.0),  # every 6 months
+            obs(person_id, ACR, acr, 1.0),
+            obs(person_id, BP, bp),
+            obs(person_id, CHOLESTEROL, cholesterol, 4.0),
+        ]
+
+    ex = extract(
+        person=[person(1), person(2)],
+        condition=[dx(1, DIABETES), dx(2, DIABETES)],
+        observation=[*diabetes(1, dt.date(2023, 12, 23)), *diabetes(2, dt.date(2023, 12, 24))],
+    )
+    reviews = plan(ex)
+    assert set(reviews) == {1}  # due 24 June: beyond the horizon, planned next time
+    assert reviews[1].review_date == edge and [i.rule for i in reviews[1].items][0] == "diabetes_hba1c"
+    assert not reviews[1].items[0].overdue

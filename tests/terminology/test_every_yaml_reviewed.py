@@ -34,6 +34,7 @@ from careweave.terminology.continuity import load_continuity
 from careweave.terminology.home_readings import load_home_readings
 from careweave.terminology.loading.accessible_information import load_accessible_information
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
+from careweave.terminology.loading.prompts import load_contact_prompts
 from careweave.terminology.loading.reviews import load_review_planning
 from careweave.terminology.proxy_sensitive import load_proxy_sensitive
 from careweave.terminology.record_sharing import load_record_sharing
@@ -59,6 +60,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "proxy_sensitive.yaml": load_proxy_sensitive,
     "record_sharing.yaml": load_record_sharing,
     "accessible_information.yaml": load_accessible_information,
+    "contact_prompts.yaml": load_contact_prompts,
 }
 
 

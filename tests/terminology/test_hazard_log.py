@@ -60,6 +60,9 @@ OTHER_FLAGS = frozenset(
         # issue 18: the channel choice for contacting a person, and the interpreter flag
         "contact_channel_choice",
         "interpreter_needed",
+        # issue 14, items 4 and 5: the practice planner's weeks and the contact prompts
+        "review_planner_week",
+        "contact_prompt",
     }
 )
 

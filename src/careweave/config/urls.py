@@ -12,6 +12,7 @@ urlpatterns = [
     path("my/", include("careweave.portal.urls")),
     path("online-access/", include("careweave.portal.staff_urls")),
     path("contact/", include("careweave.contact.urls")),
+    path("reviews/", include("careweave.reviews.urls")),
     path("", include("careweave.web.urls")),
 ]
 

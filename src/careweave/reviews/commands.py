@@ -49,4 +49,22 @@ def build_reviews_app(setup_django: Callable[[], None]) -> typer.Typer:
             f"{double:,} double slots (use --json for each review)"
         )
 
+    @reviews_app.command("refresh")
+    def refresh_command(
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Planning date YYYY-MM-DD (default today)")
+        ] = None,
+    ) -> None:
+        """Work the plan out again and keep it per practice for the practice planner page (/reviews/):
+        run nightly, or after a large import."""
+        given = engine_and_date("duckdb", as_of)
+        setup_django()
+        from django.utils import timezone
+
+        from careweave.reviews.services import refresh_plans
+
+        when = given or timezone.localdate()
+        count = refresh_plans(as_of=when)
+        console.print(f"{count:,} reviews planned as of {when.isoformat()}, kept per practice")
+
     return reviews_app

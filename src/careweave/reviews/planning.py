@@ -8,10 +8,10 @@ import datetime as dt
 from typing import Any, Literal
 
 from careweave.governance.audit import record_system_event
-from careweave.population.reviews import plan_reviews, requisition, reviews_from_plan
+from careweave.population.reviews import Review, plan_reviews, requisition, reviews_from_plan
 from careweave.record import models as rm
 from careweave.segmentation.extract import build_extract, default_as_of
-from careweave.terminology.loading.reviews import load_review_planning
+from careweave.terminology.loading.reviews import ReviewPlanning, load_review_planning
 
 
 class UnknownPerson(ValueError):
@@ -29,15 +29,22 @@ def resolve_person(value: str) -> int:
     return int(found)
 
 
+def planned_reviews(
+    when: dt.date, *, person: int | None = None, engine: Literal["duckdb", "spark"] = "duckdb"
+) -> tuple[list[Review], ReviewPlanning]:
+    """The planner's reviews on ``when`` (all, or ``person``'s), with the planning data they came from."""
+    planning = load_review_planning()
+    interpreter = rm.Person.objects.filter(interpreter_required=True).values_list("pk", flat=True)
+    plan = plan_reviews(build_extract(), when, engine, planning=planning, interpreter=set(interpreter))
+    return reviews_from_plan(plan, planning, None if person is None else [person]), planning
+
+
 def review_plan(
     *, as_of: dt.date | None = None, person: int | None = None, engine: Literal["duckdb", "spark"] = "duckdb"
 ) -> list[dict[str, Any]]:
     """Every review due in the horizon on ``as_of`` (default today), or ``person``'s, as printed objects."""
     when = as_of or default_as_of()
-    planning = load_review_planning()
-    interpreter = rm.Person.objects.filter(interpreter_required=True).values_list("pk", flat=True)
-    plan = plan_reviews(build_extract(), when, engine, planning=planning, interpreter=set(interpreter))
-    reviews = reviews_from_plan(plan, planning, None if person is None else [person])
+    reviews, planning = planned_reviews(when, person=person, engine=engine)
     people = {
         pk: (nhs, logical_id)
         for pk, nhs, logical_id in rm.Person.objects.filter(

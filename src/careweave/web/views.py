@@ -35,6 +35,7 @@ from careweave.governance.audit import record_access, record_views
 from careweave.governance.models import BreakGlass
 from careweave.governance.permissions import has
 from careweave.record import models as rm
+from careweave.reviews.prompts import prompts_due
 from careweave.segmentation.freshness import freshness
 from careweave.segmentation.models import WorklistOverride
 from careweave.segmentation.services import current_run, default_review_on, override_worklist, worklist_titles
@@ -154,7 +155,8 @@ def person(request: HttpRequest, person_pk: int) -> HttpResponse:
     timeline = timeline_filter.TimelineFilter.from_query(request.GET)
     shown = shared_summary(summary.holistic_summary(subject, timeline, access.view), access)
     context = {"summary": shown, "decision": access,
-               "printed_on": _printed_on(), "printing": False}
+               "printed_on": _printed_on(), "printing": False, "prompts": prompts_due(subject),
+               "prompt_person_pk": subject.pk}
     return render(request, "web/person.html", context)
 
 
