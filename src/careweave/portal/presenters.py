@@ -115,7 +115,7 @@ def referrals(person: rm.Person, *, proxy: bool) -> list[dict[str, Any]]:
     marked = sharing.marked_resources(person)
     hidden = {
         r.pk
-        for r in person.referrals.all()
+        for r in person.referrals.filter(is_referral=True)
         if r.resource_id in marked or sharing.sensitive_code("", r.reason_code)
     }
     return [row for row in rows if row["pk"] not in hidden]

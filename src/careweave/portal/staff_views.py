@@ -33,7 +33,7 @@ def _items(person: rm.Person) -> list[dict[str, Any]]:
                 "always": coded,
             }
         )
-    for r in person.referrals.order_by("-authored_on"):
+    for r in person.referrals.filter(is_referral=True).order_by("-authored_on"):
         coded = sharing.sensitive_code("", r.reason_code)
         rows.append(
             {

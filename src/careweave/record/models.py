@@ -314,6 +314,9 @@ class Referral(PersonItem):
         Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals_received"
     )
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # False for a request that is not a referral to another service: a blood-test or imaging
+    # requisition (a review's one blood draw, issue 14) is a ServiceRequest too, but nobody waits on it
+    is_referral = models.BooleanField(default=True)
 
 
 class SocialCircumstance(CodedItem):

@@ -62,7 +62,7 @@ def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def _referrals(people: Q) -> list[dict[str, Any]]:
-    rows = rm.Referral.objects.filter(people).values_list(
+    rows = rm.Referral.objects.filter(people, is_referral=True).values_list(
         "resource__logical_id",
         "person_id",
         "person__nhs_number",
@@ -185,7 +185,7 @@ def _close_replaced(people: Q, tasks: list[dict[str, Any]]) -> None:
     already ended it (a rejection stays a rejection, for the loop rule), it is cancelled on the day
     the replacement was made."""
     ended = {t["referral_id"] for t in tasks if t["business_status"] in CLOSED}
-    replaced = rm.Referral.objects.filter(people, replaces__isnull=False).values_list(
+    replaced = rm.Referral.objects.filter(people, is_referral=True, replaces__isnull=False).values_list(
         "replaces__resource__logical_id", "authored_on"
     )
     for old, when in replaced.iterator(chunk_size=CHUNK):

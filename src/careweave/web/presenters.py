@@ -295,7 +295,7 @@ def person_record(person: rm.Person) -> PersonRecord:
             "referred": format_date(r.authored_on),
             "waiting": describe_wait(r.authored_on) if r.status in OPEN_REFERRAL_STATUSES else "Not waiting",
         }
-        for r in person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk")
+        for r in person.referrals.filter(is_referral=True).select_related("to_organisation").order_by("-authored_on", "-pk")
     ]
     record.social_circumstances = [
         {"kind": s.kind.replace("-", " ").capitalize(), "detail": s.display or s.code, "recorded": format_date(s.recorded)}

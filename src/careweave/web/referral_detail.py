@@ -131,7 +131,7 @@ def weeks_waited(referral: rm.Referral, task: ReferralTask | None, today: dt.dat
 
 def person_referrals(person: rm.Person) -> list[dict[str, Any]]:
     """Every referral of the person, newest first, with its state and weeks waited."""
-    referrals = list(person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk"))
+    referrals = list(person.referrals.filter(is_referral=True).select_related("to_organisation").order_by("-authored_on", "-pk"))
     states = latest_states(r.pk for r in referrals)
     # a referral replaced by another (re-referred elsewhere) stopped waiting when it was replaced
     replaced = {r.replaces_id: r for r in referrals if r.replaces_id is not None}

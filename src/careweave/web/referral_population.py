@@ -70,13 +70,13 @@ def _median(weeks: list[int]) -> str:
 def _waiting(today: dt.date) -> list[Waiting]:
     rules = load_referral_rules()
     referrals = list(
-        rm.Referral.objects.filter(PLANNING)
+        rm.Referral.objects.filter(PLANNING, is_referral=True)
         .exclude(status__in=("entered-in-error", "draft", "revoked", "completed"))
         .select_related("person", "to_organisation", "resource")
     )
     states = latest_states(r.pk for r in referrals)
     replaced = set(
-        rm.Referral.objects.filter(PLANNING, replaces__isnull=False).values_list("replaces_id", flat=True)
+        rm.Referral.objects.filter(PLANNING, is_referral=True, replaces__isnull=False).values_list("replaces_id", flat=True)
     )
     found = []
     for r in referrals:

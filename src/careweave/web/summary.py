@@ -339,7 +339,7 @@ def _timeline_and_referrals(summary: Summary, person: rm.Person) -> None:
             TimelineEntry(_moment(a.start), format_date(a.start), "Appointment",
                           (a.description or "Appointment") + status, org, sector)
         )
-    for r in person.referrals.select_related("to_organisation").order_by("-authored_on", "-pk"):
+    for r in person.referrals.filter(is_referral=True).select_related("to_organisation").order_by("-authored_on", "-pk"):
         org, sector = _sector(r.to_organisation)
         service = r.code_display or r.reason_display or NOT_RECORDED
         entries.append(
