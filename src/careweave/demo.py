@@ -17,6 +17,7 @@ from careweave.monitoring.demo import add_demo_home_readings
 from careweave.portal.demo import create_portal_demo_accounts
 from careweave.progress import progress_bar
 from careweave.record import models as rm
+from careweave.reviews.services import refresh_plans
 from careweave.segmentation.models import SegmentationRun
 from careweave.segmentation.run import run_segmentation
 from careweave.synth import DEFAULT_REFERENCE_DATE, generate
@@ -68,6 +69,9 @@ def build_demo(
             # the synthetic records run up to the generator's reference date, so measure windows from it
             run, _ = run_segmentation(as_of=DEFAULT_REFERENCE_DATE, seed=seed)
         console.print(f"MLTC register: {run.register_size:,} people in {run.n_classes} clusters")
+        with console.status("Planning reviews for each practice"):
+            planned = refresh_plans(as_of=DEFAULT_REFERENCE_DATE, actor="careweave demo")
+        console.print(f"Review planner: {planned:,} reviews due in the next 12 weeks")
     return create_accounts() + create_portal_demo_accounts(password=DEMO_PASSWORD)
 
 

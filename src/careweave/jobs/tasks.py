@@ -74,12 +74,17 @@ def refresh_population(reason: str = "") -> dict[str, Any]:
             "refresh-population", WORKER, detail=f"not refreshed ({reason}): {problem}", outcome="failure"
         )
         return {"run": None, "reason": reason}
+    # the practices' review planners (issue 14) read the plan kept from the same record
+    from careweave.reviews.services import refresh_plans
+
+    planned = refresh_plans(as_of=_as_of() or dt.date.today(), actor=WORKER)
     record_system_event(
         "refresh-population",
         WORKER,
-        detail=f"run {run.pk} ({reason}): {run.people_count} people, {run.register_size} on the register",
+        detail=f"run {run.pk} ({reason}): {run.people_count} people, {run.register_size} on the register, "
+        f"{planned} reviews planned",
     )
-    return {"run": run.pk, "people": run.people_count, "reason": reason}
+    return {"run": run.pk, "people": run.people_count, "reason": reason, "reviews_planned": planned}
 
 
 #: Import outcomes that change the record, and so the lists built on it.
