@@ -9,11 +9,12 @@ import re
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from careweave.huddles.models import Task
 from careweave.portal import accounts
 from careweave.portal.models import PersonAccount
-from careweave.portal.urls import PERSON_PAGES
+from careweave.portal.urls import PAGE_EXAMPLES, PERSON_PAGES
 from tests.browser.conftest import serious_accessibility_violations
 from tests.portal.conftest import PERSON_PASSWORD, latest_code, portal_world  # noqa: F401 (fixture)
 from tests.web.conftest import person
@@ -96,7 +97,9 @@ def test_the_person_activates_signs_in_and_reads_their_plan_and_medicines(
     for name in PERSON_PAGES:
         if name == "carer":
             continue
-        page.goto(f"{base}/my/{alice.pk}/{'' if name == 'overview' else name + '/'}")
+        page.goto(
+            base + reverse(f"portal:{name}", kwargs={"person_pk": alice.pk, **PAGE_EXAMPLES.get(name, {})})
+        )
         assert page.title() and "Not found" not in page.title(), name
         check(page, name)
 
@@ -151,3 +154,61 @@ def test_a_clinician_gives_a_carer_online_access(
     assert page.get_by_text("Activation code:").is_visible()
     assert serious_accessibility_violations(page) == []
     assert PersonAccount.objects.filter(display_name="Dewi Zephyrine").exists()
+
+
+def test_the_person_sends_a_reading_and_reads_the_coordinators_reply(
+    live_server: Any,
+    browser: Any,
+    portal_world: dict[str, Any],  # noqa: F811
+) -> None:
+    from careweave.jobs.worker import run_worker
+    from tests.browser.conftest import sign_in
+    from tests.web.conftest import PASSWORD
+
+    base, alice, gp = live_server.url, portal_world["alice"], portal_world["gp_a"]
+    page = browser.new_page(viewport={"width": WIDTH, "height": 640})
+    own = PersonAccount.objects.select_related("user").get(pk=portal_world["alice_account"].pk)
+    sign_in_to_view(page, base, own)
+    page.wait_for_url(f"{base}/my/{alice.pk}/")
+
+    page.get_by_role("link", name="Home readings").click()
+    page.wait_for_url(f"{base}/my/{alice.pk}/readings/")
+    check(page, "readings")
+    page.get_by_role("link", name="Send a blood pressure reading").click()
+    check(page, "reading form")
+    page.get_by_label("Systolic blood pressure").fill("300")
+    page.get_by_label("Diastolic blood pressure").fill("200")
+    page.get_by_role("button", name="Send reading").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("There is a problem").is_visible()
+    assert page.locator("#systolic-error").is_visible()  # beside the field
+    check(page, "reading refused")
+    page.get_by_label("Systolic blood pressure").fill("190")
+    page.get_by_label("Diastolic blood pressure").fill("100")
+    page.get_by_role("button", name="Send reading").click()
+    page.wait_for_url(f"{base}/my/{alice.pk}/readings/")
+    assert page.get_by_text("Your blood pressure reading has been sent").is_visible()
+    check(page, "reading sent")
+
+    for path, text in (("plan/", "Getting to chapel on Sundays."), ("medicines/", "One tablet twice a day")):
+        page.goto(f"{base}/my/{alice.pk}/{path}")
+        assert page.get_by_text(text).is_visible()
+        check(page, path)
+
+    run_worker(once=True, schedule=False)  # the alert evaluation the reading enqueued
+    gp.set_password(PASSWORD)
+    gp.save()
+    staff = browser.new_page()
+    sign_in(staff, base, gp.username)
+    staff.goto(f"{base}/home-readings/")
+    assert staff.get_by_text("Systolic blood pressure 190").first.is_visible()
+    assert serious_accessibility_violations(staff) == []
+    staff.get_by_label("Your reply to Alice Zephyrine").fill("Please rest; I will ring you this afternoon")
+    staff.get_by_role("button", name="Mark as seen").click()
+    staff.wait_for_load_state()
+    assert staff.get_by_text("the person can read your reply").is_visible()
+
+    page.goto(f"{base}/my/{alice.pk}/readings/")
+    assert page.get_by_text("Please rest; I will ring you this afternoon").is_visible()
+    assert page.get_by_text("Your team has looked at this").is_visible()
+    check(page, "reply read")

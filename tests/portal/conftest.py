@@ -1,5 +1,5 @@
 """The person's view world: Alice (with a co-ordinator, a care plan, medicines, a referral, home
-readings and sensitive items), Bob at another practice, their own accounts, and Carys, Alice's carer,
+readings she sent and sensitive items), Bob at another practice, their own accounts, and Carys, Alice's carer,
 with proxy access to part of Alice's record. Accounts are made through the services, as staff do."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from careweave.care import services as care
 from careweave.governance.models import Role
+from careweave.monitoring.services import record_reading
 from careweave.portal import accounts
 from careweave.portal.models import OutboxMessage, PersonAccount, Share
 from careweave.record import models as rm
@@ -146,20 +147,6 @@ def portal_world(db: Any) -> dict[str, Any]:
         authored_on=timezone.localdate() - timedelta(days=10),
     )
     now = timezone.now()
-    for days, kg in ((6, 80.0), (3, 81.0), (1, 82.5)):
-        item(
-            rm.Observation,
-            alice,
-            "Observation",
-            body={"resourceType": "Observation", "performer": [{"reference": "Patient/x"}]},
-            category="vital-signs",
-            system=LOINC,
-            code="29463-7",
-            display="Body weight",
-            effective=now - timedelta(days=days),
-            value=kg,
-            unit="kg",
-        )
     item(
         rm.Observation,
         alice,
@@ -188,6 +175,14 @@ def portal_world(db: Any) -> dict[str, Any]:
     accounts.hide_from_proxies(user=gp_a, person=alice, resource=hidden_med.resource, reason="asked by Alice")
     for account, code in ((alice_account, alice_code), (bob_account, bob_code), (carer_account, carer_code)):
         activated(account, code)
+    for days, kg in ((6, 80.0), (3, 81.0), (1, 82.5)):  # sent from home, as the person's form sends them
+        record_reading(
+            user=alice_account.user,
+            person=alice,
+            measurement="weight",
+            values={"weight": kg},
+            effective=now - timedelta(days=days),
+        )
     return {
         "alice": alice,
         "bob": bob,

@@ -11,10 +11,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from careweave.governance.models import AuditEntry
 from careweave.portal.models import CarerNeeds, PersonMessage
-from careweave.portal.urls import PERSON_PAGES
+from careweave.portal.urls import PAGE_EXAMPLES, PERSON_PAGES
 from tests.portal.conftest import portal_client
 
 pytestmark = pytest.mark.django_db
+
+
+def page(name: str, pk: int) -> str:
+    return reverse(f"portal:{name}", kwargs={"person_pk": pk, **PAGE_EXAMPLES.get(name, {})})
 
 
 def test_every_person_page_refuses_another_persons_id(portal_world: dict[str, Any]) -> None:
@@ -22,11 +26,11 @@ def test_every_person_page_refuses_another_persons_id(portal_world: dict[str, An
     client = portal_client(portal_world["alice_account"])
     assert len(PERSON_PAGES) >= 11
     for name in PERSON_PAGES:
-        own = client.get(reverse(f"portal:{name}", args=[alice.pk]))
+        own = client.get(page(name, alice.pk))
         # the carer's needs page is for carers: the person's own account is told it does not exist
         assert own.status_code == (404 if name == "carer" else 200), name
         for method in ("get", "post"):
-            other = getattr(client, method)(reverse(f"portal:{name}", args=[bob.pk]), {"text": "hello"})
+            other = getattr(client, method)(page(name, bob.pk), {"text": "hello"})
             # a page that takes no POST says so (405) before it looks at the id: that reveals nothing
             assert other.status_code in ((404, 405) if method == "post" else (404,)), (
                 name,
@@ -34,7 +38,7 @@ def test_every_person_page_refuses_another_persons_id(portal_world: dict[str, An
                 other.status_code,
             )
             assert b"Quillfeather" not in other.content and b"Bobs-" not in other.content, name
-        assert client.get(reverse(f"portal:{name}", args=[999_999])).status_code == 404
+        assert client.get(page(name, 999_999)).status_code == 404
     assert not PersonMessage.objects.filter(person=bob).exists()
     assert not CarerNeeds.objects.filter(person=bob).exists()
     denied = AuditEntry.objects.filter(actor=portal_world["alice_account"].user, person=bob, outcome="denied")
@@ -71,7 +75,7 @@ def test_a_carer_sees_only_what_was_shared_and_nothing_hidden(portal_world: dict
             continue  # listed under the plan, which was shared
         assert carer.get(f"/my/{alice.pk}/{unshared}/").status_code == 404, unshared
     for name in PERSON_PAGES:  # Bob never agreed to share anything with Alice's carer
-        assert carer.get(reverse(f"portal:{name}", args=[portal_world["bob"].pk])).status_code == 404, name
+        assert carer.get(page(name, portal_world["bob"].pk)).status_code == 404, name
     overview = carer.get(f"/my/{alice.pk}/").content.decode()
     assert "Home readings" not in overview and "Who has looked" not in overview
     entry = AuditEntry.objects.filter(

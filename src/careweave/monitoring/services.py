@@ -22,6 +22,7 @@ from django_tasks_db.backend import DatabaseBackend
 
 from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
 from careweave.fhir.outcome import Refused
+from careweave.governance.access import RecordAccess
 from careweave.governance.audit import record_access
 from careweave.governance.models import ApiToken
 from careweave.monitoring.models import HomeReading, ReadingSource
@@ -260,16 +261,24 @@ def record_reading(
     values: dict[str, float],
     effective: dt.datetime | None = None,
     performer: str | None = None,
+    opened: RecordAccess | None = None,
 ) -> Recorded:
     """The person's (or carer's) reading form: the same Observation a device would POST to
     /fhir/Observation, through the same importer, checks and evaluation. `user` must be a reading
-    source for `person` (ReadingError otherwise). Audited as the user; refused readings are not stored."""
+    source for `person`, or `opened` the person's view's access to this person's record for this
+    user (governance `decide_own`: the person, or a carer the person shared their readings with);
+    ReadingError otherwise. Audited as the user (through `opened`: as the person, or the carer acting
+    for them); refused readings are not stored."""
     source = reading_source_for(user)
     if source is None or source.person_id != person.pk:
+        source = _opened_source(user, person, opened)
+    if source is None:
         raise ReadingError(ONLY_OWN, "measurement")
     resource = reading_resource(
         person=person, measurement=measurement, values=values, effective=effective, performer=performer
     )
+    if source.kind == ReadingSource.Kind.CARER:  # taken by the carer: said, as a display (no resource)
+        resource["performer"].append({"type": "RelatedPerson", "display": "Their carer"})
     with transaction.atomic():
         try:
             entry = source_importer(source).import_resource(
@@ -279,13 +288,32 @@ def record_reading(
             raise ReadingError(refused.issues[0].message, _field(refused, measurement)) from None
         stored = rm.StoredResource.objects.get(resource_type="Observation", logical_id=entry.logical_id)
         after_import(stored)
-        record_access(
-            actor=user,
-            action="create",
-            resource_type="Observation",
-            resource_id=stored.logical_id,
-            person_id=person.pk,
-            purpose="self-care",
-            channel="web",
-        )
+        if opened is not None:
+            opened.audit(
+                action="create", resource_type="Observation", resource_id=stored.logical_id, channel="portal"
+            )
+        else:
+            record_access(
+                actor=user,
+                action="create",
+                resource_type="Observation",
+                resource_id=stored.logical_id,
+                person_id=person.pk,
+                purpose="self-care",
+                channel="web",
+            )
     return Recorded(observation_id=str(stored.logical_id))
+
+
+def _opened_source(user: Any, person: rm.Person, opened: RecordAccess | None) -> ReadingSource | None:
+    """An unsaved source for a record the person's view opened for this very user and person."""
+    if (
+        opened is None
+        or not opened.decision.allowed
+        or opened.decision.on_behalf not in ("self", "proxy")
+        or opened.person.pk != person.pk
+        or getattr(opened.user, "pk", None) != getattr(user, "pk", None)
+    ):
+        return None
+    kind = ReadingSource.Kind.CARER if opened.decision.on_behalf == "proxy" else ReadingSource.Kind.PERSON
+    return ReadingSource(user=user, person=person, kind=kind)

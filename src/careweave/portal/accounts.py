@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from careweave.governance.access import Permission, open_record
 from careweave.governance.audit import record_access
+from careweave.monitoring.models import ReadingSource
+from careweave.monitoring.services import register_reading_source
 from careweave.portal.models import (
     HiddenFromProxy,
     OutboxMessage,
@@ -258,6 +260,13 @@ def activate(*, username: str, code: str, password: str, send_codes_to: str = ""
     if send_codes_to.strip():
         account.send_codes_to = send_codes_to.strip()[:255]
     account.save()
+    if account.person is not None:  # the person's own account sends their home readings (ADR 0018)
+        register_reading_source(
+            user=account.user,
+            person=account.person,
+            kind=ReadingSource.Kind.PERSON,
+            label="their own account",
+        )
     record_access(actor=account.user, action="portal-activate", purpose="sign-in", channel="portal")
     return account
 

@@ -122,19 +122,20 @@ def referrals(person: rm.Person, *, proxy: bool) -> list[dict[str, Any]]:
 
 
 def messages(person: rm.Person) -> list[dict[str, str]]:
+    """The person's questions, newest first, each with the team's answer once there is one."""
     found = PersonMessage.objects.filter(person=person, kind=PersonMessage.Kind.QUESTION).select_related(
-        "task"
+        "task", "replied_by", "replied_by__staff_profile"
     )[:20]
-    return [
-        {
-            "text": m.text,
-            "when": format_date(m.created_at),
-            "status": "Your team has dealt with this"
-            if m.task is not None and m.task.status == "done"
-            else "Waiting for your team",
-        }
-        for m in found
-    ]
+    rows = []
+    for m in found:
+        if m.reply and m.replied_by is not None and m.replied_at is not None:
+            status = f"{staff_name(m.replied_by)}, {staff_role(m.replied_by)}, replied on {format_date(m.replied_at)}"
+        elif m.task is not None and m.task.status == "done":
+            status = "Your team has dealt with this"
+        else:
+            status = "Waiting for your team"
+        rows.append({"text": m.text, "when": format_date(m.created_at), "status": status, "reply": m.reply})
+    return rows
 
 
 def access(person: rm.Person) -> list[Any]:

@@ -159,3 +159,33 @@ def carer_needs(*, user: Any, person: rm.Person) -> CarerNeeds | None:
     if account is None:
         return None
     return CarerNeeds.objects.filter(account=account, person=person).first()
+
+
+@transaction.atomic
+def reply_to_question(*, user: Any, message: PersonMessage, text: str) -> PersonMessage:
+    """A member of the person's team answers their question: the person sees the answer in their
+    view, and the question's task is done. Clinical staff with a relationship only (governance)."""
+    access = open_record(
+        user=user,
+        person=message.person,
+        action="update",
+        resource_type="Communication",
+        resource_id=f"portal-message-{message.pk}",
+        permission=Permission.WRITE_RECORDS,
+        audit=False,
+    )
+    if message.kind != PersonMessage.Kind.QUESTION:
+        raise AccountError("Only a question can be answered", "reply")
+    reply = _text(text, "your reply")
+    message.reply, message.replied_by, message.replied_at = reply, user, timezone.now()
+    message.save(update_fields=["reply", "replied_by", "replied_at"])
+    if message.task is not None and message.task.status != Task.Status.DONE:
+        message.task.status, message.task.completed_at = Task.Status.DONE, timezone.now()
+        message.task.save(update_fields=["status", "completed_at"])
+    access.audit(
+        action="update",
+        resource_type="Communication",
+        resource_id=f"portal-message-{message.pk}",
+        reason="answered the person's question",
+    )
+    return message

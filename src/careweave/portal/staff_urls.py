@@ -6,4 +6,5 @@ app_name = "online-access"
 
 urlpatterns = [
     path("people/<int:person_pk>/", staff_views.online_access, name="person"),
+    path("people/<int:person_pk>/questions/", staff_views.questions, name="questions"),
 ]

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 from careweave.care.presenters import person_heading
 from careweave.governance.access import open_record
 from careweave.portal import accounts, sharing
-from careweave.portal.models import PersonAccount, ProxyGrant, Share
+from careweave.portal.models import PersonAccount, PersonMessage, ProxyGrant, Share
+from careweave.portal.services import reply_to_question
 from careweave.record import models as rm
 from careweave.ui.guards import workspace_only
 from careweave.ui.http import StaffHttpRequest
@@ -109,3 +110,33 @@ def online_access(request: StaffHttpRequest, person_pk: int) -> HttpResponse:
         "field": field,
     }
     return render(request, "portal/staff_online_access.html", context, status=400 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_only
+def questions(request: StaffHttpRequest, person_pk: int) -> HttpResponse:
+    """The person's questions from their view, and the team's answers (the person sees them)."""
+    person = get_object_or_404(rm.Person.objects.select_related("resource"), pk=person_pk)
+    post = request.method == "POST"
+    open_record(
+        user=request.user, person=person, action="read", resource_type="Communication", audit=not post
+    )
+    error, answering = "", 0
+    if post:
+        message = get_object_or_404(
+            PersonMessage, pk=request.POST.get("message", "0") or 0, person=person, kind="question"
+        )
+        try:
+            reply_to_question(user=request.user, message=message, text=request.POST.get("reply", ""))
+        except accounts.AccountError as refused:
+            error, answering = refused.message, message.pk
+        else:
+            return redirect("online-access:questions", person_pk=person.pk)
+    context = {
+        "person": person,
+        "heading": person_heading(person),
+        "asked": PersonMessage.objects.filter(person=person, kind="question").select_related("replied_by"),
+        "error": error,
+        "answering": answering,
+    }
+    return render(request, "portal/staff_questions.html", context, status=400 if error else 200)

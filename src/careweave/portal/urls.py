@@ -1,6 +1,6 @@
 from django.urls import path
 
-from careweave.portal import signin_views, views
+from careweave.portal import self_care_views, signin_views, views
 
 app_name = "portal"
 
@@ -20,8 +20,14 @@ urlpatterns = [
     path("<int:person_pk>/medicines/", views.medicines, name="medicines"),
     path("<int:person_pk>/appointments/", views.appointments, name="appointments"),
     path("<int:person_pk>/referrals/", views.referrals, name="referrals"),
-    path("<int:person_pk>/readings/", views.home_readings, name="readings"),
-    path("<int:person_pk>/questionnaires/", views.questionnaires, name="questionnaires"),
+    path("<int:person_pk>/readings/", self_care_views.home_readings, name="readings"),
+    path("<int:person_pk>/readings/add/<slug:measurement>/", self_care_views.add_reading, name="add-reading"),
+    path("<int:person_pk>/questionnaires/", self_care_views.questionnaire_list, name="questionnaires"),
+    path(
+        "<int:person_pk>/questionnaires/<slug:logical_id>/",
+        self_care_views.answer_questionnaire,
+        name="answer-questionnaire",
+    ),
     path("<int:person_pk>/access/", views.access_report, name="access"),
     path("<int:person_pk>/ask/", views.ask, name="ask"),
     path("<int:person_pk>/carer/", views.carer_needs, name="carer"),
@@ -30,3 +36,8 @@ urlpatterns = [
 # The pages under /my/ that show or change one person's record: every one is tested with another
 # person's id (tests/portal/test_isolation.py).
 PERSON_PAGES = [p.name for p in urlpatterns if "<int:person_pk>" in str(p.pattern)]
+# The further arguments of those pages, for the tests that walk them.
+PAGE_EXAMPLES: dict[str, dict[str, str]] = {
+    "add-reading": {"measurement": "weight"},
+    "answer-questionnaire": {"logical_id": "coordination-prem"},
+}

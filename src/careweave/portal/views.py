@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from careweave.governance.permissions import AccessRefused
-from careweave.portal import accounts, presenters, readings, services
+from careweave.portal import accounts, presenters, services
 from careweave.portal.models import PersonAccount, ProxyGrant, Share
 from careweave.portal.signin_views import VERIFIED
 from careweave.record import models as rm
@@ -170,34 +170,6 @@ def referrals(request: HttpRequest, account: PersonAccount, person_pk: int) -> H
         "ServiceRequest",
         "portal/referrals.html",
         lambda p, proxy: {"referrals": presenters.referrals(p, proxy=proxy)},
-    )
-
-
-@require_GET
-@person_only
-def home_readings(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(
-        request,
-        account,
-        person_pk,
-        Share.READINGS,
-        "Observation",
-        "portal/readings.html",
-        lambda p, _proxy: {"series": readings.home_readings(p)},
-    )
-
-
-@require_GET
-@person_only
-def questionnaires(request: HttpRequest, account: PersonAccount, person_pk: int) -> HttpResponse:
-    return _page(
-        request,
-        account,
-        person_pk,
-        Share.PLAN,
-        "QuestionnaireResponse",
-        "portal/questionnaires.html",
-        lambda _p, _proxy: {},
     )
 
 

@@ -25,7 +25,13 @@ from django.utils import timezone
 
 from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
 from careweave.fhir.outcome import Issue, Refused
-from careweave.governance.access import Permission, decide_write, open_record, writing_organisation
+from careweave.governance.access import (
+    Permission,
+    decide_own,
+    decide_write,
+    open_record,
+    writing_organisation,
+)
 from careweave.governance.permissions import require
 from careweave.questionnaires import catalogue
 from careweave.questionnaires.definitions import Definition, DefinitionError, parse_questionnaire
@@ -107,8 +113,17 @@ def _person(response: dict[str, Any], user: Any) -> rm.Person:
     return person
 
 
+def _own(user: Any) -> bool:
+    """A person-facing account (the person's own, or a carer's: ADR 0019), not a member of staff's."""
+    return getattr(user, "person_account", None) is not None and getattr(user, "staff_profile", None) is None
+
+
 def _writer(user: Any) -> ApiWriter:
     def allow(entry: Entry, person_pk: int | None) -> Verdict:
+        if _own(user):  # the person's view: their own record only (or the carer's person's)
+            found = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
+            own = decide_own(user, found, "plan") if found is not None else None
+            return Verdict(own is not None and own.allowed, reason=own.reason if own else "not yours")
         person = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
         decision = decide_write(user, person)
         return Verdict(decision.allowed, break_glass=decision.break_glass, reason=decision.reason)
@@ -248,7 +263,9 @@ def submit_response(
         channel=channel,
         resource_type="QuestionnaireResponse",
         break_glass_reason=break_glass_reason,
-        permission=Permission.WRITE_RECORDS,
+        # the person's view (mode "online"): the person's own record, or a carer's for them (ADR 0019)
+        permission=Permission.OWN_RECORD if _own(user) else Permission.WRITE_RECORDS,
+        share="plan" if _own(user) else "",
         audit=False,  # the write is audited once its id is known; a refusal is audited here
     )
     issues = validate_response(definition, response)
