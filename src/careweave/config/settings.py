@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "careweave.ui",
     "careweave.care",
     "careweave.huddles",
+    "careweave.medicines",
     "careweave.web",
     "django_tasks",
     "django_tasks_db",
