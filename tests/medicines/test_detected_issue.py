@@ -79,3 +79,13 @@ def test_in_the_capability_statement(on_three: dict[str, Any]) -> None:
     statement = orjson.loads(_api(on_three["gp_a"]).get("/fhir/metadata").content)
     types = {r["type"] for r in statement["rest"][0]["resource"]}
     assert "DetectedIssue" in types
+
+
+def test_one_persons_tables_give_the_population_reads_findings(on_three: dict[str, Any]) -> None:
+    from careweave.medicines.findings import person_findings
+    from careweave.medicines.review import medicines_findings
+
+    alice = on_three["alice"]
+    rm.Observation.objects.filter(person=alice).update(value_canonical=58.0)
+    printed = medicines_findings(person=alice.nhs_number)
+    assert sorted(p["rule"] for p in printed) == sorted(f.rule for f in person_findings(alice).open)

@@ -31,6 +31,7 @@ from careweave.terminology import (
 from careweave.terminology._schema import HEADER_KEYS, UNCITED_BLOCKS
 from careweave.terminology.care_burden import load_care_burden
 from careweave.terminology.continuity import load_continuity
+from careweave.terminology.loading.medicine_information import load_medicine_information
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
 from careweave.terminology.loading.reviews import load_review_planning
 
@@ -51,6 +52,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "continuity.yaml": load_continuity,
     "care_burden.yaml": load_care_burden,
     "medicines_rules.yaml": load_medicines_rules,
+    "medicine_information.yaml": load_medicine_information,
 }
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("fhir/", include("careweave.fhir.urls")),
     path("care/", include("careweave.care.urls")),
     path("huddles/", include("careweave.huddles.urls")),
+    path("medicines/", include("careweave.medicines.urls")),
     path("", include("careweave.web.urls")),
 ]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from careweave.medicines.models import Decision, FindingDecision
-from careweave.medicines.review import review_inputs
+from careweave.medicines.review import person_inputs
 from careweave.population.medicines import Finding, MedicinesReview
 from careweave.population.medicines.engines import run
 from careweave.population.medicines.findings import findings_from_rows
@@ -88,10 +88,10 @@ def person_findings(person: rm.Person, as_of: dt.date | None = None) -> PersonFi
     """The review on ``as_of`` (default today) for one person, accepted findings set apart."""
     when = as_of or dt.date.today()
     question = MedicinesReview.of(when, person_id=person.pk)
-    rows, current = run(review_inputs(person.pk), question)
+    rows, current = run(person_inputs(person), question)
     found = findings_from_rows(rows, question)
     keys = {finding_key(f): f for f in found}
-    accepted = accepted_decisions(person.pk, keys)
+    accepted = accepted_decisions(person.pk, keys) if keys else {}
     return PersonFindings(
         as_of=when,
         open=tuple(f for f in found if finding_key(f) not in accepted),

@@ -21,6 +21,8 @@ from markupsafe import Markup
 
 from careweave.care import links as care_link
 from careweave.huddles.models import Task
+from careweave.medicines.findings import person_findings
+from careweave.medicines.presenters import summary_findings
 from careweave.population.cluster_sentence import person_sentence_from_profile
 from careweave.population.continuity.sentence import usual_gp
 from careweave.record import models as rm
@@ -111,6 +113,7 @@ class Summary(PersonDetails):
     timeline_sectors: list[str] = field(default_factory=list)
     timeline_organisations: list[str] = field(default_factory=list)
     timeline_hidden: int = 0
+    medicines_findings: Any = None  # careweave.medicines.presenters.SummaryFindings (issue 13)
 
 
 def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) -> Summary:
@@ -136,6 +139,7 @@ def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) 
         }
         for m in person.medications.filter(status="active").order_by("display", "pk")
     ]
+    summary.medicines_findings = summary_findings(person, person_findings(person))
     summary.social_circumstances = [
         {
             "kind": words(s.kind),
