@@ -48,6 +48,9 @@ OTHER_FLAGS = frozenset(
         "medicines_duplication",
         "medicines_polypharmacy",
         "medicines_stopp",
+        # issue 13, items 3 and 6: decisions in the structured medication review; "why am I taking this"
+        "medicines_continue_decision",
+        "medicines_why_taking",
     }
 )
 
