@@ -9,11 +9,12 @@ from collections.abc import Callable
 import pytest
 
 from tests.medicines.cases import AS_OF, Case, months
+from tests.medicines.ddi_cases import DDI_CASES
 from tests.medicines.rule_cases import CASES as RULE_CASES
 from tests.medicines.rule_cases import RECENT, nsaid_65
 from tests.medicines.stopp_cases import STOPP_CASES
 
-CASES = RULE_CASES + STOPP_CASES
+CASES = RULE_CASES + STOPP_CASES + DDI_CASES
 
 
 @pytest.mark.parametrize(("rule", "fires", "build"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

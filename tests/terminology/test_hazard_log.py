@@ -51,6 +51,8 @@ OTHER_FLAGS = frozenset(
         # issue 13, items 3 and 6: decisions in the structured medication review; "why am I taking this"
         "medicines_continue_decision",
         "medicines_why_taking",
+        # issue 13, item 2: drug-drug interactions (the ONC high-priority pairs)
+        "medicines_ddi",
     }
 )
 
