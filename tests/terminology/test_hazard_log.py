@@ -53,6 +53,8 @@ OTHER_FLAGS = frozenset(
         "medicines_why_taking",
         # issue 13, item 2: drug-drug interactions (the ONC high-priority pairs)
         "medicines_ddi",
+        # issue 13, item 5: reconciliation across admission and discharge
+        "medicines_reconciliation",
     }
 )
 

@@ -56,3 +56,49 @@ class FindingDecision(models.Model):
 
     def __str__(self) -> str:
         return f"FindingDecision {self.pk} ({self.decision})"
+
+
+class Reconciliation(models.Model):
+    """The practice's reconciliation of a discharge medication list against the pre-admission list."""
+
+    person = models.ForeignKey(
+        "record.Person", on_delete=models.CASCADE, related_name="medicines_reconciliations"
+    )
+    discharge_list = models.CharField(
+        max_length=128, help_text="The discharge List's logical id in the record."
+    )
+    received_on = models.DateField()
+    due_on = models.DateField(help_text="2 working days after the discharge information arrived.")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["person", "-received_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Reconciliation {self.pk} (person {self.person_id})"
+
+
+class ReconciliationChange(models.Model):
+    class Kind(models.TextChoices):
+        STARTED = "started", "Started"
+        STOPPED = "stopped", "Stopped"
+        CHANGED = "changed", "Changed"
+        UNCHANGED = "unchanged", "Unchanged"
+
+    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=512)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it changed, recorded by the reconciling clinician.")
+    reason_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["reconciliation", "name", "pk"]
+
+    def __str__(self) -> str:
+        return f"ReconciliationChange {self.pk} ({self.kind})"

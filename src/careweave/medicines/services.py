@@ -94,7 +94,7 @@ def record_decision(
     return made
 
 
-def _task_owner(user: Any, person: rm.Person) -> Any:
+def task_owner(user: Any, person: rm.Person) -> Any:
     """The reviewer owns the tasks when in the person's care team; else the named co-ordinator."""
     team = {m.user_id: m for m in CareTeamMember.objects.filter(person=person)}
     if user.pk in team:
@@ -133,7 +133,7 @@ def complete_review(
     if problems:
         raise ReviewError(problems)
     assert review is not None
-    owner = _task_owner(user, person)
+    owner = task_owner(user, person)
     today = timezone.localdate()
     with transaction.atomic():
         decisions = list(review.decisions.order_by("decided_at", "pk"))
