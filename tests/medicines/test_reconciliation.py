@@ -71,14 +71,18 @@ def _discharge(person: rm.Person, *medicines: tuple[str, str]) -> str:
             authored_on=FRIDAY,
         )
         ids.append(row.resource.logical_id)
+    list_id = f"discharge-{ids[0]}"
     body = {
         "resourceType": "List",
+        "id": list_id,
         "status": "current",
         "mode": "snapshot",
         "entry": [{"item": {"reference": f"MedicationStatement/{i}"}} for i in ids],
     }
-    stored = StoredResourceFactory(resource_type="List", person=person, body=orjson.dumps(body).decode())
-    return str(stored.logical_id)
+    StoredResourceFactory(
+        resource_type="List", logical_id=list_id, person=person, body=orjson.dumps(body).decode()
+    )
+    return list_id
 
 
 @pytest.mark.django_db
@@ -128,3 +132,25 @@ def test_a_list_not_in_the_record_is_refused_and_nothing_written(on_three: dict[
         reconciliation.reconcile_discharge(user=gp, person=alice, discharge_list="nope", received_on=FRIDAY)
     assert "discharge_list" in refused.value.problems
     assert not alice.medicines_reconciliations.exists()
+
+
+@pytest.mark.django_db
+def test_the_reconciliation_at_fhir_list(on_three: dict[str, Any]) -> None:
+    from django.test import Client
+
+    from careweave.governance.models import ApiToken
+
+    alice, gp, gp_b = on_three["alice"], on_three["gp_a"], on_three["gp_b"]
+    care.add_team_member(user=gp, person=alice, member=gp, as_coordinator=True)
+    list_id = _discharge(alice, APIXABAN)
+    made = reconciliation.reconcile_discharge(
+        user=gp, person=alice, discharge_list=list_id, received_on=FRIDAY
+    )
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(gp)}")
+    bundle = orjson.loads(client.get(f"/fhir/List?patient=Patient/{alice.resource.logical_id}").content)
+    ids = [e["resource"]["id"] for e in bundle["entry"]]
+    assert ids[0] == f"medrec-{made.pk}" and list_id in ids  # ours, then the discharge list as sent
+    read = client.get(f"/fhir/List/medrec-{made.pk}")
+    assert read.status_code == 200 and orjson.loads(read.content)["mode"] == "changes"
+    outsider = Client(HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(gp_b)}")
+    assert outsider.get(f"/fhir/List/medrec-{made.pk}").status_code == 404

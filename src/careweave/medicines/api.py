@@ -4,13 +4,18 @@ outside the caller's care, break-glass by header, audited with its purpose).
 
   GET /fhir/DetectedIssue?patient=<Patient id>      the open findings (accepted ones left out)
   GET /fhir/DetectedIssue/medfinding-<n>-<key>      one finding, open or accepted (with mitigation)
+  GET /fhir/List?patient=<Patient id>               medicines reconciliations (mode changes), and the
+                                                    person's Lists other systems sent, kept as sent
+  GET /fhir/List/medrec-<n>                         one reconciliation (other ids: the record's read)
 
 Registered as a provider in ``careweave.fhir.resource_types`` when the app is ready."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, HttpResponse
 
 from careweave.fhir.api import CONTROL_PARAMS, fhir_response, open_for, outcome, purpose
@@ -18,6 +23,8 @@ from careweave.fhir.resource_types import Provider, register_provider
 from careweave.governance.access import AccessRefused
 from careweave.medicines import fhir
 from careweave.medicines.findings import finding_key, person_findings
+from careweave.medicines.models import Reconciliation
+from careweave.medicines.reconciliation import changes_list
 from careweave.record import models as rm
 
 KIND = "DetectedIssue"
@@ -25,8 +32,17 @@ SEARCH_PARAMS = {"patient"}
 
 
 def _entry(request: HttpRequest, resource: dict[str, Any]) -> dict[str, Any]:
-    url = request.build_absolute_uri(f"/fhir/{KIND}/{resource['id']}")
+    url = request.build_absolute_uri(f"/fhir/{resource['resourceType']}/{resource['id']}")
     return {"fullUrl": url, "resource": resource, "search": {"mode": "match"}}
+
+
+def _resources(kind: str, person: rm.Person) -> list[dict[str, Any]]:
+    if kind == "List":
+        ours = [changes_list(r) for r in Reconciliation.objects.filter(person=person).order_by("pk")]
+        sent = rm.StoredResource.objects.filter(resource_type="List", person=person).order_by("pk")
+        return ours + [orjson.loads(body) for body in sent.values_list("body", flat=True)]
+    found = person_findings(person)
+    return [fhir.detected_issue(person, f, as_of=found.as_of) for f in found.open]
 
 
 def search(request: HttpRequest, kind: str) -> HttpResponse:
@@ -53,8 +69,7 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
                 raise
             # outside the caller's care: the same empty result as for an unknown id (refusal audited)
         else:
-            found = person_findings(person)
-            entries = [_entry(request, fhir.detected_issue(person, f, as_of=found.as_of)) for f in found.open]
+            entries = [_entry(request, r) for r in _resources(kind, person)]
             opened.audit(
                 action="search", resource_type=kind, resource_id="", purpose=purpose(request), channel="api"
             )
@@ -66,6 +81,25 @@ def search(request: HttpRequest, kind: str) -> HttpResponse:
         "entry": entries,
     }
     return fhir_response(bundle)
+
+
+def read_list(request: HttpRequest, kind: str, logical_id: str, version: str | None) -> HttpResponse | None:
+    """A reconciliation's List; None for any other id (the record's read of a List sent to us)."""
+    matched = RECONCILIATION_ID.match(logical_id)
+    if matched is None:
+        return None
+    if request.method != "GET":
+        return outcome(405, "not-supported", f"/fhir/{kind}/{logical_id} is read-only")
+    made = Reconciliation.objects.filter(pk=int(matched.group(1))).select_related("person__resource").first()
+    if made is None or version is not None:
+        return outcome(404, "not-found", f"{kind}/{logical_id} is not known")
+    opened = open_for(
+        request, made.person, action="read", resource_type=kind, resource_id=logical_id, audit=False
+    )
+    opened.audit(
+        action="read", resource_type=kind, resource_id=logical_id, purpose=purpose(request), channel="api"
+    )
+    return fhir_response(changes_list(made))
 
 
 def read(request: HttpRequest, kind: str, logical_id: str, version: str | None) -> HttpResponse | None:
@@ -95,4 +129,6 @@ def read(request: HttpRequest, kind: str, logical_id: str, version: str | None) 
     return fhir_response(fhir.detected_issue(person, finding, as_of=found.as_of, accepted=accepted.get(key)))
 
 
+RECONCILIATION_ID = re.compile(r"^medrec-(\d{1,18})$")
 register_provider(KIND, Provider(search=search, read=read, search_params=("patient",)))
+register_provider("List", Provider(search=search, read=read_list, search_params=("patient",)))
