@@ -4,6 +4,7 @@ plan and its tasks change; axe on every state."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -39,7 +40,9 @@ def test_decide_two_findings_and_see_the_care_plan_and_tasks_change(live_server:
     sign_in(page, base, "gp.riverside")
     page.wait_for_url(f"{base}/today/")
     page.goto(f"{base}/people/{alice.pk}/")
-    assert page.get_by_role("heading", name="Medicines review findings").is_visible()
+    # the section loads after the page (htmx): wait for the findings' count
+    page.get_by_role("heading", name=re.compile(r"Medicines review findings: \d")).wait_for(timeout=60_000)
+    assert "PINCER-d" in page.locator("#medicines-findings-section").inner_text()
     assert serious_accessibility_violations(page) == []
     page.get_by_role("link", name="Open the structured medication review").click()
     page.wait_for_url(f"{base}/medicines/people/{alice.pk}/review/")
@@ -79,5 +82,5 @@ def test_decide_two_findings_and_see_the_care_plan_and_tasks_change(live_server:
     page.goto(f"{base}/people/{alice.pk}/")
     tasks = page.locator("#tasks").locator("xpath=..").inner_text()
     assert "Blood test: kidney function" in tasks
-    assert "1 finding reviewed and continued with a reason" in page.content()
+    page.get_by_text("1 finding reviewed and continued with a reason").wait_for(timeout=60_000)
     assert serious_accessibility_violations(page) == []

@@ -64,8 +64,13 @@ def test_continue_keeps_a_finding_away_until_its_medicines_change(on_three: dict
     found = person_findings(alice)
     assert "PINCER-e" not in {f.rule for f in found.open}
     assert [f.rule for f, _ in found.accepted] == ["PINCER-e"]
-    summary = signed_in(gp).get(f"/people/{alice.pk}/").content.decode()
-    assert "1 finding reviewed and continued with a reason" in summary
+    client = signed_in(gp)
+    summary = client.get(f"/people/{alice.pk}/").content.decode()
+    fragment_url = f"/medicines/people/{alice.pk}/summary-findings/"
+    assert f'hx-get="{fragment_url}"' in summary  # the section loads after the page
+    section = client.get(fragment_url).content.decode()
+    assert "1 finding reviewed and continued with a reason" in section and "PINCER-d" in section
+    assert signed_in(on_three["gp_b"]).get(fragment_url).status_code == 403
     # clopidogrel started: the implicated medicines change, so the finding returns
     prescribe(alice, ("319799004", "Clopidogrel 75mg tablets"))
     assert "PINCER-e" in {f.rule for f in person_findings(alice).open}

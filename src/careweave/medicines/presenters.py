@@ -40,16 +40,25 @@ def finding_row(finding: Finding) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SummaryFindings:
+    """The summary's medicines section: loaded after the page from ``fragment_url`` (the review runs
+    on the person's record, which takes longer than the page's budget), or ``rows`` once computed."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
     accepted: int = 0
     review_url: str = ""
+    fragment_url: str = ""
+    loaded: bool = False
 
 
-def summary_findings(person: rm.Person, found: PersonFindings) -> SummaryFindings:
+def summary_findings(person: rm.Person, found: PersonFindings | None = None) -> SummaryFindings:
+    urls = {
+        "review_url": reverse("medicines:review", kwargs={"person_pk": person.pk}),
+        "fragment_url": reverse("medicines:summary-findings", kwargs={"person_pk": person.pk}),
+    }
+    if found is None:
+        return SummaryFindings(**urls)
     return SummaryFindings(
-        rows=[finding_row(f) for f in found.open],
-        accepted=len(found.accepted),
-        review_url=reverse("medicines:review", kwargs={"person_pk": person.pk}),
+        rows=[finding_row(f) for f in found.open], accepted=len(found.accepted), loaded=True, **urls
     )
 
 

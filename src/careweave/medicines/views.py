@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from careweave.care.presenters import person_heading
-from careweave.governance.access import Permission
+from careweave.governance.access import Permission, open_record
 from careweave.medicines import presenters, services
 from careweave.medicines.findings import person_findings
 from careweave.record import models as rm
@@ -74,3 +74,14 @@ def complete(request: HttpRequest, person_pk: int) -> HttpResponse:
         return _page(request, person, error.problems, status=400)
     messages.success(request, "Review completed: the care plan and tasks are updated")
     return redirect("care:plan", person_pk=person.pk)
+
+
+@require_http_methods(["GET"])
+@requires(Permission.USE_WORKSPACE)
+def summary_findings(request: HttpRequest, person_pk: int) -> HttpResponse:
+    """The holistic summary's medicines section, fetched after the page; the read is decided and
+    audited by governance as the summary's own is."""
+    person = _person(person_pk)
+    open_record(user=request.user, person=person, action="read", resource_type="DetectedIssue")
+    found = presenters.summary_findings(person, person_findings(person))
+    return render(request, "medicines/_summary_findings.html", {"mf": found, "printing": False})

@@ -21,7 +21,6 @@ from markupsafe import Markup
 
 from careweave.care import links as care_link
 from careweave.huddles.models import Task
-from careweave.medicines.findings import person_findings
 from careweave.medicines.presenters import summary_findings
 from careweave.population.cluster_sentence import person_sentence_from_profile
 from careweave.population.continuity.sentence import usual_gp
@@ -139,7 +138,7 @@ def holistic_summary(person: rm.Person, timeline: TimelineFilter | None = None) 
         }
         for m in person.medications.filter(status="active").order_by("display", "pk")
     ]
-    summary.medicines_findings = summary_findings(person, person_findings(person))
+    summary.medicines_findings = summary_findings(person)  # loaded after the page (issue 13)
     summary.social_circumstances = [
         {
             "kind": words(s.kind),
