@@ -51,14 +51,16 @@ class SummaryFindings:
 
 
 def summary_findings(person: rm.Person, found: PersonFindings | None = None) -> SummaryFindings:
-    urls = {
-        "review_url": reverse("medicines:review", kwargs={"person_pk": person.pk}),
-        "fragment_url": reverse("medicines:summary-findings", kwargs={"person_pk": person.pk}),
-    }
+    review_url = reverse("medicines:review", kwargs={"person_pk": person.pk})
+    fragment_url = reverse("medicines:summary-findings", kwargs={"person_pk": person.pk})
     if found is None:
-        return SummaryFindings(**urls)
+        return SummaryFindings(review_url=review_url, fragment_url=fragment_url)
     return SummaryFindings(
-        rows=[finding_row(f) for f in found.open], accepted=len(found.accepted), loaded=True, **urls
+        rows=[finding_row(f) for f in found.open],
+        accepted=len(found.accepted),
+        review_url=review_url,
+        fragment_url=fragment_url,
+        loaded=True,
     )
 
 
