@@ -35,7 +35,7 @@ def test_synthetic_population_gives_the_same_rows_and_findings(spark: Any) -> No
     found = findings_from_rows(duck_rows, question)
     assert [f.as_json() for f in found] == [f.as_json() for f in findings_from_rows(spark_rows, question)]
     families = {f.family for f in found}
-    assert families == {"PINCER", "ACB", "DUPLICATE", "POLYPHARMACY", "STOPP"}
+    assert families == {"PINCER", "ACB", "DUPLICATE", "POLYPHARMACY", "STOPP", "DDI"}
 
 
 def test_one_person_agrees(spark: Any) -> None:

@@ -120,3 +120,33 @@ def test_a_bad_as_of_is_a_clear_error() -> None:
     assert result.exit_code == 2
     assert "--as-of must be a date YYYY-MM-DD" in result.output
     assert not AuditEntry.objects.filter(action="medicines-review").exists()
+
+
+def test_an_interaction_is_printed_as_a_ddi_rule() -> None:
+    d = "9434765846"
+    resources = [
+        _patient("pd", d, "1950-01-01"),
+        _request("d1", "pd", "320000009", "Simvastatin 40mg tablets", "2026-06-01"),
+        _request("d2", "pd", "324000002", "Clarithromycin 500mg tablets", "2026-06-20", status="completed"),
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+            for r in resources
+        ],
+    }
+    importer = Importer(source_system="urn:test")
+    importer.import_bundle(bundle, "ddi.json")
+    assert importer.summary.ok
+    result = _review("--as-of", AS_OF.isoformat(), "--person", d, "--json")
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    ddi = next(p for p in printed if p["rule"].startswith("DDI-"))
+    assert ddi["rule"] == "DDI-ONC-08-statin-cyp3a4-inhibitor" and ddi["severity"] == "high"
+    assert {m["name"] for m in ddi["medicines"]} == {
+        "Simvastatin 40mg tablets",
+        "Clarithromycin 500mg tablets",
+    }
+    assert "Phansalkar" in ddi["source"] and set(ddi) >= {"nhs_number", "rule", "explanation", "medicines"}

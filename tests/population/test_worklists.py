@@ -10,6 +10,8 @@ import pytest
 
 from careweave.population.compute import compute_features
 from careweave.population.features import FeatureKnowledge
+from careweave.population.medicines.inputs import ReviewInputs
+from careweave.population.medicines.worklist import with_medicines_features, worklist_features
 from careweave.population.synthetic_extract import generate_extract
 from careweave.population.worklists import (
     CLINICIAN_SOURCE,
@@ -163,10 +165,14 @@ def test_a_rule_naming_a_missing_feature_is_an_error() -> None:
 def test_reviewed_rules_run_on_computed_features() -> None:
     knowledge = FeatureKnowledge.from_terminology()
     as_of = dt.date(2024, 3, 31)
-    computed = compute_features(generate_extract(knowledge, 1500, seed=7, as_of=as_of), as_of, knowledge=knowledge)
+    extract = generate_extract(knowledge, 1500, seed=7, as_of=as_of)
+    computed = compute_features(extract, as_of, knowledge=knowledge)
+    # the medicines review's findings, as careweave segment adds them (issue 13)
+    computed = with_medicines_features(computed, worklist_features(ReviewInputs.from_extract(extract), as_of))
     rules = load_worklist_rules()
     result = compute_worklists(computed, rules)
     assert result.num_rows > 0
+    assert "medicines_review" in set(result.column("list_id").to_pylist())
     assert set(result.column("list_id").to_pylist()) <= {r.id for r in rules}
     for row in result.to_pylist():
         assert row["reasons"] and all(isinstance(r, str) and r.strip() for r in row["reasons"])

@@ -33,6 +33,7 @@ from careweave.terminology.care_burden import load_care_burden
 from careweave.terminology.continuity import load_continuity
 from careweave.terminology.home_readings import load_home_readings
 from careweave.terminology.loading.accessible_information import load_accessible_information
+from careweave.terminology.loading.medicine_information import load_medicine_information
 from careweave.terminology.loading.medicines_rules import load_medicines_rules
 from careweave.terminology.loading.prompts import load_contact_prompts
 from careweave.terminology.loading.reviews import load_review_planning
@@ -61,6 +62,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "record_sharing.yaml": load_record_sharing,
     "accessible_information.yaml": load_accessible_information,
     "contact_prompts.yaml": load_contact_prompts,
+    "medicine_information.yaml": load_medicine_information,
 }
 
 

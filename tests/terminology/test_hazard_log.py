@@ -63,6 +63,13 @@ OTHER_FLAGS = frozenset(
         # issue 14, items 4 and 5: the practice planner's weeks and the contact prompts
         "review_planner_week",
         "contact_prompt",
+        # issue 13, items 3 and 6: decisions in the structured medication review; "why am I taking this"
+        "medicines_continue_decision",
+        "medicines_why_taking",
+        # issue 13, item 2: drug-drug interactions (the ONC high-priority pairs)
+        "medicines_ddi",
+        # issue 13, item 5: reconciliation across admission and discharge
+        "medicines_reconciliation",
     }
 )
 

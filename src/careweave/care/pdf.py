@@ -69,7 +69,12 @@ def _text(value: str) -> str:
 
 
 def care_plan_pdf(
-    heading: PersonHeading, plan: PlanView, team: list[dict[str, Any]], *, large_print: bool = False
+    heading: PersonHeading,
+    plan: PlanView,
+    team: list[dict[str, Any]],
+    *,
+    large_print: bool = False,
+    medicines: list[dict[str, str]] | None = None,
 ) -> bytes:
     _register_fonts()
     size = LARGE_SIZE if large_print else STANDARD_SIZE
@@ -138,6 +143,9 @@ def care_plan_pdf(
         if plan.actions
         else Paragraph("No actions written yet.", body)
     )
+    if medicines:
+        story.append(Paragraph("My medicines and why I take them", h2))
+        story.append(bullets([f"<b>{_text(m['name'])}</b>. {_text(m['why'])}" for m in medicines]))
     story += [
         Paragraph("My carer", h2),
         Paragraph(_text(plan.carer_involvement) or "Not written yet.", body),

@@ -12,6 +12,7 @@ from careweave.care.models import CarePlan, CarePlanStatus, CareTeamContact, Goa
 from careweave.governance.access import RecordAccess
 from careweave.governance.models import CareTeamMember
 from careweave.record import models as rm
+from careweave.terminology.loading.medicine_information import why_taking
 from careweave.ui.format import NOT_RECORDED, age_in_years, format_date, format_nhs_number
 from careweave.ui.format import staff_name as staff_name
 from careweave.ui.format import staff_organisation as staff_organisation
@@ -213,3 +214,12 @@ def as_seen_by(plan: PlanView, access: RecordAccess) -> PlanView:
     if not access.view.own_care_plan_actions_only:
         return plan
     return replace(plan, actions=[a for a in plan.actions if a["owner_id"] == access.user.pk])
+def my_medicines(person: rm.Person) -> list[dict[str, str]]:
+    """The person's active medicines, each with "why am I taking this?" where we have written it
+    (issue 13; the notes are reviewed data, ``terminology/data/medicine_information.yaml``)."""
+    rows = person.medications.filter(status="active").exclude(display="").order_by("display", "pk")
+    seen: dict[str, dict[str, str]] = {}
+    for medicine in rows:
+        why = why_taking(medicine) or "Ask your pharmacist what this medicine is for."
+        seen.setdefault(medicine.display, {"name": medicine.display, "why": why})
+    return list(seen.values())

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "careweave.care",
     "careweave.huddles",
     "careweave.reviews",
+    "careweave.medicines",
     "careweave.web",
     "django_tasks",
     "django_tasks_db",

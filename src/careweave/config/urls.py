@@ -13,6 +13,7 @@ urlpatterns = [
     path("online-access/", include("careweave.portal.staff_urls")),
     path("contact/", include("careweave.contact.urls")),
     path("reviews/", include("careweave.reviews.urls")),
+    path("medicines/", include("careweave.medicines.urls")),
     path("", include("careweave.web.urls")),
 ]
 

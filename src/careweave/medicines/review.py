@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
+from django.db.models import DateField, F, FloatField, Value
+from django.db.models.functions import Cast, Coalesce
 
 from careweave.governance.audit import record_system_event
 from careweave.population.medicines import MedicinesReview, ReviewInputs, review
@@ -88,6 +90,56 @@ def review_inputs(person_pk: int | None = None) -> ReviewInputs:
     )
     event = pa.concat_tables([_columns(EVENT, conditions), _columns(EVENT, observations)])
     return ReviewInputs({"person": person, "medication": medication, "event": event})
+
+
+def person_inputs(person: rm.Person) -> ReviewInputs:
+    """One person's review tables in two queries (their medicines; their conditions and observations
+    as one union), for pages that show one person's findings within a query budget."""
+    born = person.birth_date
+    person_table = _columns(
+        PERSON,
+        [
+            (
+                person.pk,
+                int(born.strftime("%Y%m%d")) if born else None,
+                person.sex or None,
+                person.deceased,
+                _day(person.deceased_date),
+            )
+        ]
+        if born
+        else [],
+    )
+    medication = _columns(
+        MEDICATION,
+        (
+            (person.pk, system or None, code, display or None, _day(authored), status or None, course or None)
+            for system, code, display, authored, status, course in rm.Medication.objects.filter(person=person)
+            .exclude(code="")
+            .values_list("system", "code", "display", "authored_on", "status", "course")
+        ),
+    )
+    conditions = (
+        rm.Condition.objects.filter(person=person)
+        .exclude(code="")
+        .exclude(verification_status__in=NOT_EVENTS)
+        .annotate(day=Coalesce("onset", "recorded_date"), number=Value(None, output_field=FloatField()))
+        .values_list("system", "code", "day", "number")
+    )
+    observations = (
+        rm.Observation.objects.filter(person=person)
+        .exclude(code="")
+        .annotate(day=Cast("effective", DateField()), number=F("value_canonical"))
+        .values_list("system", "code", "day", "number")
+    )
+    event = _columns(
+        EVENT,
+        (
+            (person.pk, system or None, code, _day(day), number)
+            for system, code, day, number in conditions.union(observations, all=True)
+        ),
+    )
+    return ReviewInputs({"person": person_table, "medication": medication, "event": event})
 
 
 def find_person(identifier: str) -> int:

@@ -25,6 +25,8 @@ from careweave.population.compute import assign, compute_population, pattern_cou
 from careweave.population.extract_schema import Extract
 from careweave.population.features import PATTERN_COUNT_COLUMN, EngineName
 from careweave.population.lca import LCAModel, fit_lca, select_classes
+from careweave.population.medicines.inputs import ReviewInputs
+from careweave.population.medicines.worklist import with_medicines_features, worklist_features
 from careweave.population.worklists import WorklistOverride, compute_worklists
 
 # Conditions rarer than this among people on the register carry too little information for a
@@ -221,6 +223,10 @@ def segment(
                 "ae_attendances_12m": Outcome("ae_attendances_12m", "A&E attendances"),
             },
         )
+    say("medicines review")
+    with timer.stage("medicines_review"):  # the review worklist is ranked by findings (issue 13)
+        medicines = worklist_features(ReviewInputs.from_extract(extract), as_of, engine)
+        features = with_medicines_features(features, medicines)
     say("worklists")
     with timer.stage("worklists"):
         worklists = compute_worklists(features, overrides=overrides, as_of=as_of)

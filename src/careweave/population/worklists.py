@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from careweave.population.medicines.worklist import COLUMNS as MEDICINES_COLUMNS
+from careweave.population.medicines.worklist import with_medicines_features
 from careweave.terminology.models import WorklistCriterion, WorklistRule
 
 # Labels repeated on every row of a list are dictionary-encoded: a million entries share a few strings.
@@ -254,6 +256,9 @@ def compute_worklists(
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):
         raise ValueError("worklist rule ids are not unique")
+    if not set(MEDICINES_COLUMNS) <= set(features.column_names):
+        # features computed without the medicines review (issue 13): no findings for anyone
+        features = with_medicines_features(features, None)
     if "worklist_excluded" in features.column_names:
         # A person rule set them aside from every proactive list (exclusions.yaml: deregistered,
         # palliative or end of life care register); the dead are not in the features at all.

@@ -24,6 +24,7 @@ from careweave.contact.presenters import communication_needs, communication_rows
 from careweave.governance import consent
 from careweave.governance.consent import RecordView
 from careweave.huddles.models import Task
+from careweave.medicines.presenters import summary_findings
 from careweave.monitoring.models import HomeReading
 from careweave.monitoring.presenters import home_reading_rows
 from careweave.population.cluster_sentence import person_sentence_from_profile
@@ -121,6 +122,7 @@ class Summary(PersonDetails):
     restricted: bool = False  # the user's view leaves parts out: the page says so, whatever they hold
     # the top line: Accessible Information Standard needs by name, "Needs an interpreter" first (issue 18)
     communication_needs: list[str] = field(default_factory=list)
+    medicines_findings: Any = None  # careweave.medicines.presenters.SummaryFindings (issue 13)
 
 
 def holistic_summary(
@@ -149,6 +151,7 @@ def holistic_summary(
         }
         for m in person.medications.filter(status="active").order_by("display", "pk")
     ]
+    summary.medicines_findings = summary_findings(person)  # loaded after the page (issue 13)
     summary.social_circumstances = [
         {
             "kind": words(s.kind),

@@ -49,6 +49,10 @@ WORKLIST_FEATURES: dict[str, type] = {
     "overdue_monitoring_count": int,
     "overdue_monitoring_detail": str,
     "discharged_30d": bool,
+    # the medicines review (issue 13): findings, high-severity findings, anticholinergic burden total
+    "medicines_findings": int,
+    "medicines_high_findings": int,
+    "acb_total": int,
 }
 """The person-level features the population feature engine produces, and their types. A reason may
 name a column a given feature table lacks (``overdue_monitoring_detail`` is newer than the rest): the
