@@ -10,9 +10,18 @@ urlpatterns = [
     re_path(rf"^Patient/(?P<logical_id>{ID})/\$everything$", api.everything, name="fhir-everything"),
     # the administrator's explicit operations: the only way a resource changes whose record it is in
     re_path(r"^Patient/\$merge$", api.api_view(operations.merge), name="fhir-merge"),
-    re_path(rf"^(?P<kind>[A-Z][A-Za-z]+)/(?P<logical_id>{ID})/\$move$", api.api_view(operations.move), name="fhir-move"),
+    re_path(
+        rf"^(?P<kind>[A-Z][A-Za-z]+)/(?P<logical_id>{ID})/\$move$",
+        api.api_view(operations.move),
+        name="fhir-move",
+    ),
     re_path(r"^(?P<kind>[A-Z][A-Za-z]+)$", api.type_endpoint, name="fhir-type"),
     re_path(rf"^(?P<kind>[A-Z][A-Za-z]+)/(?P<logical_id>{ID})$", api.instance_endpoint, name="fhir-instance"),
+    re_path(
+        rf"^(?P<kind>[A-Z][A-Za-z]+)/(?P<logical_id>{ID})/_history$",
+        api.history_endpoint,
+        name="fhir-history",
+    ),
     re_path(
         rf"^(?P<kind>[A-Z][A-Za-z]+)/(?P<logical_id>{ID})/_history/(?P<version>\d{{1,9}})$",
         api.version_endpoint,

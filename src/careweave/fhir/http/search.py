@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from fhir.resources.R4B import get_fhir_model_class
 
 from careweave.fhir import resource_types
+from careweave.fhir.http.includes import included
 from careweave.fhir.http.transport import (
     CONTROL_PARAMS,
     fhir_response,
@@ -266,7 +267,7 @@ def searchset(
     if request.GET.get("_summary") == "count":
         count = 0
     rows = list(
-        _order(qs, request).values_list("body", "person_id", "logical_id", "resource_type")[
+        _order(qs, request).values_list("body", "person_id", "logical_id", "resource_type", "pk")[
             offset : offset + count
         ]
         if count > 0
@@ -294,17 +295,27 @@ def searchset(
         )
         for r in rows
     ]
-    warning = None
+    extra, left_out = included(request, kind, rows, scope)
+    by_type: dict[str, list[Any]] = {}
+    for row in extra:
+        by_type.setdefault(row[3], []).append(row)
+    for extra_kind, extra_rows in by_type.items():
+        _audit_people(request, "search", extra_kind, extra_rows)
+    issues = []
     if unscoped is not None and unscoped is not qs and unscoped.count() > total:
         message = (
             "some results were left out: they are about people outside your organisation's or care "
             "team's care"
         )
-        warning = {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "warning", "code": "suppressed", "diagnostics": message}],
-        }
-    return fhir_response(searchset_bytes(total, links, entries, outcome_resource=warning))
+        issues.append({"severity": "warning", "code": "suppressed", "diagnostics": message})
+    if left_out:
+        message = f"{left_out} included resources were left out: you may not see them"
+        issues.append({"severity": "warning", "code": "suppressed", "diagnostics": message})
+    warning = {"resourceType": "OperationOutcome", "issue": issues} if issues else None
+    extra_entries = [(request.build_absolute_uri(f"/fhir/{r[3]}/{r[2]}"), r[0]) for r in extra]
+    return fhir_response(
+        searchset_bytes(total, links, entries, outcome_resource=warning, included=extra_entries)
+    )
 
 
 def _audit_people(request: HttpRequest, action: str, kind: str, rows: list[tuple[Any, ...]]) -> None:
