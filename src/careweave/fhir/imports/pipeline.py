@@ -181,7 +181,9 @@ class Importer:
                 if _read_only(entry.resource_type):
                     issues.append(_never_written(entry, ctx))
                 continue
-            problems = validate_entry(entry, ctx.file, ctx.expected_type)
+            problems = entry.problems
+            if problems is None:
+                problems = validate_entry(entry, ctx.file, ctx.expected_type)
             if _read_only(entry.resource_type):
                 if self.api:
                     issues.append(_never_written(entry, ctx))
