@@ -4,6 +4,7 @@ current one). A row is written when a resource is updated (its version before th
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -26,3 +27,30 @@ class ResourceVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.logical_id}/_history/{self.version}"
+
+
+class BulkImport(models.Model):
+    """A Bulk Data import asked for through `POST /fhir/$import`, run by the task queue (ADR 0015)
+    and polled at its status URL (the async pattern of the Bulk Data `$export`)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    request_url = models.TextField()
+    files = models.JSONField(help_text="The manifest's files (resolved paths under CAREWEAVE_IMPORT_DIR).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(
+        default=dict, help_text="Counts per type and outcome; the OperationOutcome if refused."
+    )
+
+    def __str__(self) -> str:
+        return f"$import {self.id} ({self.status})"

@@ -28,7 +28,8 @@ from typing import Any, NamedTuple
 
 from careweave.fhir.r4 import invariants
 
-Problem = tuple[str, str, str]  # (OperationOutcome issue code, FHIRPath, message)
+Problem = tuple[str, str, str]
+_EMPTY = "ele-1: an element has a value or children (empty or null sent)"  # (OperationOutcome issue code, FHIRPath, message)
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _ABSOLUTE_URI = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)\S+$")
@@ -66,6 +67,7 @@ class Element(NamedTuple):
     choice: str
     valueset: str
     children: Definition | None  # a backbone element's own elements
+    complex: bool  # not a primitive: its children are checked
 
 
 class Definition(NamedTuple):
@@ -87,6 +89,7 @@ def _definition(rows: list[list[Any]]) -> Definition:
             choice,
             valueset,
             _definition(children) if children else None,
+            type_ not in _PRIMITIVES,
         )
         if choice:
             choices.setdefault(choice, []).append(name)
@@ -163,45 +166,48 @@ class _Walker:
                 self.add("invariant", where, message)
 
     def complex(self, value: dict[str, Any], definition: Definition, path: str) -> None:
+        # paths are built only for a problem or a complex child: most elements are primitives
         for key in definition.required:
-            present = (
-                any(_present(value, n) for n in definition.choices[key])
-                if key in definition.choices
-                else _present(value, key)
-            )
+            if key in definition.choices:
+                present = any(_present(value, n) for n in definition.choices[key])
+            else:
+                present = _present(value, key)
             if not present:
                 where = _join(path, f"{key}[x]" if key in definition.choices else key)
                 self.add("required", where, "is required (minimum cardinality 1) but missing")
-        for choice, names in definition.choices.items():
-            sent = [n for n in names if n in value]
-            if len(sent) > 1:
-                self.add(
-                    "structure", _join(path, f"{choice}[x]"), f"only one of {', '.join(sent)} may be sent"
-                )
+        chosen: dict[str, list[str]] | None = {} if definition.choices else None
+        elements = definition.elements
         for key, item in value.items():
-            if key == "resourceType":
-                continue
-            element = definition.elements.get(key[1:] if key.startswith("_") else key)
+            element = elements.get(key)
             if element is None:
-                continue  # unknown element: the structural check names it
-            where = _join(path, key)
-            if item is None or item == {} or item == [] or item == "":
-                self.add("invariant", where, "ele-1: an element has a value or children (empty or null sent)")
-                continue
-            if key.startswith("_"):
-                continue  # a primitive's id and extensions
-            if element.many:
+                if key.startswith("_") and key[1:] in elements and item in (None, {}, [], ""):
+                    self.add("invariant", _join(path, key), _EMPTY)
+                continue  # resourceType, a primitive's extensions, or unknown (the structural check)
+            if chosen is not None and element.choice:
+                chosen.setdefault(element.choice, []).append(key)
+            if item is None or item == "" or item == {} or item == []:
+                self.add("invariant", _join(path, key), _EMPTY)
+            elif element.many:
                 if not isinstance(item, list):
-                    self.add("structure", where, "has cardinality 0..*: send a JSON array")
-                    continue
-                for i, each in enumerate(item):
-                    self.element(each, element, f"{where}[{i}]")
+                    self.add("structure", _join(path, key), "has cardinality 0..*: send a JSON array")
+                elif element.complex or element.valueset:
+                    where = _join(path, key)
+                    for i, each in enumerate(item):
+                        self.element(each, element, f"{where}[{i}]")
+                elif None in item or "" in item:
+                    self.add("invariant", _join(path, key), _EMPTY)
             elif isinstance(item, list):
-                self.add("structure", where, "has cardinality 0..1: a single value, not an array")
-            else:
-                self.element(item, element, where)
-        if "modifierExtension" in value and isinstance(value["modifierExtension"], list):
-            for i, extension in enumerate(value["modifierExtension"]):
+                self.add("structure", _join(path, key), "has cardinality 0..1: a single value, not an array")
+            elif element.complex or element.valueset:
+                self.element(item, element, _join(path, key))
+        if chosen:
+            for choice, sent in chosen.items():
+                if len(sent) > 1:
+                    message = f"only one of {', '.join(sent)} may be sent"
+                    self.add("structure", _join(path, f"{choice}[x]"), message)
+        extensions = value.get("modifierExtension")
+        if isinstance(extensions, list):
+            for i, extension in enumerate(extensions):
                 url = extension.get("url") if isinstance(extension, dict) else None
                 self.add(
                     "not-supported",
@@ -211,15 +217,14 @@ class _Walker:
 
     def element(self, item: Any, element: Element, path: str) -> None:
         if item is None or item == {} or item == "":
-            self.add("invariant", path, "ele-1: an element has a value or children (empty or null sent)")
+            self.add("invariant", path, _EMPTY)
             return
         if element.valueset:
             self.binding(item, element, path)
-        if element.type == "Resource":
-            if isinstance(item, dict):
-                self.resource(item, path)
+        if not element.complex or not isinstance(item, dict):
             return
-        if element.type in _PRIMITIVES or not isinstance(item, dict):
+        if element.type == "Resource":
+            self.resource(item, path)
             return
         if element.children is not None:
             self.complex(item, element.children, path)
@@ -235,7 +240,7 @@ class _Walker:
 
     def binding(self, item: Any, element: Element, path: str) -> None:
         codes = self.valuesets.get(element.valueset, frozenset())
-        allowed = {c for _, c in codes}
+        allowed = _codes_of(codes)
         if element.type == "code":
             if isinstance(item, str) and item not in allowed:
                 self.add("code-invalid", path, _not_in(item, element.valueset, allowed))
@@ -251,7 +256,12 @@ class _Walker:
             self.add("code-invalid", path, f"{shown}: {_not_in('', element.valueset, allowed)}")
 
 
-def _not_in(value: str, valueset: str, allowed: set[str]) -> str:
+@cache
+def _codes_of(pairs: frozenset[tuple[str, str]]) -> frozenset[str]:
+    return frozenset(c for _, c in pairs)
+
+
+def _not_in(value: str, valueset: str, allowed: frozenset[str]) -> str:
     listed = ", ".join(sorted(allowed)) if len(allowed) <= 12 else f"{len(allowed)} codes"
     prefix = f"'{value}' is not" if value else "no coding is"
     return f"{prefix} in the required value set {valueset} ({listed})"
