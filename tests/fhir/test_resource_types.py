@@ -119,14 +119,14 @@ def test_allergies_and_flags_appear_in_everything(examples: dict[str, Any]) -> N
 
 
 def test_the_capability_statement_is_generated_from_the_registry(examples: dict[str, Any]) -> None:
-    statement = requests.get(f"{examples['base']}/metadata", timeout=10).json()
+    statement = requests.get(f"{examples['base']}/metadata", timeout=60).json()
     described = {r["type"]: r for r in statement["rest"][0]["resource"]}
     for kind in resource_types.searchable():
         entry = resource_types.REGISTRY[kind]
         assert {p["name"]: p["type"] for p in described[kind]["searchParam"]} == {
             n: p.type for n, p in entry.search.items()
         }
-        assert {"read", "search-type", "create", "update"} == {
+        assert {"read", "search-type", "create", "update", "vread", "history-instance"} == {
             i["code"] for i in described[kind]["interaction"]
         }
     assert {"patient", "code", "clinical-status", "date"} <= {
@@ -139,6 +139,10 @@ def test_the_capability_statement_is_generated_from_the_registry(examples: dict[
     assert {i["code"] for i in described["Goal"]["interaction"]} == {"read", "search-type"}
     assert {i["code"] for i in described["AuditEvent"]["interaction"]} == {"read", "search-type"}
     assert described["Patient"]["operation"][0]["name"] == "everything"
+    # _include and _revinclude (ADR 0018), and Bulk Data $import
+    assert "Condition:patient" in described["Condition"]["searchInclude"]
+    assert "Condition:patient" in described["Patient"]["searchRevInclude"]
+    assert statement["rest"][0]["operation"][0]["name"] == "import"
 
 
 def test_a_hidden_care_plan_read_does_not_name_the_patient_behind_it(live_server: Any) -> None:
