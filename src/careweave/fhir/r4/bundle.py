@@ -23,7 +23,9 @@ def problems(bundle: dict[str, Any]) -> list[BundleProblem]:
     # bdl-1: total only when a search or history
     if bundle.get("total") is not None and kind not in ("searchset", "history"):
         found.append((None, "Bundle.total", "invariant", "bdl-1: total only when a search or history"))
-    links = [link.get("relation") for link in bundle.get("link") or [] if isinstance(link, dict)]
+    raw_links: list[Any] = bundle["link"] if isinstance(bundle.get("link"), list) else []
+    links = [link.get("relation") for link in raw_links if isinstance(link, dict)]
+    links = [r for r in links if isinstance(r, str)]
     for relation in sorted({r for r in links if links.count(r) > 1 and r}):
         found.append((None, "Bundle.link", "invariant", f"Bundle.link relation '{relation}' is repeated"))
     if kind == "document":

@@ -123,12 +123,17 @@ def observation(r: dict[str, Any]) -> Found:
         yield "invariant", "dataAbsentReason", "obs-6: dataAbsentReason only when there is no value[x]"
     # obs-7: value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()
     own: dict[str, Any] = r["code"] if isinstance(r.get("code"), dict) else {}
-    own_codings = {(c.get("system"), c.get("code")) for c in own.get("coding") or [] if isinstance(c, dict)}
+    own_codings = {
+        (str(c.get("system")), str(c.get("code"))) for c in own.get("coding") or [] if isinstance(c, dict)
+    }
     if _has_value(r, "value"):
         for i, component in enumerate(r.get("component") or []):
             code = component.get("code") if isinstance(component, dict) else None
             codings = (code or {}).get("coding") or [] if isinstance(code, dict) else []
-            if any(isinstance(c, dict) and (c.get("system"), c.get("code")) in own_codings for c in codings):
+            if any(
+                isinstance(c, dict) and (str(c.get("system")), str(c.get("code"))) in own_codings
+                for c in codings
+            ):
                 message = "obs-7: a component's code is not the Observation's own code when it has a value"
                 yield "invariant", f"component[{i}].code", message
     # obs-3: low.exists() or high.exists() or text.exists()

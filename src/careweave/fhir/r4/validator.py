@@ -140,7 +140,11 @@ class _Walker:
         contained = resource.get("contained")
         if isinstance(contained, list):
             self.contained(resource, contained, path)
-        for code, where, message in invariants.check(str(name), resource):
+        try:
+            found = list(invariants.check(str(name), resource))
+        except (TypeError, AttributeError, ValueError):
+            found = []  # an element of the wrong shape: the structural check has named it
+        for code, where, message in found:
             self.add(code, _join(path, where) if where else path or str(name), message)
 
     def contained(self, resource: dict[str, Any], contained: list[Any], path: str) -> None:
@@ -235,7 +239,11 @@ class _Walker:
         self.complex(item, definition, path)
         check = _DATATYPE_RULES.get(element.type)
         if check is not None:
-            for code, message in check(item, self.root):
+            try:
+                found = list(check(item, self.root))
+            except (TypeError, AttributeError, ValueError):
+                found = []  # an element of the wrong shape: the structural check has named it
+            for code, message in found:
                 self.add(code, path, message)
 
     def binding(self, item: Any, element: Element, path: str) -> None:
@@ -250,7 +258,7 @@ class _Walker:
             codings = item["coding"] if isinstance(item.get("coding"), list) else []
         elif element.type == "Coding":
             codings = [item]
-        pairs = [(c.get("system", ""), c.get("code", "")) for c in codings if isinstance(c, dict)]
+        pairs = [(_text(c.get("system")), _text(c.get("code"))) for c in codings if isinstance(c, dict)]
         if not any(p in codes for p in pairs):
             shown = ", ".join(f"{s}|{c}" for s, c in pairs) or "no coding"
             self.add("code-invalid", path, f"{shown}: {_not_in('', element.valueset, allowed)}")
@@ -265,6 +273,10 @@ def _not_in(value: str, valueset: str, allowed: frozenset[str]) -> str:
     listed = ", ".join(sorted(allowed)) if len(allowed) <= 12 else f"{len(allowed)} codes"
     prefix = f"'{value}' is not" if value else "no coding is"
     return f"{prefix} in the required value set {valueset} ({listed})"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _present(value: dict[str, Any], name: str) -> bool:
@@ -333,7 +345,7 @@ def _extension(item: dict[str, Any], root: dict[str, Any]) -> Iterator[tuple[str
 def _reference(item: dict[str, Any], root: dict[str, Any]) -> Iterator[tuple[str, str]]:
     ref = item.get("reference")
     if isinstance(ref, str) and ref.startswith("#") and len(ref) > 1:
-        ids = {c.get("id") for c in root.get("contained") or [] if isinstance(c, dict)}
+        ids = {_text(c.get("id")) for c in root.get("contained") or [] if isinstance(c, dict)}
         if ref[1:] not in ids:
             yield "invariant", f"ref-1: {ref} names no contained resource"
 
