@@ -13,15 +13,21 @@ install: bootstrap
 	$(UV) sync --frozen
 
 NHSUK_CSS := .assets/nhsuk/nhsuk-frontend.min.css
+# The FHIR R4 element definitions and required value sets the validator reads, from the npm `fhir`
+# package (src/careweave/fhir/r4/generate.py)
+FHIR_R4 := .assets/fhir-r4/definitions.json
 
 assets:
 	@if [ ! -d node_modules/nhsuk-frontend ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
-	@$(MAKE) --no-print-directory $(NHSUK_CSS)
+	@$(MAKE) --no-print-directory $(NHSUK_CSS) $(FHIR_R4)
 
 # The NHS.UK styles without the web font from assets.nhs.uk (see src/careweave/web/scss/nhsuk.scss).
 $(NHSUK_CSS): src/careweave/web/scss/nhsuk.scss package-lock.json
 	@mkdir -p $(dir $@)
 	npx --no-install sass --no-source-map --style=compressed --quiet-deps --load-path=node_modules $< $@
+
+$(FHIR_R4): src/careweave/fhir/r4/generate.py package-lock.json
+	$(UV) run --frozen python -m careweave.fhir.r4.generate --write
 
 # Browser tests use Debian's chromium (never a downloaded browser); installed here when missing and we may.
 browser:

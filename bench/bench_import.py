@@ -52,11 +52,13 @@ def _resources(path: Path) -> list[bytes]:
     return [orjson.dumps(e["resource"]) for e in orjson.loads(raw).get("entry", [])]
 
 
-def stages(paths: list[Path]) -> tuple[int, float, float]:
-    """Parse only (orjson) and validate only (the importer's own validation: fhir.resources R4B,
-    required bindings, NHS numbers, on resources already parsed), no database: (resources, parse
-    seconds, validate seconds)."""
+def stages(paths: list[Path]) -> tuple[int, float, float, float]:
+    """Parse only (orjson), the fhir.resources models alone (the validation before the R4 rules), and
+    validate only (the importer's own validation: the models, then the R4 definitions, bindings and
+    invariants, NHS numbers), on resources already parsed, in one process, no database:
+    (resources, parse seconds, models seconds, validate seconds)."""
     import orjson
+    from fhir.resources.R4B import get_fhir_model_class
 
     from careweave.fhir.importer import Entry, validate_entry
 
@@ -66,13 +68,18 @@ def stages(paths: list[Path]) -> tuple[int, float, float]:
     parse_s = time.perf_counter() - started
     started = time.perf_counter()
     for resource in parsed:
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    models_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for resource in parsed:
         problems = validate_entry(Entry(index=None, resource=resource), None)
         assert not problems, problems[:1]
-    return len(texts), parse_s, time.perf_counter() - started
+    return len(texts), parse_s, models_s, time.perf_counter() - started
 
 
-def worker(engine: str, people: int) -> None:
-    """Runs in a fresh process per database engine (Django settings are per process)."""
+def worker(engine: str, people: int, workers: int, datasets: list[str]) -> None:
+    """Runs in a fresh process per database engine (Django settings are per process); `workers` is
+    how many processes validate a Bulk Data set's lines (careweave.fhir.imports.parallel)."""
     if engine == "postgres":
         import psycopg
 
@@ -90,9 +97,13 @@ def worker(engine: str, people: int) -> None:
     setup_django()
     from careweave.fhir.files import import_paths
     from careweave.fhir.importer import Importer
+    from careweave.fhir.imports import parallel
 
+    parallel.WORKERS = workers
     results = {}
     for label, paths in (("synthea", [SYNTHEA]), ("ndjson", [synth_dir(people)])):
+        if label not in datasets:
+            continue
         importer = Importer()
         started = time.perf_counter()
         import_paths(importer, paths)
@@ -155,17 +166,25 @@ def api_latency(people: int, requests_each: int = 200) -> dict[str, dict[str, fl
 
 
 def main() -> None:
+    global PG_BENCH_DB
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--worker")
     parser.add_argument("--api-only", action="store_true")
+    parser.add_argument("--no-api", action="store_true")
+    parser.add_argument("--pg-db", default=PG_BENCH_DB, help="the PostgreSQL database to (re)create")
+    parser.add_argument("--datasets", default="synthea,ndjson")
+    parser.add_argument(
+        "--workers", default=f"1,{min(4, os.cpu_count() or 1)}", help="validation processes to compare"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careweave.config.settings")
     sys.path.insert(0, str(ROOT / "src"))
     OUT.mkdir(parents=True, exist_ok=True)
+    PG_BENCH_DB = args.pg_db
     if args.worker:
-        worker(args.worker, args.people)
+        worker(args.worker, args.people, int(args.workers), args.datasets.split(","))
         return
     if not args.api_only:
         ndjson = synth_dir(args.people)
@@ -175,7 +194,8 @@ def main() -> None:
         import django
 
         django.setup()  # the importer's validation reads the terminology the app loads
-        measured = {"synthea": stages(synthea_files), "ndjson": stages(ndjson_files)}
+        files = {"synthea": synthea_files, "ndjson": ndjson_files}
+        measured = {label: stages(files[label]) for label in args.datasets.split(",")}
         print(f"Import throughput (resources/s); NDJSON = {args.people:,} synthetic people; 2 cores")
         print(
             f"{'dataset':10} {'stage':22} {'resources':>10} {'seconds':>8} {'res/s':>9} {'vs parse-only':>14}"
@@ -186,24 +206,31 @@ def main() -> None:
             rate = n / seconds
             print(f"{label:10} {stage:22} {n:>10,} {seconds:>8.1f} {rate:>9,.0f} {rate / parse_rate:>14.3f}")
 
-        for label, (n, parse_s, validate_s) in measured.items():
+        for label, (n, parse_s, models_s, validate_s) in measured.items():
             row(label, "parse-only", n, parse_s)
-            row(label, "validate-only", n, validate_s)
+            row(label, "models-only (before)", n, models_s)
+            row(label, "validate-only (R4)", n, validate_s)
         for engine in args.engines.split(","):
-            out = subprocess.run(
-                [sys.executable, __file__, "--worker", engine, "--people", str(args.people)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if out.returncode != 0:
-                print(f"{engine}: failed\n{out.stderr[-2000:]}")
-                continue
-            result = json.loads(out.stdout.strip().splitlines()[-1])
-            for label, figures in result.items():
-                row(label, f"end-to-end {engine}", figures["resources"], figures["seconds"])
+            for workers in args.workers.split(","):
+                out = subprocess.run(
+                    [
+                        *(sys.executable, __file__, "--worker", engine, "--people", str(args.people)),
+                        *("--workers", workers, "--datasets", args.datasets, "--pg-db", args.pg_db),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if out.returncode != 0:
+                    print(f"{engine}: failed\n{out.stderr[-2000:]}")
+                    continue
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                for label, figures in result.items():
+                    stage = f"e2e {engine} {workers} proc"
+                    row(label, stage, figures["resources"], figures["seconds"])
         print(f"goal: a nightly ICB load (~300M resources in 8 h) needs {OVERNIGHT_GOAL:,.0f} resources/s")
-    if "postgres" in args.engines:
+        print("goal (issue 11, item 3): 15,000 resources/s into PostgreSQL on 2 cores, full validation on")
+    if "postgres" in args.engines and not args.no_api:
         print(
             f"\nAPI latency on PostgreSQL ({args.people:,} people + Synthea; 4 concurrent clients on loopback)"
         )

@@ -129,7 +129,9 @@ def test_person_outside_care_is_404_like_an_unknown_id_and_audited(world: dict[s
     assert response.json()["issue"][0]["diagnostics"].replace(PATIENT_ID, "x") == unknown.json()["issue"][0][
         "diagnostics"
     ].replace("no-such-person", "x")
-    everything = requests.get(f"{world['base']}/Patient/{PATIENT_ID}/$everything", headers=headers, timeout=10)
+    everything = requests.get(
+        f"{world['base']}/Patient/{PATIENT_ID}/$everything", headers=headers, timeout=10
+    )
     assert everything.status_code == 404
     assert AuditEntry.objects.filter(actor__username="other_gp", outcome="denied").exists()
     # a search about that person is answered as the read is (issue 11), never an empty Bundle

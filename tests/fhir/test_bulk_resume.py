@@ -1,7 +1,11 @@
-"""ADR 0016 in real processes on SQLite: `careweave import` killed with SIGKILL in the middle of a
-Bulk Data load leaves committed batches only, and running it again completes the load with the
-counts of a clean load and no duplicates; two imports of the same files at once both exit 0 and
-create each resource once."""
+"""ADR 0016 in real processes on SQLite and PostgreSQL: `careweave import` killed with SIGKILL in the
+middle of a Bulk Data load leaves committed batches only, and running it again completes the load with
+the counts of a clean load and no duplicates; two imports of the same files at once both exit 0 and
+create each resource once.
+
+PostgreSQL runs when a server answers at CAREWEAVE_TEST_POSTGRES (default
+postgres://postgres@127.0.0.1:5432/postgres); each test creates and drops its own databases
+(test_fhirapi_*), so it never touches another's."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -36,10 +41,78 @@ TABLES = (
 )
 
 
-def start(db: Path, data: Path, batch: int) -> subprocess.Popen[bytes]:
+PG_ADMIN = os.environ.get("CAREWEAVE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+class Db:
+    """A database for one run of `careweave import`: a SQLite file, or a PostgreSQL database of its own."""
+
+    def __init__(self, engine: str, tmp_path: Path, name: str) -> None:
+        self.engine = engine
+        self.path = tmp_path / f"{name}.sqlite3"
+        self.name = f"test_fhirapi_{name}_{os.getpid()}"
+        self.url = f"sqlite:///{self.path}"
+        if engine == "postgres":
+            self.url = PG_ADMIN.rsplit("/", 1)[0] + "/" + self.name
+            with _pg(PG_ADMIN) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {self.name}")
+
+    def drop(self) -> None:
+        if self.engine == "postgres":
+            with _pg(PG_ADMIN) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    def scalar(self, sql: str) -> int:
+        if self.engine == "postgres":
+            with _pg(self.url) as conn:
+                row = conn.execute(sql).fetchone()
+        else:
+            with sqlite3.connect(self.path, timeout=1) as lite:
+                row = lite.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _pg(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+
+
+def _postgres_answers() -> bool:
+    try:
+        with _pg(PG_ADMIN):
+            return True
+    except Exception:  # noqa: BLE001 - no server, no PostgreSQL run
+        return False
+
+
+ENGINES = [
+    "sqlite",
+    pytest.param(
+        "postgres",
+        marks=pytest.mark.skipif(not _postgres_answers(), reason="no PostgreSQL server answers"),
+    ),
+]
+
+
+@pytest.fixture
+def dbs(tmp_path: Path) -> Any:
+    made: list[Db] = []
+
+    def make(engine: str, name: str) -> Db:
+        made.append(Db(engine, tmp_path, name))
+        return made[-1]
+
+    yield make
+    for db in made:
+        db.drop()
+
+
+def start(db: Db, data: Path, batch: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": db.url,
         "DJANGO_SETTINGS_MODULE": "careweave.config.settings",
     }
     return subprocess.Popen(
@@ -57,16 +130,14 @@ def finish(process: subprocess.Popen[bytes]) -> dict[str, object]:
     return summary
 
 
-def counts(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # noqa: S608
+def counts(db: Db) -> dict[str, int]:
+    return {t: db.scalar(f"SELECT count(*) FROM {t}") for t in TABLES}  # noqa: S608
 
 
-def stored(db: Path) -> int:
+def stored(db: Db) -> int:
     try:
-        with sqlite3.connect(db, timeout=1) as conn:
-            return int(conn.execute("SELECT count(*) FROM record_storedresource").fetchone()[0])
-    except sqlite3.OperationalError:  # not migrated yet
+        return db.scalar("SELECT count(*) FROM record_storedresource")
+    except Exception:  # noqa: BLE001 - not migrated yet (sqlite3 or psycopg says so in its own way)
         return 0
 
 
@@ -83,16 +154,17 @@ def lines(data: Path) -> int:
 
 
 @pytest.mark.slow
-def test_a_load_killed_midway_is_completed_by_running_it_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_load_killed_midway_is_completed_by_running_it_again(tmp_path: Path, dbs: Any, engine: str) -> None:
     data = tmp_path / "synth"
     generate(60, 9, data)
     total = lines(data)
-    clean = tmp_path / "clean.sqlite3"
+    clean = dbs(engine, "clean")
     finish(start(clean, data, 50))
     expected = counts(clean)
     assert expected["record_storedresource"] == total
 
-    killed = tmp_path / "killed.sqlite3"
+    killed = dbs(engine, "killed")
     process = start(killed, data, 50)
     while stored(killed) < total // 4:
         assert process.poll() is None, "the load finished before it could be killed"
@@ -108,24 +180,26 @@ def test_a_load_killed_midway_is_completed_by_running_it_again(tmp_path: Path) -
     assert isinstance(totals, dict)
     assert totals["unchanged"] >= partial and totals["created"] == total - partial
     assert counts(killed) == expected
-    with sqlite3.connect(killed) as conn:
-        twice = conn.execute(
-            "SELECT count(*) FROM (SELECT source_system, resource_type, source_id FROM record_storedresource"
-            " GROUP BY 1, 2, 3 HAVING count(*) > 1)"
-        ).fetchone()[0]
+    twice = killed.scalar(
+        "SELECT count(*) FROM (SELECT source_system, resource_type, source_id FROM record_storedresource"
+        " GROUP BY 1, 2, 3 HAVING count(*) > 1) AS repeated"
+    )
     assert twice == 0
 
 
 @pytest.mark.slow
-def test_two_imports_of_the_same_files_at_once_both_succeed_without_duplicates(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_two_imports_of_the_same_files_at_once_both_succeed_without_duplicates(
+    tmp_path: Path, dbs: Any, engine: str
+) -> None:
     data = tmp_path / "synth"
     generate(40, 4, data)
     (data / "bundle.json").write_bytes(orjson.dumps(transaction_bundle()))  # a unit of its own
-    db = tmp_path / "shared.sqlite3"
+    db = dbs(engine, "shared")
     # migrated first, as a deployment is; two first-ever migrations at once is another matter
     subprocess.run(
         [sys.executable, "-c", "from careweave.cli import setup_django; setup_django()"],
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{db}"},
+        env={**os.environ, "DATABASE_URL": db.url},
         check=True,
         capture_output=True,
     )
@@ -135,6 +209,4 @@ def test_two_imports_of_the_same_files_at_once_both_succeed_without_duplicates(t
     created = [s["totals"]["created"] for s in (one, two)]  # type: ignore[index]
     assert sum(created) == total  # each resource created by exactly one of them
     assert counts(db)["record_storedresource"] == total
-    with sqlite3.connect(db) as conn:
-        people = conn.execute("SELECT count(*) FROM record_person").fetchone()[0]
-    assert people == 41
+    assert db.scalar("SELECT count(*) FROM record_person") == 41

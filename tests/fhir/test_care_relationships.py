@@ -19,7 +19,12 @@ ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
 
 
 def organisation(oid: str, name: str) -> dict[str, Any]:
-    return {"resourceType": "Organization", "id": oid, "name": name, "identifier": [{"system": ODS, "value": oid}]}
+    return {
+        "resourceType": "Organization",
+        "id": oid,
+        "name": name,
+        "identifier": [{"system": ODS, "value": oid}],
+    }
 
 
 def put(resource: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +66,8 @@ def appointment(aid: str, role: str) -> dict[str, Any]:
         "resourceType": "Appointment",
         "id": aid,
         "status": "booked",
+        "start": "2026-12-01T09:00:00Z",
+        "end": "2026-12-01T09:15:00Z",
         "participant": [
             {"actor": {"reference": f"Patient/{PATIENT_ID}"}, "status": "accepted"},
             {"actor": {"reference": f"PractitionerRole/{role}"}, "status": "accepted"},
@@ -72,7 +79,9 @@ def relationships() -> set[tuple[str, str]]:
     """(organisation name, person NHS number) pairs as stored."""
     names = dict(rm.Organisation.objects.values_list("pk", "name"))
     nhs = dict(rm.Person.objects.values_list("pk", "nhs_number"))
-    return {(names[o], nhs[p]) for o, p in rm.CareRelationship.objects.values_list("organisation_id", "person_id")}
+    return {
+        (names[o], nhs[p]) for o, p in rm.CareRelationship.objects.values_list("organisation_id", "person_id")
+    }
 
 
 def rebuilt() -> set[tuple[str, str]]:
@@ -84,7 +93,9 @@ def rebuilt() -> set[tuple[str, str]]:
 
 
 def load(*entries: dict[str, Any]) -> None:
-    Importer(source_system="https://source.example/fhir").import_bundle(transaction(*entries), "relationships.json")
+    Importer(source_system="https://source.example/fhir").import_bundle(
+        transaction(*entries), "relationships.json"
+    )
 
 
 def test_relationships_follow_creates_updates_and_deletes() -> None:

@@ -256,7 +256,9 @@ def test_ndjson_file_is_all_or_nothing(tmp_path: Path) -> None:
 
 def test_missing_paths_and_empty_folders_are_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    result = CliRunner().invoke(app, ["import", str(tmp_path / "empty"), str(tmp_path / "absent.json"), "--json"])
+    result = CliRunner().invoke(
+        app, ["import", str(tmp_path / "empty"), str(tmp_path / "absent.json"), "--json"]
+    )
     assert result.exit_code == 1
     text = json.dumps(json.loads(result.stdout)["errors"])
     assert "no FHIR files" in text and "absent.json" in text

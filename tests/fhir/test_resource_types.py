@@ -52,7 +52,11 @@ def test_allergies_and_flags_import_into_the_record_with_what_a_clinician_needs(
     person = rm.Person.objects.get(resource__logical_id="example")
     cashew = rm.Allergy.objects.get(resource__logical_id="example")
     assert cashew.person == person
-    assert (cashew.system, cashew.code, cashew.display) == ("http://snomed.info/sct", "227493005", "Cashew nuts")
+    assert (cashew.system, cashew.code, cashew.display) == (
+        "http://snomed.info/sct",
+        "227493005",
+        "Cashew nuts",
+    )
     assert (cashew.clinical_status, cashew.verification_status) == ("active", "confirmed")
     assert (cashew.criticality, cashew.category) == ("high", "food")
     assert (cashew.onset, cashew.recorded_date) == (date(2004, 1, 1), date(2014, 10, 9))
@@ -67,7 +71,12 @@ def test_allergies_and_flags_import_into_the_record_with_what_a_clinician_needs(
     assert (dog.code, dog.status, dog.category) == ("bigdog", "inactive", "safety")
     assert (dog.start, dog.end) == (date(2015, 1, 17), date(2016, 12, 1))
     assert rm.Flag.objects.get(resource__logical_id="example-encounter").status == "active"
-    assert rm.StoredResource.objects.filter(resource_type__in=("AllergyIntolerance", "Flag"), modelled=True).count() == 5
+    assert (
+        rm.StoredResource.objects.filter(
+            resource_type__in=("AllergyIntolerance", "Flag"), modelled=True
+        ).count()
+        == 5
+    )
     # and again: recognised, unchanged
     again = _import_examples()
     assert again.summary.total("unchanged") == len(EXAMPLES) and again.summary.total("created") == 0
@@ -81,7 +90,9 @@ def test_allergies_and_flags_are_searchable_as_fhir_defines_with_fhirpy(examples
         return {r["id"] for r in client.resources(kind).search(**params).fetch_all()}
 
     assert ids("AllergyIntolerance", patient="example") == {"example", "medication", "fishallergy"}
-    assert ids("AllergyIntolerance", patient="Patient/example", code="http://snomed.info/sct|227493005") == {"example"}
+    assert ids("AllergyIntolerance", patient="Patient/example", code="http://snomed.info/sct|227493005") == {
+        "example"
+    }
     assert ids("AllergyIntolerance", patient="example", code="7980") == {"medication"}
     assert ids("AllergyIntolerance", **{"clinical-status": "active", "date": "2015"}) == {"fishallergy"}
     assert ids("AllergyIntolerance", date="lt2012") == {"medication"}
@@ -90,7 +101,9 @@ def test_allergies_and_flags_are_searchable_as_fhir_defines_with_fhirpy(examples
     assert ids("Flag", subject="Patient/example", status="active") == {"example-encounter"}
     assert ids("Flag", code="http://example.org/local|bigdog", date="ge2015-01") == {"example"}
     refused = requests.get(
-        f"{examples['base']}/Flag?severity=high", headers={"Authorization": f"Bearer {examples['token']}"}, timeout=10
+        f"{examples['base']}/Flag?severity=high",
+        headers={"Authorization": f"Bearer {examples['token']}"},
+        timeout=10,
     )
     assert refused.status_code == 400 and "not supported for Flag" in refused.text
 
@@ -106,14 +119,16 @@ def test_allergies_and_flags_appear_in_everything(examples: dict[str, Any]) -> N
 
 
 def test_the_capability_statement_is_generated_from_the_registry(examples: dict[str, Any]) -> None:
-    statement = requests.get(f"{examples['base']}/metadata", timeout=10).json()
+    statement = requests.get(f"{examples['base']}/metadata", timeout=60).json()
     described = {r["type"]: r for r in statement["rest"][0]["resource"]}
     for kind in resource_types.searchable():
         entry = resource_types.REGISTRY[kind]
         assert {p["name"]: p["type"] for p in described[kind]["searchParam"]} == {
             n: p.type for n, p in entry.search.items()
         }
-        assert {"read", "search-type", "create", "update"} == {i["code"] for i in described[kind]["interaction"]}
+        assert {"read", "search-type", "create", "update", "vread", "history-instance"} == {
+            i["code"] for i in described[kind]["interaction"]
+        }
     assert {"patient", "code", "clinical-status", "date"} <= {
         p["name"] for p in described["AllergyIntolerance"]["searchParam"]
     }
@@ -124,6 +139,10 @@ def test_the_capability_statement_is_generated_from_the_registry(examples: dict[
     assert {i["code"] for i in described["Goal"]["interaction"]} == {"read", "search-type"}
     assert {i["code"] for i in described["AuditEvent"]["interaction"]} == {"read", "search-type"}
     assert described["Patient"]["operation"][0]["name"] == "everything"
+    # _include and _revinclude (ADR 0023), and Bulk Data $import
+    assert "Condition:patient" in described["Condition"]["searchInclude"]
+    assert "Condition:patient" in described["Patient"]["searchRevInclude"]
+    assert statement["rest"][0]["operation"][0]["name"] == "import"
 
 
 def test_a_hidden_care_plan_read_does_not_name_the_patient_behind_it(live_server: Any) -> None:

@@ -108,10 +108,22 @@ def _broken_copy(tmp_path: Path, change: Any) -> Path:
 @pytest.mark.parametrize(
     ("change", "where", "message"),
     [
-        (lambda d: d["analytes"][1].update(canonical_unit="umol/X"), "analytes[1](creatinine).canonical_unit", "unknown unit"),
-        (lambda d: d["analytes"][0].update(units=["mmol/L"]), "analytes[0](hba1c).units[0]", "does not convert"),
+        (
+            lambda d: d["analytes"][1].update(canonical_unit="umol/X"),
+            "analytes[1](creatinine).canonical_unit",
+            "unknown unit",
+        ),
+        (
+            lambda d: d["analytes"][0].update(units=["mmol/L"]),
+            "analytes[0](hba1c).units[0]",
+            "does not convert",
+        ),
         (lambda d: d["analytes"][2].pop("sources"), "analytes[2](glucose)", "sources"),
-        (lambda d: d["analytes"][0]["scales"][0].update(slope="steep"), "analytes[0](hba1c).scales[0].slope", "number"),
+        (
+            lambda d: d["analytes"][0]["scales"][0].update(slope="steep"),
+            "analytes[0](hba1c).scales[0].slope",
+            "number",
+        ),
         (lambda d: d["aliases"]["map"].update(stone="[stone_av]"), "aliases.map.stone", "unknown unit"),
     ],
 )
@@ -126,7 +138,9 @@ def test_a_broken_units_file_is_refused_naming_the_field(
 # -- mixed units through the FHIR API --------------------------------------------------------------
 
 
-def _obs(n: int, code: str, value: float, unit: str, days_ago: int, ucum_code: str | None = None) -> dict[str, Any]:
+def _obs(
+    n: int, code: str, value: float, unit: str, days_ago: int, ucum_code: str | None = None
+) -> dict[str, Any]:
     quantity: dict[str, Any] = {"value": value, "unit": unit}
     if ucum_code is not None:
         quantity.update(system=UCUM, code=ucum_code)
@@ -160,7 +174,10 @@ def mixed(db: Any) -> dict[str, Any]:
         _obs(5, "29463-7", 81, "kg", 30, "kg"),
     ]
     response = Client().post(
-        "/fhir", json.dumps(bundle), content_type="application/fhir+json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        "/fhir",
+        json.dumps(bundle),
+        content_type="application/fhir+json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert response.status_code == 200, response.content
     person = rm.Person.objects.get(nhs_number="9434765919")
@@ -173,7 +190,11 @@ def mixed(db: Any) -> dict[str, Any]:
 
 def test_the_value_as_sent_is_kept_beside_the_canonical_value(mixed: dict[str, Any]) -> None:
     rows = {
-        (o.value, o.unit): (o.value_canonical and round(o.value_canonical, 1), o.unit_canonical, o.unit_status)
+        (o.value, o.unit): (
+            o.value_canonical and round(o.value_canonical, 1),
+            o.unit_canonical,
+            o.unit_status,
+        )
         for o in rm.Observation.objects.filter(code__in=("4548-4", "29463-7"))
     }
     assert rows == {
@@ -205,7 +226,9 @@ def test_the_summary_never_relabels_a_reading(mixed: dict[str, Any]) -> None:
     assert "5.8 mmol/L (unit not recognised: shown as sent)" in page
     latest = {m.label: m.value for m in person_record(mixed["person"]).measurements}
     # the full record's "latest" is the newest reading: here the unconvertible one, as sent and flagged
-    assert latest["HbA1c"] == "5.8 mmol/L (unit not recognised: shown as sent)" and latest["Weight"] == "81 kg"
+    assert (
+        latest["HbA1c"] == "5.8 mmol/L (unit not recognised: shown as sent)" and latest["Weight"] == "81 kg"
+    )
 
 
 def test_the_population_extract_and_features_use_canonical_values(mixed: dict[str, Any]) -> None:

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
 TASKS = {"default": {"BACKEND": env("CAREWEAVE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 # The local hour the worker enqueues the nightly population refresh (segmentation, worklists)
 CAREWEAVE_REFRESH_HOUR = int(env("CAREWEAVE_REFRESH_HOUR", "2"))
+# The only folder `POST /fhir/$import` may read files from (a manifest's file:// URLs or paths)
+CAREWEAVE_IMPORT_DIR = Path(env("CAREWEAVE_IMPORT_DIR", str(BASE_DIR.parent.parent / "imports"))).resolve()
 
 MIDDLEWARE = [
     "careweave.web.middleware.ServerTimingMiddleware",  # first, so it times everything below it

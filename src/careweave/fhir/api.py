@@ -5,6 +5,7 @@ from careweave.fhir.http.bundles import root
 from careweave.fhir.http.capability import capability_statement, metadata
 from careweave.fhir.http.resources import (
     everything,
+    history_endpoint,
     instance,
     instance_endpoint,
     record_instance,
@@ -29,6 +30,7 @@ __all__ = [
     "capability_statement",
     "everything",
     "fhir_response",
+    "history_endpoint",
     "instance",
     "instance_endpoint",
     "metadata",

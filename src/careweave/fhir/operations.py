@@ -35,7 +35,9 @@ def _person(reference: Any, name: str) -> rm.Person:
         else None
     )
     if person is None:
-        raise Refused([Issue("error", "not-found", f"{name} must reference a known Patient", expression=name)], 422)
+        raise Refused(
+            [Issue("error", "not-found", f"{name} must reference a known Patient", expression=name)], 422
+        )
     return person
 
 
@@ -65,14 +67,19 @@ def _repoint(stored: rm.StoredResource, source: rm.Person, target: rm.Person) ->
     meta.update({"versionId": str(stored.version), "lastUpdated": now.isoformat()})
     stored.body = orjson.dumps({**body, "meta": meta}).decode()
     stored.content_hash, stored.last_updated, stored.person = digest, now, target
-    stored.save(update_fields=["superseded_hashes", "version", "body", "content_hash", "last_updated", "person"])
+    stored.save(
+        update_fields=["superseded_hashes", "version", "body", "content_hash", "last_updated", "person"]
+    )
 
 
 def _record_models() -> list[type[models.Model]]:
     """Every record row that hangs off a person and a stored resource (new types included), the
     referral Tasks and their states among them (ADR 0012)."""
     found = []
-    for model in [*apps.get_app_config("record").get_models(), *apps.get_app_config("referrals").get_models()]:
+    for model in [
+        *apps.get_app_config("record").get_models(),
+        *apps.get_app_config("referrals").get_models(),
+    ]:
         names = {f.name for f in model._meta.get_fields()}
         if {"person", "resource"} <= names and model is not rm.Person:
             found.append(model)
@@ -107,7 +114,9 @@ def merge(request: HttpRequest) -> HttpResponse:
     source = _person(params.get("source-patient"), "source-patient")
     target = _person(params.get("target-patient"), "target-patient")
     if source.pk == target.pk:
-        raise Refused([Issue("error", "invalid", "source-patient and target-patient are the same record")], 422)
+        raise Refused(
+            [Issue("error", "invalid", "source-patient and target-patient are the same record")], 422
+        )
     with transaction.atomic():
         moved = list(rm.StoredResource.objects.filter(person=source).exclude(pk=source.resource_id))
         for stored in moved:
@@ -116,7 +125,9 @@ def merge(request: HttpRequest) -> HttpResponse:
             model._default_manager.filter(person=source).update(person=target)
         patient = orjson.loads(source.resource.body)
         patient["active"] = False
-        patient["link"] = [{"other": {"reference": f"Patient/{target.resource.logical_id}"}, "type": "replaced-by"}]
+        patient["link"] = [
+            {"other": {"reference": f"Patient/{target.resource.logical_id}"}, "type": "replaced-by"}
+        ]
         source.resource.body = orjson.dumps(patient).decode()
         source.resource.save(update_fields=["body"])
         refresh_care_relationships([source.pk, target.pk])
@@ -155,4 +166,6 @@ def move(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
 
 def _done(message: str) -> HttpResponse:
     outcome = operation_outcome([Issue("information", "informational", message)])
-    return HttpResponse(orjson.dumps(outcome), status=200, content_type="application/fhir+json; charset=utf-8")
+    return HttpResponse(
+        orjson.dumps(outcome), status=200, content_type="application/fhir+json; charset=utf-8"
+    )

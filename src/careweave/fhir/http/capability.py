@@ -28,13 +28,30 @@ def _resource(entry: resource_types.ResourceType) -> dict[str, Any]:
         return described
     interactions = [{"code": "read"}, {"code": "search-type"}]
     if not entry.read_only:
-        interactions += [{"code": "create"}, {"code": "update"}]
+        interactions += [
+            {"code": "create"},
+            {"code": "update"},
+            {"code": "vread"},
+            {"code": "history-instance"},
+        ]
+    references = [name for name, p in entry.search.items() if p.type == "reference"]
     described = {
         "type": entry.name,
         "interaction": interactions,
+        "versioning": "versioned" if not entry.read_only else "no-version",
         "searchParam": [{"name": name, "type": p.type} for name, p in entry.search.items()],
         "conditionalCreate": not entry.read_only,
     }
+    if references and not entry.read_only:  # careweave.fhir.http.includes
+        described["searchInclude"] = [f"{entry.name}:{name}" for name in references]
+    if entry.name == "Patient":  # every type of the record refers to its person this way
+        described["searchRevInclude"] = [
+            f"{other.name}:{name}"
+            for other in resource_types.REGISTRY.values()
+            if other.provider is None and not other.read_only
+            for name, p in other.search.items()
+            if p.type == "reference" and not p.columns
+        ]
     if entry.operations:
         described["operation"] = [{"name": name, "definition": url} for name, url in entry.operations]
     return described
@@ -66,6 +83,13 @@ def capability_statement(base: str) -> dict[str, Any]:
                 },
                 "resource": [_resource(t) for t in served],
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                # Bulk Data import for integration clients (careweave.fhir.http.bulk_import)
+                "operation": [
+                    {
+                        "name": "import",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import",
+                    }
+                ],
             }
         ],
     }

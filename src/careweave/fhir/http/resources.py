@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from careweave.fhir import resource_types
 from careweave.fhir.conventions import API_SOURCE_PREFIX
 from careweave.fhir.http import audit_events as audit
+from careweave.fhir.http import history
 from careweave.fhir.http.search import patient_scope, scope, search_queryset, searchset, shared_scope
 from careweave.fhir.http.transport import (
     api_view,
@@ -139,13 +140,18 @@ def instance_endpoint(request: HttpRequest, kind: str, logical_id: str) -> HttpR
 
 @api_view
 def version_endpoint(request: HttpRequest, kind: str, logical_id: str, version: str) -> HttpResponse:
-    """vread: of the types another app versions (CarePlan); the record keeps only current versions."""
+    """vread: of the types another app versions (CarePlan), else of the record (`history.vread`)."""
     registered = resource_types.get(kind)
     if registered is not None and registered.provider is not None and registered.provider.versioned:
         answer = registered.provider.read(request, kind, logical_id, version)
         if answer is not None:
             return answer
-    return outcome(404, "not-supported", f"/fhir/{kind} keeps no earlier versions to read")
+    return history.vread(request, kind, logical_id, version)
+
+
+@api_view
+def history_endpoint(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:
+    return history.instance_history(request, kind, logical_id)
 
 
 def instance(request: HttpRequest, kind: str, logical_id: str) -> HttpResponse:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from fhir.resources.R4B import get_fhir_model_class
 
 from careweave.fhir import resource_types
+from careweave.fhir.http.includes import included
 from careweave.fhir.http.transport import (
     CONTROL_PARAMS,
     fhir_response,
@@ -287,7 +288,7 @@ def searchset(
     if request.GET.get("_summary") == "count":
         count = 0
     rows = list(
-        _order(qs, request).values_list("body", "person_id", "logical_id", "resource_type")[
+        _order(qs, request).values_list("body", "person_id", "logical_id", "resource_type", "pk")[
             offset : offset + count
         ]
         if count > 0
@@ -329,17 +330,32 @@ def searchset(
         )
         for r in rows
     ]
-    warning = None
+    extra, left_out = included(request, kind, rows, scope)
+    by_type: dict[str, list[Any]] = {}
+    for row in extra:
+        by_type.setdefault(row[3], []).append(row)
+    extra = []
+    for extra_kind, extra_rows in by_type.items():
+        # an included resource in a part of the record this user does not see is left out silently,
+        # as a search result is (ADR 0021): a warning would say there is something to see
+        shown = _shown(request, extra_kind, list(extra_rows))
+        _audit_people(request, "search", extra_kind, shown)
+        extra.extend(shown)
+    issues = []
     if unscoped is not None and unscoped is not qs and unscoped.count() > cared:
         message = (
             "some results were left out: they are about people outside your organisation's or care "
             "team's care"
         )
-        warning = {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "warning", "code": "suppressed", "diagnostics": message}],
-        }
-    return fhir_response(searchset_bytes(total, links, entries, outcome_resource=warning))
+        issues.append({"severity": "warning", "code": "suppressed", "diagnostics": message})
+    if left_out:
+        message = f"{left_out} included resources were left out: you may not see them"
+        issues.append({"severity": "warning", "code": "suppressed", "diagnostics": message})
+    warning = {"resourceType": "OperationOutcome", "issue": issues} if issues else None
+    extra_entries = [(request.build_absolute_uri(f"/fhir/{r[3]}/{r[2]}"), r[0]) for r in extra]
+    return fhir_response(
+        searchset_bytes(total, links, entries, outcome_resource=warning, included=extra_entries)
+    )
 
 
 def _shown(request: HttpRequest, kind: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

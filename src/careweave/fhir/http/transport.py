@@ -24,7 +24,19 @@ DEFAULT_COUNT, MAX_COUNT = 50, 500
 MAX_OFFSET = 10_000_000  # deep paging past this is a bulk export, not a search
 # _totalMethod: fhirpy's count() sends it (an Aidbox parameter); the total is always counted here
 CONTROL_PARAMS = frozenset(
-    {"_count", "_offset", "_format", "_summary", "_elements", "_total", "_pretty", "_sort", "_totalMethod"}
+    {
+        "_count",
+        "_offset",
+        "_format",
+        "_summary",
+        "_elements",
+        "_total",
+        "_pretty",
+        "_sort",
+        "_totalMethod",
+        "_include",
+        "_revinclude",
+    }
 )
 
 
@@ -192,6 +204,7 @@ def searchset_bytes(
     entries: list[tuple[str, str]],
     *,
     outcome_resource: dict[str, Any] | None = None,
+    included: list[tuple[str, str]] | None = None,
 ) -> bytes:
     """Assemble the Bundle from stored JSON text without parsing it again (fast $everything); an
     `outcome_resource` (an OperationOutcome, e.g. a warning) is its last entry, in search mode outcome."""
@@ -209,9 +222,21 @@ def searchset_bytes(
             for url, body in entries
         )
     )
-    if outcome_resource is not None:
+    if included:
         parts.append(
             (b"," if entries else b"")
+            + b",".join(
+                b'{"fullUrl":'
+                + orjson.dumps(url)
+                + b',"resource":'
+                + body.encode()
+                + b',"search":{"mode":"include"}}'
+                for url, body in included
+            )
+        )
+    if outcome_resource is not None:
+        parts.append(
+            (b"," if entries or included else b"")
             + b'{"resource":'
             + orjson.dumps(outcome_resource)
             + b',"search":{"mode":"outcome"}}'

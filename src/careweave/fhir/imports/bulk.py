@@ -24,7 +24,7 @@ import orjson
 from django.db import transaction
 
 from careweave.fhir import resource_types
-from careweave.fhir.imports import identity
+from careweave.fhir.imports import identity, parallel
 from careweave.fhir.imports.pipeline import Importer, refresh_planner_statistics
 from careweave.fhir.imports.references import resolve_conditional, walk_references
 from careweave.fhir.imports.unit import LITERAL_REF, Entry, ImportContext
@@ -136,21 +136,21 @@ class BulkLoad:
             self._issue(Issue("fatal", "exception", f"cannot read the file: {error}", self.files[index].name))
 
     def _plan_lines(self, index: int) -> None:
-        chunk: list[Entry] = []
-        for line_no, line in self._read(index):
-            try:
-                resource = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                self._issue(
-                    Issue("error", "structure", f"broken JSON: {error}", self.files[index].name, line_no)
-                )
-                continue
-            chunk.append(Entry(index=line_no, resource=resource))
-            if len(chunk) >= 2000:
+        name, expected = self.files[index].name, self.files[index].expected_type
+        for lines, validated in parallel.validated_chunks(self._read(index), name, expected):
+            chunk: list[Entry] = []
+            for (line_no, line), checked in zip(lines, validated, strict=True):
+                try:
+                    resource = orjson.loads(line)
+                except orjson.JSONDecodeError as error:
+                    self._issue(Issue("error", "structure", f"broken JSON: {error}", name, line_no))
+                    continue
+                entry = Entry(index=line_no, resource=resource)
+                if checked is not None:
+                    entry.resource_type, entry.problems = checked
+                chunk.append(entry)
+            if chunk:
                 self._plan_chunk(chunk, index)
-                chunk = []
-        if chunk:
-            self._plan_chunk(chunk, index)
 
     def _plan_chunk(self, chunk: list[Entry], index: int) -> None:
         ctx = self.contexts[index]

@@ -88,7 +88,9 @@ def later_task_version(one: Entry, other: Entry) -> Entry:
     skipped and its body kept on the later one's `versions`."""
     from careweave.fhir.workflow import version_order
 
-    later, earlier = (other, one) if version_order(other.resource) >= version_order(one.resource) else (one, other)
+    later, earlier = (
+        (other, one) if version_order(other.resource) >= version_order(one.resource) else (one, other)
+    )
     earlier.outcome = "skipped"
     later.versions.extend([*earlier.versions, earlier.resource or {}])
     earlier.versions = []

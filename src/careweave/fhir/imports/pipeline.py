@@ -26,6 +26,7 @@ from careweave.fhir.imports.unit import ApiWriter, Entry, ImportContext, ImportS
 from careweave.fhir.imports.validation import validate_entry
 from careweave.fhir.imports.writer import Writer
 from careweave.fhir.outcome import Issue, Refused
+from careweave.fhir.r4.bundle import problems as bundle_rules
 from careweave.record import models as rm
 from careweave.record.bulk import analyze
 
@@ -92,6 +93,10 @@ class Importer:
             raise Refused(
                 [ctx.issue(None, "structure", "Bundle.entry must be a list", expression="Bundle.entry")]
             )
+        bundle_issues = [
+            Issue("error", code, message, file, index, where)
+            for index, where, code, message in bundle_rules(bundle)
+        ]
         meta = bundle.get("meta") if isinstance(bundle.get("meta"), dict) else {}
         source = self.default_source if self.api else (meta or {}).get("source") or self.default_source
         entries = []
@@ -114,6 +119,11 @@ class Importer:
             )
             if bundle_type.endswith("-response") and raw.get("resource") is None:
                 entries[-1].outcome = "skipped"  # a response entry that only carries a status
+        if bundle_issues:  # refused with every problem of its entries too, all at once
+            for entry in entries:
+                if entry.outcome != "skipped" and entry.method not in ("GET", "HEAD", "PATCH", "DELETE"):
+                    bundle_issues.extend(validate_entry(entry, file))
+            raise Refused(bundle_issues)
         # Files from other systems keep a literal reference we cannot resolve (with a warning); the
         # API and bulk NDJSON loads refuse it. urn:uuid references must always resolve. (ADR 0002)
         self._import_unit(entries, ImportContext(file=file, source=source, strict=ctx.strict))
@@ -171,7 +181,9 @@ class Importer:
                 if _read_only(entry.resource_type):
                     issues.append(_never_written(entry, ctx))
                 continue
-            problems = validate_entry(entry, ctx.file, ctx.expected_type)
+            problems = entry.problems
+            if problems is None:
+                problems = validate_entry(entry, ctx.file, ctx.expected_type)
             if _read_only(entry.resource_type):
                 if self.api:
                     issues.append(_never_written(entry, ctx))

@@ -43,6 +43,8 @@ class Entry:
     break_glass: bool = False  # written under break-glass: it gives no one a care relationship
     # earlier versions of the same Task in this unit (a history sent at once, in any order), for its states
     versions: list[dict[str, Any]] = field(default_factory=list)
+    # its validation, when done ahead in another process (careweave.fhir.imports.parallel)
+    problems: list[Issue] | None = None
 
     def expr(self, element: str = "") -> str:
         base = self.prefix or self.resource_type or "resource"

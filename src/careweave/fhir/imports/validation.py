@@ -1,4 +1,5 @@
-"""Structural validation of an entry (fhir.resources R4B), required bindings and NHS numbers."""
+"""Validation of an entry: its structure and element types (fhir.resources R4B), then the R4
+definitions, required bindings, invariants and NHS numbers (careweave.fhir.r4), all issues at once."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
-from careweave.fhir.bindings import binding_errors
-from careweave.fhir.conventions import NHS_NUMBER_SYSTEM
 from careweave.fhir.imports.unit import Entry, ImportContext
-from careweave.fhir.nhs_number import why_invalid
 from careweave.fhir.outcome import Issue
+from careweave.fhir.r4 import validator as r4
 from careweave.terminology.home_readings import reading_problems
 
 
@@ -92,20 +91,17 @@ def validate_entry(entry: Entry, file: str | None, expected_type: str | None = N
         issues.extend(_pydantic_issues(entry, error, ctx))
     except (TypeError, ValueError, RecursionError) as error:
         issues.append(ctx.issue(entry, "structure", str(error)[:300]))
-    if issues:
-        # the checks below read the elements they check, so they run only on a valid structure
-        # (a status sent as a list or an identifier sent as a string is a structure error, not a crash)
-        return issues
-    for path, message in binding_errors(resource):
-        issues.append(ctx.issue(entry, "code-invalid", message, path))
-    if resource_type == "Observation":  # a home reading: UCUM unit and plausible range (ADR 0018)
+    # the R4 definitions, required bindings, invariants and NHS numbers: every problem at once
+    seen = {(i.expression, i.code) for i in issues}
+    try:
+        problems = r4.validate(resource)
+    except RecursionError:
+        problems = [("structure", "", "nested too deeply")]
+    for code, path, message in problems:
+        issue = ctx.issue(entry, code, message, path)
+        if (issue.expression, issue.code) not in seen:
+            issues.append(issue)
+    if resource_type == "Observation" and not issues:
+        # a home reading: UCUM unit and plausible range (ADR 0018), read from a valid structure only
         issues.extend(ctx.issue(entry, "value", message, path) for path, message in reading_problems(resource))
-    if resource_type == "Patient":
-        for i, ident in enumerate(resource.get("identifier") or []):
-            if ident.get("system") == NHS_NUMBER_SYSTEM:
-                reason = why_invalid(str(ident.get("value") or ""))
-                if reason:
-                    issues.append(
-                        ctx.issue(entry, "value", f"invalid NHS number: {reason}", f"identifier[{i}].value")
-                    )
     return issues

@@ -11,6 +11,7 @@ from django.utils import timezone
 from careweave.fhir import resource_types
 from careweave.fhir.imports.records import Item, Keys, RecordRows
 from careweave.fhir.imports.unit import ApiWriter, Entry, ImportContext, ImportSummary, canonical_hash
+from careweave.fhir.models import ResourceVersion
 from careweave.fhir.outcome import Refused
 from careweave.record import models as rm
 from careweave.record.bulk import allocate_ids, insert_rows
@@ -47,6 +48,9 @@ class Writer:
             message = "cannot delete a Patient whose record holds other resources"
             raise Refused([ctx.issue(entry, "conflict", message, None)], 409)
         person_pk = target.person_id
+        version = _earlier_version(target)
+        version.deleted = True
+        ResourceVersion.objects.bulk_create([version], ignore_conflicts=True)
         target.delete()
         registered = resource_types.get(entry.resource_type)
         if (
@@ -76,6 +80,7 @@ class Writer:
         author = self.api.organisation_id if self.api is not None else None
         new_rows: Rows = []
         changed: Rows = []
+        earlier: list[ResourceVersion] = []
         for entry in group:
             body = dict(entry.resource or {})
             body["id"] = entry.logical_id
@@ -93,6 +98,7 @@ class Writer:
                     self._add_alias(entry, existing, digest)
                 continue
             if existing is not None:
+                earlier.append(_earlier_version(existing))
                 existing.superseded_hashes = f"{existing.superseded_hashes} {existing.content_hash}".strip()
                 existing.version += 1
                 meta.update({"versionId": str(existing.version), "lastUpdated": now.isoformat()})
@@ -137,6 +143,8 @@ class Writer:
                 )
                 entry.outcome = "created"
                 new_rows.append((entry, row))
+        if earlier:
+            ResourceVersion.objects.bulk_create(earlier, ignore_conflicts=True)
         if new_rows:
             for (_, row), pk in zip(new_rows, allocate_ids(rm.StoredResource, len(new_rows)), strict=True):
                 row.pk = pk
@@ -210,3 +218,15 @@ class Writer:
             elif registered.fields is not None:
                 rows.upsert(registered.model, item, {"person_id": person_pk, **registered.fields(item.body)})
         rows.finish()
+
+
+def _earlier_version(stored: rm.StoredResource) -> ResourceVersion:
+    """The stored resource as it is now, kept for `_history` before it changes or goes."""
+    return ResourceVersion(
+        resource_type=stored.resource_type,
+        logical_id=stored.logical_id,
+        version=stored.version,
+        body=stored.body,
+        last_updated=stored.last_updated,
+        person_id=stored.person_id,
+    )

@@ -84,7 +84,8 @@ def add_history(p: PersonContext) -> None:
             p,
             run.condition_code[run.keys[key]],
             day,
-            clinicalStatus=CLINICAL_ACTIVE,
+            # R4 con-5: an entered-in-error condition has no clinicalStatus
+            **({"clinicalStatus": CLINICAL_ACTIVE} if status is REFUTED else {}),
             verificationStatus=status,
         )
         p.excluded_history.append(f"{status['coding'][0]['code']}:{key}")
