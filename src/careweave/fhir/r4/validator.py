@@ -23,7 +23,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from careweave.fhir.r4 import invariants
