@@ -6,10 +6,14 @@ Django-free: the synthetic population generator and the exporter may import it t
 
 from __future__ import annotations
 
+from typing import Any
+
 from careweave.fhir.nhs_number import NHS_NUMBER_SYSTEM
 
 __all__ = [
     "ACCESSIBLE_INFORMATION_NEED_SYSTEM",
+    "TEST_REQUEST_CATEGORIES",
+    "is_test_request",
     "ACCESSIBLE_INFORMATION_NEED_URL",
     "API_SOURCE_PREFIX",
     "AUDIT_ENTITY_TYPE_SYSTEM",
@@ -69,3 +73,18 @@ AUDIT_EVENT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/audit-event-typ
 AUDIT_ENTITY_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 RESTFUL_INTERACTION_SYSTEM = "http://hl7.org/fhir/restful-interaction"
 V3_ACT_REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+
+
+# ServiceRequest categories that are requests for a test, not referrals to a service: SNOMED CT
+# 108252007 |Laboratory procedure| and 363679005 |Imaging|, the categories FHIR R4's
+# servicerequest-category value set and UK Core ServiceRequest give for them
+# (https://hl7.org/fhir/R4/valueset-servicerequest-category.html).
+TEST_REQUEST_CATEGORIES = frozenset({"108252007", "363679005"})
+
+
+def is_test_request(resource: dict[str, Any]) -> bool:
+    return any(
+        c.get("code") in TEST_REQUEST_CATEGORIES
+        for concept in resource.get("category") or []
+        for c in (concept.get("coding") or [])
+    )

@@ -395,25 +395,10 @@ def appointment_participant(resource: dict[str, Any], resource_type: str) -> str
     return None
 
 
-# ServiceRequest categories that are requests for a test, not referrals to a service: SNOMED CT
-# 108252007 |Laboratory procedure| and 363679005 |Imaging|, the categories FHIR R4's
-# servicerequest-category value set and UK Core ServiceRequest give for them
-# (https://hl7.org/fhir/R4/valueset-servicerequest-category.html).
-TEST_REQUEST_CATEGORIES = frozenset({"108252007", "363679005"})
-
-
-def is_test_request(resource: dict[str, Any]) -> bool:
-    return any(
-        c.get("code") in TEST_REQUEST_CATEGORIES
-        for concept in resource.get("category") or []
-        for c in (concept.get("coding") or [])
-    )
-
-
 def referral_fields(resource: dict[str, Any]) -> dict[str, Any]:
     reason = first_coding((resource.get("reasonCode") or [None])[0])
     return {
-        "is_referral": not is_test_request(resource),
+        "is_referral": not cv.is_test_request(resource),
         "status": (resource.get("status") or "")[:32],
         "priority": (resource.get("priority") or "")[:32],
         "code_display": concept_text(resource.get("code"))[:512],
