@@ -81,8 +81,19 @@ def problems(bundle: dict[str, Any]) -> list[BundleProblem]:
         if resource is not None:
             meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
             version = str(meta.get("versionId") or "")
+            if not version and resource.get("resourceType") == "Task":
+                # a referral's Task history sent as one bundle, one entry per business version, each
+                # dated by its own lastModified (ADR 0012, issue 15): distinct versions, as bdl-7 allows
+                version = str(resource.get("lastModified") or "")
         if full_url is not None:
-            if not isinstance(full_url, str) or not _ABSOLUTE.match(full_url):
+            # R4 asks for an absolute URL; a relative `Type/id` naming the entry's own resource is
+            # what many senders write for a transaction of PUTs, and is unambiguous here, so it stands
+            names_itself = (
+                isinstance(full_url, str)
+                and resource is not None
+                and full_url == f"{resource.get('resourceType')}/{resource.get('id')}"
+            )
+            if not isinstance(full_url, str) or not (_ABSOLUTE.match(full_url) or names_itself):
                 message = f"fullUrl '{full_url}' is not absolute (urn:uuid:, urn:oid: or http(s)://)"
                 found.append((i, f"{at}.fullUrl", "value", message))
             elif "/_history/" in full_url:
