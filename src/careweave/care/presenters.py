@@ -214,9 +214,13 @@ def as_seen_by(plan: PlanView, access: RecordAccess) -> PlanView:
     if not access.view.own_care_plan_actions_only:
         return plan
     return replace(plan, actions=[a for a in plan.actions if a["owner_id"] == access.user.pk])
-def my_medicines(person: rm.Person) -> list[dict[str, str]]:
+def my_medicines(person: rm.Person, access: RecordAccess) -> list[dict[str, str]]:
     """The person's active medicines, each with "why am I taking this?" where we have written it
-    (issue 13; the notes are reviewed data, ``terminology/data/medicine_information.yaml``)."""
+    (issue 13; the notes are reviewed data, ``terminology/data/medicine_information.yaml``); none for a
+    user whose view of the record leaves medicines out (ADR 0021), the withholding audited."""
+    if not access.view.shows("medicines"):
+        access.withhold(["medicines"], resource_type="CarePlan")
+        return []
     rows = person.medications.filter(status="active").exclude(display="").order_by("display", "pk")
     seen: dict[str, dict[str, str]] = {}
     for medicine in rows:

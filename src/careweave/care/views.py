@@ -168,7 +168,7 @@ def plan_print(request: HttpRequest, person: rm.Person) -> HttpResponse:
         "plan": presenters.as_seen_by(presenters.plan_view(current), access) if current else None,
         "team": _whole_team(person),
         "large": request.GET.get("large") == "1",
-        "medicines": presenters.my_medicines(person),
+        "medicines": presenters.my_medicines(person, access),
     }
     return render(request, "care/plan_print.html", context)
 
@@ -185,7 +185,7 @@ def plan_pdf(request: HttpRequest, person: rm.Person) -> HttpResponse:
         presenters.as_seen_by(presenters.plan_view(current), access),
         _whole_team(person),
         large_print=large,
-        medicines=presenters.my_medicines(person),
+        medicines=presenters.my_medicines(person, access),
     )
     response = HttpResponse(content, content_type="application/pdf")
     # No name in the file name: downloads folders and proxies keep file names.

@@ -14,14 +14,13 @@ from django.utils import timezone
 
 from careweave.contact.models import ContactPreference
 from careweave.contact.needs import information_needs
-from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
+from careweave.fhir.importer import workspace_importer
 from careweave.fhir.outcome import Refused
-from careweave.governance.access import Permission, decide_write, open_record, writing_organisation
+from careweave.governance.access import Permission, open_record
 from careweave.population.contact import Channel
 from careweave.record import models as rm
 from careweave.terminology.models import SNOMED
 
-WORKSPACE_SOURCE_PREFIX: Final = "urn:careweave:workspace:"
 FLAG_CATEGORY_SYSTEM: Final = "https://fhir.nhs.uk/CodeSystem/RARecord-FlagCategory-1"
 
 
@@ -31,16 +30,6 @@ class RecordingError(ValueError):
         self.field = field
 
 
-def _importer(user: Any) -> Importer:
-    def allow(entry: Entry, person_pk: int | None) -> Verdict:
-        person = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
-        decision = decide_write(user, person)
-        return Verdict(decision.allowed, break_glass=decision.break_glass, reason=decision.reason)
-
-    writer = ApiWriter(organisation_id=writing_organisation(user), allow=allow)
-    return Importer(
-        source_system=WORKSPACE_SOURCE_PREFIX + user.get_username(), strict_references=True, api=writer
-    )
 
 
 def record_need(*, user: Any, person: rm.Person, need_id: str) -> str:
@@ -81,7 +70,7 @@ def record_need(*, user: Any, person: rm.Person, need_id: str) -> str:
     }
     with transaction.atomic():
         try:
-            entry = _importer(user).import_resource(flag, method="POST", url="Flag")
+            entry = workspace_importer(user).import_resource(flag, method="POST", url="Flag")
         except Refused as refused:
             raise RecordingError(f"The record refused this: {refused.issues[0].message}", "need") from None
         access.audit(action="record-need", resource_type="Flag", resource_id=str(entry.logical_id))

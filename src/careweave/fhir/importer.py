@@ -13,6 +13,7 @@ from careweave.fhir.imports.unit import (
     canonical_hash,
 )
 from careweave.fhir.imports.validation import validate_entry
+from careweave.fhir.imports.workspace import WORKSPACE_SOURCE_PREFIX, staff_writer, workspace_importer
 
 __all__ = [
     "FHIR_ID",
@@ -28,4 +29,7 @@ __all__ = [
     "refresh_planner_statistics",
     "search_by_params",
     "validate_entry",
+    "WORKSPACE_SOURCE_PREFIX",
+    "staff_writer",
+    "workspace_importer",
 ]

@@ -19,19 +19,16 @@ import orjson
 from django.db import transaction
 from django.utils import timezone
 
-from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
+from careweave.fhir.importer import workspace_importer
 from careweave.fhir.outcome import Refused
 from careweave.governance.access import (
     Permission,
     RecordAccess,
-    decide_write,
     open_record,
-    writing_organisation,
 )
 from careweave.record import models as rm
 from careweave.terminology.referrals import load_referral_rules
 
-WORKSPACE_SOURCE_PREFIX: Final = "urn:careweave:workspace:"  # + the user's username
 ANSWER_SYSTEM: Final = "https://fhir.careweave.org/CodeSystem/referral-validation-answer"
 CONTACT_SYSTEM: Final = "https://fhir.careweave.org/CodeSystem/referral-validation-contact"
 BUSINESS_SYSTEM: Final = "https://fhir.careweave.org/CodeSystem/referral-business-status"
@@ -67,21 +64,6 @@ def _ref(kind: str, resource: rm.StoredResource | None) -> dict[str, str] | None
     return {"reference": f"{kind}/{resource.logical_id}"} if resource is not None else None
 
 
-def _writer(user: Any) -> ApiWriter:
-    """Every person a workspace write touches is decided as an API write by this user would be."""
-
-    def allow(entry: Entry, person_pk: int | None) -> Verdict:
-        person = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
-        decision = decide_write(user, person)
-        return Verdict(decision.allowed, break_glass=decision.break_glass, reason=decision.reason)
-
-    return ApiWriter(organisation_id=writing_organisation(user), allow=allow)
-
-
-def _importer(user: Any) -> Importer:
-    return Importer(
-        source_system=WORKSPACE_SOURCE_PREFIX + user.get_username(), strict_references=True, api=_writer(user)
-    )
 
 
 def _open(user: Any, referral: rm.Referral, action: str) -> RecordAccess:
@@ -125,7 +107,7 @@ def _task(referral: rm.Referral, *, code: tuple[str, str], status: str, today: d
 
 def _import_one(user: Any, resource: dict[str, Any]) -> str:
     try:
-        entry = _importer(user).import_resource(resource, method="POST", url=resource["resourceType"])
+        entry = workspace_importer(user).import_resource(resource, method="POST", url=resource["resourceType"])
     except Refused as refused:  # our own resource refused: a fault of ours, said plainly
         raise ReferralError(f"The record refused this: {refused.issues[0].message}", "referral") from None
     return str(entry.logical_id)
@@ -287,7 +269,7 @@ def re_refer(*, user: Any, referral: rm.Referral, to: rm.Organisation | None, no
     }
     with transaction.atomic():
         try:
-            entries = _importer(user).import_bundle(bundle)
+            entries = workspace_importer(user).import_bundle(bundle)
         except Refused as refused:
             raise ReferralError(f"The record refused this: {refused.issues[0].message}", "to") from None
         new_referral, new_task = (str(e.logical_id) for e in entries)

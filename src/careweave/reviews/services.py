@@ -18,14 +18,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
+from careweave.fhir.importer import Importer, workspace_importer
 from careweave.fhir.outcome import Refused
 from careweave.governance.access import (
     Permission,
     RecordAccess,
-    decide_write,
     open_record,
-    writing_organisation,
 )
 from careweave.governance.audit import record_system_event
 from careweave.population.reviews import requisition
@@ -34,7 +32,6 @@ from careweave.reviews.models import Booking, ClinicSession, PlannedReview, Plan
 from careweave.reviews.planning import planned_reviews
 from careweave.terminology.loading.reviews import CLINICIAN_TYPES
 
-WORKSPACE_SOURCE_PREFIX: Final = "urn:careweave:workspace:"
 #: FHIR R4 Appointment.serviceType text for the two appointments a booking writes
 REVIEW_SERVICE: Final = "Long-term conditions review"
 PHLEBOTOMY_SERVICE: Final = "Blood test before the review"
@@ -182,15 +179,7 @@ def save_settings(
 
 
 def importer_for(user: Any) -> Importer:
-    def allow(entry: Entry, person_pk: int | None) -> Verdict:
-        person = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
-        decision = decide_write(user, person)
-        return Verdict(decision.allowed, break_glass=decision.break_glass, reason=decision.reason)
-
-    writer = ApiWriter(organisation_id=writing_organisation(user), allow=allow)
-    return Importer(
-        source_system=WORKSPACE_SOURCE_PREFIX + user.get_username(), strict_references=True, api=writer
-    )
+    return workspace_importer(user)
 
 
 def _open_for_write(user: Any, person: rm.Person, resource_type: str) -> RecordAccess:

@@ -13,27 +13,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
+from careweave.fhir.importer import workspace_importer
 from careweave.fhir.outcome import Refused
 from careweave.governance import consent
-from careweave.governance.access import Permission, decide_write, open_record, writing_organisation
+from careweave.governance.access import Permission, open_record
 from careweave.governance.audit import record_access
 from careweave.governance.models import SharingChoice, SharingConsent
 from careweave.record import models as rm
 from careweave.ui.format import format_date, format_nhs_number, staff_name_and_role
 from careweave.ui.guards import workspace_only
-
-WORKSPACE_SOURCE = "urn:careweave:workspace:"  # + the user's username, as the referral actions write
-
-
-def _importer(user: Any) -> Importer:
-    def allow(entry: Entry, person_pk: int | None) -> Verdict:
-        person = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
-        decision = decide_write(user, person)
-        return Verdict(decision.allowed, break_glass=decision.break_glass, reason=decision.reason)
-
-    writer = ApiWriter(organisation_id=writing_organisation(user), allow=allow)
-    return Importer(source_system=WORKSPACE_SOURCE + user.get_username(), strict_references=True, api=writer)
 
 
 def record_choice(*, user: Any, person: rm.Person, choice: dict[str, Any]) -> str:
@@ -54,7 +42,7 @@ def record_choice(*, user: Any, person: rm.Person, choice: dict[str, Any]) -> st
         **choice,
     )
     with transaction.atomic():
-        entry = _importer(user).import_resource(resource, method="POST", url="Consent")
+        entry = workspace_importer(user).import_resource(resource, method="POST", url="Consent")
     record_access(
         actor=user,
         action="create",

@@ -12,8 +12,9 @@ import orjson
 from django.http import HttpRequest, HttpResponse
 
 from careweave.fhir import resource_types
-from careweave.fhir.http.transport import fhir_response, not_known, open_for, outcome, paging
+from careweave.fhir.http.transport import fhir_response, not_known, open_for, outcome, paging, purpose
 from careweave.fhir.models import ResourceVersion
+from careweave.governance import consent
 from careweave.governance.permissions import Permission, require
 from careweave.record import models as rm
 
@@ -51,7 +52,22 @@ def _open(
         if in_record and stored is None and earlier[0].person_id is not None:
             return not_known(kind, logical_id)  # the person is gone: nobody's care covers them
         return None
-    open_for(request, person, action="read", resource_type=kind, resource_id=logical_id)
+    opened = open_for(request, person, action="read", resource_type=kind, resource_id=logical_id)
+    # every version is judged by its own part (a code that changed may have moved it), and one this
+    # user does not see makes the history unknown to them, as a read of it is (ADR 0021)
+    bodies = ([stored.body] if stored is not None else []) + [v.body for v in earlier if v.body]
+    hidden = sorted(
+        {
+            p
+            for p in (consent.part_of_resource(kind, orjson.loads(b)) for b in bodies)
+            if not opened.view.shows(p)
+        }
+    )
+    if hidden:
+        opened.withhold(
+            hidden, resource_type=kind, resource_id=logical_id, purpose=purpose(request), channel="api"
+        )
+        return not_known(kind, logical_id)
     return None
 
 
