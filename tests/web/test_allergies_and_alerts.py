@@ -46,6 +46,8 @@ def _allergy(n: str, who: str, code: str, display: str, *, criticality: str = ""
         "category": ["medication"],
         "recordedDate": "2024-02-01",
     }
+    if verification == "entered-in-error":
+        del resource["clinicalStatus"]  # ait-2: an entry made in error carries no clinical status
     if criticality:
         resource["criticality"] = criticality
     if reaction:

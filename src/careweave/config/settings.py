@@ -213,12 +213,13 @@ CAREWEAVE_OIDC_SCOPES = env("CAREWEAVE_OIDC_SCOPES", "openid profile email")
 CAREWEAVE_NOTIFY_BASE_URL = env("CAREWEAVE_NOTIFY_BASE_URL", "http://127.0.0.1:6011")
 CAREWEAVE_NOTIFY_API_KEY = env(
     "CAREWEAVE_NOTIFY_API_KEY",
-    None if PRODUCTION else "careweave_standin-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0",
+    "" if PRODUCTION else "careweave_standin-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0",
 )
 # Notify template ids (each a template whose body is ((body))): one for text messages, one for emails
 CAREWEAVE_NOTIFY_SMS_TEMPLATE = env("CAREWEAVE_NOTIFY_SMS_TEMPLATE", "f33517ff-2a88-4f6e-b855-c550268ce08a")
 CAREWEAVE_NOTIFY_EMAIL_TEMPLATE = env("CAREWEAVE_NOTIFY_EMAIL_TEMPLATE", "a7a7ee8e-0e0d-4f4e-9b76-6e6ba2b0c8c5")
 # The bearer token Notify sends with its delivery-status callbacks (set the same in Notify's settings)
-CAREWEAVE_NOTIFY_CALLBACK_TOKEN = env("CAREWEAVE_NOTIFY_CALLBACK_TOKEN", None if PRODUCTION else "careweave-standin-callback")
+# (production without one refuses every callback; without an API key nothing is sent through Notify)
+CAREWEAVE_NOTIFY_CALLBACK_TOKEN = env("CAREWEAVE_NOTIFY_CALLBACK_TOKEN", "" if PRODUCTION else "careweave-standin-callback")
 # Hours an app message may stay unread before the next channel is tried (NHS Notify's fallback)
 CAREWEAVE_CONTACT_UNREAD_HOURS = int(env("CAREWEAVE_CONTACT_UNREAD_HOURS", "24"))

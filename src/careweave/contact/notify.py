@@ -10,6 +10,7 @@ from io import BytesIO
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
@@ -26,8 +27,11 @@ class NotifyGateway:
     """One client per gateway (the client keeps a connection pool; it is not thread-safe)."""
 
     def __init__(self, *, api_key: str | None = None, base_url: str | None = None) -> None:
+        key = api_key or settings.CAREWEAVE_NOTIFY_API_KEY
+        if not key:
+            raise ImproperlyConfigured("set CAREWEAVE_NOTIFY_API_KEY to send through GOV.UK Notify (see dotenv-sample)")
         self.client = NotificationsAPIClient(  # type: ignore[no-untyped-call]
-            api_key or settings.CAREWEAVE_NOTIFY_API_KEY,
+            key,
             base_url=base_url or settings.CAREWEAVE_NOTIFY_BASE_URL,
             timeout=10,
         )
