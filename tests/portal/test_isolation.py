@@ -51,6 +51,8 @@ def test_the_person_reads_their_own_pages_audited_as_themselves(portal_world: di
     assert "Getting to chapel on Sundays." in client.get(f"/my/{alice.pk}/plan/").content.decode()
     medicines = client.get(f"/my/{alice.pk}/medicines/").content.decode()
     assert "Metformin 500mg tablets" in medicines and "Sertraline" in medicines  # her own: nothing hidden
+    # "why am I taking this?" in the reviewed words of medicine_information.yaml (issue 13)
+    assert "lowers the sugar in your blood" in medicines
     referrals = client.get(f"/my/{alice.pk}/referrals/").content.decode()
     assert "Diabetic eye screening" in referrals and "10 weeks" in referrals
     readings = client.get(f"/my/{alice.pk}/readings/").content.decode()

@@ -16,6 +16,7 @@ from careweave.care.presenters import plan_view
 from careweave.portal import sharing
 from careweave.portal.models import PersonMessage
 from careweave.record import models as rm
+from careweave.terminology.loading.medicine_information import why_taking
 from careweave.ui.format import NOT_RECORDED, format_date, staff_name, staff_organisation, staff_role
 from careweave.web import referral_detail
 from careweave.web.audit import access_report_rows
@@ -23,12 +24,6 @@ from careweave.web.timeline import APPOINTMENT_STATES
 
 UPCOMING = frozenset({"proposed", "pending", "booked", "arrived", "waitlist"})
 ACTIVE_MEDICINES = frozenset({"active", "on-hold", "intended", ""})
-
-
-def why_taking(medication: rm.Medication) -> str:
-    """Why the person takes this medicine, in plain words: the hook the medicines work fills in
-    (issue 13). Empty until then, and the page then says to ask the pharmacist."""
-    return ""
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ def medicines(person: rm.Person, *, proxy: bool) -> list[dict[str, str]]:
                 "name": m.display or NOT_RECORDED,
                 "dose": m.dose_text or "Ask your pharmacist",
                 "since": format_date(m.authored_on) if m.authored_on else "",
-                "why": why_taking(m),
+                "why": why_taking(m) or "",  # the reviewed sentences of issue 13; none: ask the pharmacist
             }
         )
     return rows
