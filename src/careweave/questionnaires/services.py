@@ -23,12 +23,11 @@ import orjson
 from django.db import transaction
 from django.utils import timezone
 
-from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict
+from careweave.fhir.importer import ApiWriter, Entry, Importer, Verdict, staff_writer
 from careweave.fhir.outcome import Issue, Refused
 from careweave.governance.access import (
     Permission,
     decide_own,
-    decide_write,
     open_record,
     writing_organisation,
 )
@@ -119,14 +118,15 @@ def _own(user: Any) -> bool:
 
 
 def _writer(user: Any) -> ApiWriter:
+    """Staff write as from the workspace; the person's view writes only to their own record (or, for
+    a carer, the record of the person who shared their plan)."""
+    if not _own(user):
+        return staff_writer(user)
+
     def allow(entry: Entry, person_pk: int | None) -> Verdict:
-        if _own(user):  # the person's view: their own record only (or the carer's person's)
-            found = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
-            own = decide_own(user, found, "plan") if found is not None else None
-            return Verdict(own is not None and own.allowed, reason=own.reason if own else "not yours")
-        person = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
-        decision = decide_write(user, person)
-        return Verdict(decision.allowed, break_glass=decision.break_glass, reason=decision.reason)
+        found = rm.Person.objects.filter(pk=person_pk).first() if person_pk is not None else None
+        own = decide_own(user, found, "plan") if found is not None else None
+        return Verdict(own is not None and own.allowed, reason=own.reason if own else "not yours")
 
     return ApiWriter(organisation_id=writing_organisation(user), allow=allow)
 
